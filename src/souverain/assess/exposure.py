@@ -1,0 +1,96 @@
+"""Which laws reach an entity at a date, and the ownership path that makes them reach it.
+
+Rules are data (``laws/*.yaml``): a law with ``reach: [seat]`` binds entities seated in its
+``seat_countries``; with ``control`` it also binds every entity controlled, through the
+ownership chain, by such an entity. Jurisdiction follows control, never IP geolocation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from souverain.kb.ownership import ChainLink, control_chain
+from souverain.kb.schema import Law, LawStatus
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+
+
+@dataclasses.dataclass(frozen=True)
+class LawExposure:
+    law: Law
+    via: str  # "seat" or "control"
+    path: tuple[ChainLink, ...]  # from the entity up to the entity that brings the law in
+    status: LawStatus | None
+
+    @property
+    def in_force(self) -> bool:
+        return self.status is not None and self.status.state == "in-force"
+
+    def path_text(self) -> str:
+        return render_path(self.path)
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.law.id,
+            "name": self.law.name,
+            "country": self.law.country,
+            "effect": self.law.effect,
+            "via": self.via,
+            "status": self.status.state if self.status else "unknown",
+            "path": [
+                {"entity": link.entity.id, "name": link.entity.name, "country": link.entity.country,
+                 "holding": link.describe_edge() or None}
+                for link in self.path
+            ],
+            "path_text": self.path_text(),
+        }
+
+
+def render_path(path: tuple[ChainLink, ...] | list[ChainLink]) -> str:
+    """``AWS European Sovereign Cloud GmbH <- Amazon.com, Inc. (US, 100 %)``."""
+    if not path:
+        return ""
+    text = path[0].entity.name
+    for below, above in zip(path, path[1:]):
+        detail = ", ".join(part for part in (above.entity.country, below.describe_edge()) if part)
+        text += f" <- {above.entity.name} ({detail})"
+    if len(path) == 1:
+        text += f" ({path[0].entity.country})"
+    return text
+
+
+def laws_for_entity(kb: KnowledgeBase, entity_id: str, at: dt.date) -> list[LawExposure]:
+    """Every law binding ``entity_id`` at ``at``, each with the shortest path that triggers it."""
+    chain = control_chain(kb, entity_id, at)
+    if not chain:
+        return []
+    exposures: list[LawExposure] = []
+    for law in sorted(kb.laws.values(), key=lambda item: item.id):
+        if law.deprecated:
+            continue
+        status = law.status_at(at)
+        if status is None:  # not yet enacted at that date
+            continue
+        countries = set(law.seat_countries)
+        if chain[0].entity.country in countries and "seat" in law.reach:
+            exposures.append(LawExposure(law, "seat", (chain[0],), status))
+            continue
+        if "control" in law.reach:
+            for depth, link in enumerate(chain[1:], start=1):
+                if link.entity.country in countries:
+                    exposures.append(LawExposure(law, "control", tuple(chain[: depth + 1]), status))
+                    break
+    return exposures
+
+
+def foreign_access_laws(kb: KnowledgeBase, exposures: list[LawExposure], home: str = "eu") -> list[LawExposure]:
+    """Laws in force that compel access and come from outside the ``home`` region."""
+    members = kb.region(home)
+    return [
+        item
+        for item in exposures
+        if item.law.effect == "compels-access" and item.in_force and item.law.country not in members
+    ]

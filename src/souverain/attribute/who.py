@@ -1,0 +1,158 @@
+"""``who``: attribute one target to a service, its operator, the controller and the laws."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from souverain.assess.exposure import laws_for_entity, render_path
+from souverain.attribute.targets import Target, parse_target
+from souverain.kb.ownership import control_chain
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.indexes import Match
+    from souverain.kb.ipasn import IPASNTable
+
+
+@dataclasses.dataclass
+class WhoResult:
+    target: Target
+    at: dt.date
+    status: str  # attributed | unattributed | record
+    reason: str | None = None
+    match: Match | None = None
+    network: dict[str, Any] | None = None
+    service_id: str | None = None
+    entity_id: str | None = None
+    record_id: str | None = None
+    data: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = None) -> WhoResult:
+    target = parse_target(raw, frozenset(kb.records))
+    result = WhoResult(target, at, "unattributed")
+    idx = kb.indexes
+    if target.type == "kb-id":
+        kind = kb.kinds[target.value]
+        result.status = "record"
+        result.record_id = target.value
+        if kind == "services":
+            result.service_id = target.value
+        elif kind == "entities":
+            result.entity_id = target.value
+    elif target.type == "asn":
+        _attribute_asn(kb, result, int(target.value), ip_table)
+    elif target.type == "ip":
+        if ip_table is None:
+            from souverain.kb.ipasn import IPASNTable
+
+            ip_table = IPASNTable.load()
+        hit = ip_table.lookup(target.value)
+        if hit is None:
+            result.reason = "no-route"
+        else:
+            result.network = {
+                "asn": hit.asn,
+                "as_name": hit.as_name,
+                "range": f"{hit.range_start} - {hit.range_end}",
+            }
+            _attribute_asn(kb, result, hit.asn, ip_table)
+    else:
+        match = idx.match_host(target.value)
+        if match is None:
+            result.reason = "no-fingerprint"
+        else:
+            result.match = match
+            result.service_id = match.service
+            result.status = "attributed"
+    if result.service_id and not result.entity_id:
+        result.entity_id = kb.services[result.service_id].operator
+    result.data = describe(kb, result)
+    return result
+
+
+def _attribute_asn(kb: KnowledgeBase, result: WhoResult, asn: int, ip_table: IPASNTable | None) -> None:
+    if result.network is None:
+        name = ip_table.names.get(asn, "") if ip_table else ""
+        result.network = {"asn": asn, "as_name": name, "range": None}
+    match = kb.indexes.match_asn(asn)
+    if match is None:
+        result.reason = "asn-not-in-kb"
+        return
+    result.match = match
+    result.service_id = match.service
+    result.status = "attributed"
+
+
+def describe(kb: KnowledgeBase, result: WhoResult) -> dict[str, Any]:
+    """The JSON-ready description of a result (also what the table renderer reads)."""
+    out: dict[str, Any] = {
+        "target": result.target.raw,
+        "target_type": result.target.type,
+        "at": result.at.isoformat(),
+        "status": result.status,
+        "reason": result.reason,
+        "kb_version": kb.version,
+    }
+    if result.network:
+        out["network"] = result.network
+    if result.match:
+        out["match"] = {
+            "kind": result.match.kind,
+            "pattern": result.match.pattern,
+            "value": result.match.value,
+            "rule": result.match.rule(),
+        }
+    sources: list[dict] = []
+    if result.record_id:
+        record = kb.records[result.record_id]
+        out["record"] = {"kind": kb.kinds[result.record_id], **record.model_dump(mode="json", exclude_defaults=True)}
+    if result.service_id:
+        service = kb.services[result.service_id]
+        out["service"] = {
+            "id": service.id,
+            "name": service.name,
+            "category": service.category,
+            "functions": list(service.functions),
+        }
+        sources += _sources(kb, service.id)
+    if result.entity_id and result.entity_id in kb.entities:
+        chain = control_chain(kb, result.entity_id, result.at)
+        operator = chain[0].entity
+        controller = chain[-1].entity
+        out["operator"] = {"id": operator.id, "name": operator.name, "country": operator.country}
+        out["controller"] = {"id": controller.id, "name": controller.name, "country": controller.country}
+        out["chain"] = [
+            {"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
+             "holding": link.describe_edge() or None}
+            for link in chain
+        ]
+        out["chain_text"] = render_path(chain)
+        out["jurisdictions"] = sorted({link.entity.country for link in chain})
+        exposures = laws_for_entity(kb, result.entity_id, result.at)
+        out["laws"] = [item.as_dict() for item in exposures]
+        for link in chain:
+            sources += _sources(kb, link.entity.id)
+        for item in exposures:
+            sources += _sources(kb, item.law.id)
+        unverified = {}
+        for link in chain:
+            for field, why in link.entity.unverified.items():
+                unverified[f"{link.entity.id}.{field}"] = why
+        if unverified:
+            out["unverified"] = unverified
+    elif result.record_id:
+        sources += _sources(kb, result.record_id)
+    seen: set[str] = set()
+    out["sources"] = [s for s in sources if not (s["url"] in seen or seen.add(s["url"]))]
+    return out
+
+
+def _sources(kb: KnowledgeBase, record_id: str) -> list[dict]:
+    record = kb.records[record_id]
+    return [
+        {"record": record_id, **source.model_dump(mode="json", exclude_none=True)}
+        for source in record.sources
+    ]

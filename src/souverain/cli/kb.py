@@ -1,0 +1,190 @@
+"""``souverain kb``: validate, list, show, search and count knowledge-base records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from souverain.cli.options import emit, format_option, handle_errors, lang_option, output_option, to_json
+from souverain.errors import KBValidationError
+from souverain.kb.base import load_kb
+from souverain.kb.schema import KINDS
+from souverain.report import terminal
+from souverain.report.i18n import Translator
+
+KIND_CHOICE = click.Choice(sorted(KINDS))
+
+
+@click.group()
+def kb() -> None:
+    """Inspect and check the knowledge base (entities, services, laws, alternatives)."""
+
+
+@kb.command()
+@click.option("--path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Validate the KB folder at PATH instead of the bundled one.")
+@format_option("table", "json")
+@lang_option
+@handle_errors
+def validate(path: Path | None, fmt: str, lang: str) -> None:
+    """Check schemas, references, ownership cycles, duplicate ids and fingerprints (exit 2 on problems)."""
+    t = Translator(lang)
+    try:
+        knowledge = load_kb(path)
+    except KBValidationError as exc:
+        if fmt == "json":
+            click.echo(to_json({"valid": False, "problems": [p.as_dict() for p in exc.problems]}))
+        else:
+            for problem in exc.problems:
+                click.echo(str(problem))
+            click.echo(t("kb.invalid", count=len(exc.problems)), err=True)
+        raise SystemExit(2) from None
+    if fmt == "json":
+        click.echo(to_json({"valid": True, "records": len(knowledge.records), "kb_version": knowledge.version}))
+    else:
+        click.echo(t("kb.valid", records=len(knowledge.records), version=knowledge.version))
+
+
+def _summary(knowledge, rid: str) -> dict:
+    record = knowledge.records[rid]
+    kind = knowledge.kinds[rid]
+    extra = ""
+    if kind == "entities":
+        extra = record.country
+    elif kind == "services":
+        extra = f"{record.category} / {record.operator}"
+    elif kind == "laws":
+        extra = record.country
+    elif kind == "alternatives":
+        extra = f"{','.join(record.categories)} / {record.hq_country}"
+    return {"id": rid, "kind": kind.rstrip("s") if kind != "entities" else "entity", "name": record.name,
+            "detail": extra}
+
+
+def _rows_out(knowledge, ids: list[str], fmt: str, output: Path | None, t: Translator) -> None:
+    rows = [_summary(knowledge, rid) for rid in ids]
+    if fmt == "json":
+        emit(to_json(rows), output)
+        return
+    emit(terminal.render(terminal.table(
+        [t("field.id"), t("field.kind"), t("field.name"), ""],
+        [(r["id"], r["kind"], r["name"], r["detail"]) for r in rows],
+    )), output)
+
+
+@kb.command("list")
+@click.option("--kind", type=KIND_CHOICE, help="Only records of this kind.")
+@format_option("table", "json")
+@output_option
+@lang_option
+@handle_errors
+def list_records(kind: str | None, fmt: str, output: Path | None, lang: str) -> None:
+    """List records (id, kind, name)."""
+    knowledge = load_kb()
+    ids = sorted(rid for rid, k in knowledge.kinds.items() if kind is None or k == kind)
+    _rows_out(knowledge, ids, fmt, output, Translator(lang))
+
+
+@kb.command()
+@click.argument("record_id")
+@format_option("table", "json")
+@output_option
+@lang_option
+@handle_errors
+def show(record_id: str, fmt: str, output: Path | None, lang: str) -> None:
+    """Show one record with all its fields and sources (exit 2 if unknown)."""
+    t = Translator(lang)
+    knowledge = load_kb()
+    record = knowledge.get(record_id)
+    if record is None:
+        click.echo(t("kb.not_found", id=record_id), err=True)
+        raise SystemExit(2)
+    data = {"kind": knowledge.kinds[record_id], **record.model_dump(mode="json", exclude_defaults=True)}
+    if fmt == "json":
+        emit(to_json(data), output)
+        return
+    import yaml
+
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    emit(f"# {knowledge.sources[record_id].shown_path}\n{text}", output)
+
+
+@kb.command()
+@click.argument("text")
+@click.option("--kind", type=KIND_CHOICE, help="Only records of this kind.")
+@format_option("table", "json")
+@output_option
+@lang_option
+@handle_errors
+def search(text: str, kind: str | None, fmt: str, output: Path | None, lang: str) -> None:
+    """Find records whose id, name, aliases or fingerprints contain TEXT (case-insensitive)."""
+    t = Translator(lang)
+    knowledge = load_kb()
+    needle = text.lower()
+    hits = []
+    for rid, record in knowledge.records.items():
+        if kind and knowledge.kinds[rid] != kind:
+            continue
+        haystack = [rid, record.name, *getattr(record, "aliases", [])]
+        fingerprints = getattr(record, "fingerprints", None)
+        if fingerprints is not None:
+            haystack += [value for _, value in fingerprints.items()]
+        if any(needle in str(value).lower() for value in haystack):
+            hits.append(rid)
+    if not hits and fmt == "table":
+        click.echo(t("kb.no_results", text=text), err=True)
+        return
+    _rows_out(knowledge, sorted(hits), fmt, output, t)
+
+
+@kb.command()
+@format_option("table", "json")
+@output_option
+@lang_option
+@handle_errors
+def stats(fmt: str, output: Path | None, lang: str) -> None:
+    """Count records by kind, services by category, entities by country, fingerprints by kind."""
+    t = Translator(lang)
+    knowledge = load_kb()
+    data = {
+        "kb_version": knowledge.version,
+        "records": dict(sorted(Counter(knowledge.kinds.values()).items())),
+        "services_by_category": dict(sorted(Counter(s.category for s in knowledge.services.values()).items())),
+        "entities_by_country": dict(Counter(e.country for e in knowledge.entities.values()).most_common()),
+        "alternatives_by_category": dict(sorted(Counter(
+            c for a in knowledge.alternatives.values() for c in a.categories).items())),
+        "fingerprints": dict(sorted(Counter(
+            kind for s in knowledge.services.values() for kind, _ in s.fingerprints.items()).items())),
+        "ownership_edges": sum(len(e.owners) for e in knowledge.entities.values()),
+        "records_with_unverified_facts": sum(1 for r in knowledge.records.values() if r.unverified),
+    }
+    if fmt == "json":
+        emit(to_json(data), output)
+        return
+    tables = []
+    for key, values in data.items():
+        if isinstance(values, dict):
+            tables.append(terminal.table([key, t("field.count")], sorted(values.items(), key=lambda kv: -kv[1])))
+        else:
+            tables.append(terminal.key_values([(key, values)]))
+    emit(terminal.render(*tables), output)
+
+
+@kb.command("update-ipasn")
+@click.option("--from", "source_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder with asn-ipv4.csv and asn-ipv6.csv (the @ip-location-db/asn layout).")
+@click.option("--date", "data_date", required=True, help="Date of the data (YYYY-MM-DD), recorded in the table.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the table (default: the bundled file).")
+@handle_errors
+def update_ipasn(source_dir: Path, data_date: str, out: Path | None) -> None:
+    """Rebuild the IP-to-ASN table from CSV files (see NOTICE for the data's licence)."""
+    from souverain.kb import ipasn
+
+    meta = ipasn.build(
+        source_dir / "asn-ipv4.csv", source_dir / "asn-ipv6.csv", out or ipasn.BUNDLED,
+        {"package": "@ip-location-db/asn", "path": str(source_dir), "date": data_date, "licence": "CC-BY-4.0"},
+    )
+    click.echo(to_json(meta["counts"]))

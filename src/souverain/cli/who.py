@@ -1,0 +1,122 @@
+"""``souverain who TARGET``: service, operator, ownership chain, laws and sources of one target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from souverain.cli.options import at_option, emit, format_option, handle_errors, lang_option, output_option, to_json
+from souverain.kb.base import load_kb
+from souverain.report import terminal
+from souverain.report.i18n import Translator
+from souverain.version import OUTPUT_SCHEMA_VERSION
+
+
+@click.command("who")
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
+@at_option
+@format_option("table", "json")
+@output_option
+@lang_option
+@handle_errors
+def who_command(targets: tuple[str, ...], at, fmt: str, output: Path | None, lang: str) -> None:
+    """Who operates and controls TARGET, and which laws reach it.
+
+    TARGET is a host name, a URL, an IPv4/IPv6 address, an ASN (AS16509) or a KB id. A target
+    that cannot be attributed is reported as such (exit 0); an invalid one is an error (exit 2).
+    """
+    from souverain.attribute.who import who
+
+    knowledge = load_kb()
+    ip_table = None
+    if any(_needs_ip_table(t) for t in targets):
+        from souverain.kb.ipasn import IPASNTable
+
+        ip_table = IPASNTable.load()
+    results = [who(knowledge, target, at, ip_table).data for target in targets]
+    if fmt == "json":
+        payload = {"schema_version": OUTPUT_SCHEMA_VERSION, "kb_version": knowledge.version, "results": results}
+        emit(to_json(payload), output)
+        return
+    t = Translator(lang)
+    emit("\n".join(render_who(item, t) for item in results), output)
+
+
+def _needs_ip_table(raw: str) -> bool:
+    import ipaddress
+
+    text = raw.strip().strip("[]")
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return raw.lower().startswith("as") or "://" in raw
+
+
+def render_who(item: dict, t: Translator) -> str:
+    lines: list = []
+    title = t("who.title", target=item["target"])
+    if item["status"] == "unattributed":
+        network = item.get("network") or {}
+        reason = t(f"who.reason.{item['reason']}", asn=network.get("asn"), as_name=network.get("as_name") or "?")
+        pairs = [(t("field.network"), _network_text(network))] if network else []
+        return terminal.render(terminal.key_values(pairs, title=title), t("who.unattributed", target=item["target"], reason=reason))
+    operator, controller = item.get("operator"), item.get("controller")
+    if operator and "service" in item:
+        headline = t("who.attributed", target=item["target"], service=item["service"]["name"],
+                     operator=operator["name"], operator_country=operator["country"],
+                     controller=controller["name"], controller_country=controller["country"])
+    elif operator:
+        headline = t("who.entity", target=item["target"], operator=operator["name"],
+                     operator_country=operator["country"], controller=controller["name"],
+                     controller_country=controller["country"])
+    else:
+        record = item.get("record", {})
+        headline = f"{item['target']}: {record.get('kind', '')} {record.get('name', '')}"
+    lines.append(headline)
+    pairs = [(t("field.at"), item["at"])]
+    if "network" in item:
+        pairs.append((t("field.network"), _network_text(item["network"])))
+    if "match" in item:
+        pairs.append((t("field.match"), f"{item['match']['value']} ~ {item['match']['rule']}"))
+    if "service" in item:
+        svc = item["service"]
+        pairs += [(t("field.service"), f"{svc['name']} [{svc['id']}]"), (t("field.category"), svc["category"]),
+                  (t("field.functions"), ", ".join(svc["functions"]))]
+    if operator:
+        pairs += [(t("field.operator"), f"{operator['name']} ({operator['country']}) [{operator['id']}]"),
+                  (t("field.chain"), item["chain_text"]),
+                  (t("field.controller"), f"{controller['name']} ({controller['country']})"),
+                  (t("field.jurisdictions"), ", ".join(item["jurisdictions"]))]
+    laws = item.get("laws", [])
+    body = [terminal.key_values(pairs, title=title)]
+    if laws:
+        body.append(terminal.table(
+            [t("field.laws"), t("field.country"), "effect", "via", t("field.status"), t("field.chain")],
+            [(law["name"], law["country"], law["effect"], law["via"], law["status"], law["path_text"]) for law in laws],
+        ))
+    compel = [law for law in laws if law["effect"] == "compels-access" and law["status"] == "in-force"]
+    if operator:
+        foreign = [law for law in compel if law["country"] not in _eu()]
+        lines.append(t("who.foreign_laws", laws=", ".join(law["name"] for law in foreign)) if foreign
+                     else t("who.no_foreign_laws"))
+    if item.get("unverified"):
+        body.append(terminal.table([t("field.unverified"), ""], item["unverified"].items()))
+    if item.get("sources"):
+        body.append(terminal.table(
+            [t("field.sources"), "", ""],
+            [(s["record"], s["title"], f"{s['url']} ({s['retrieved']})") for s in item["sources"]],
+        ))
+    return "\n".join(lines) + "\n" + terminal.render(*body)
+
+
+def _network_text(network: dict) -> str:
+    text = f"AS{network['asn']} {network.get('as_name') or ''}".strip()
+    if network.get("range"):
+        text += f" [{network['range']}]"
+    return text
+
+
+def _eu() -> frozenset[str]:
+    return load_kb().region("eu")

@@ -1,0 +1,85 @@
+"""Derived look-up structures, built from the records, never edited by hand.
+
+Host suffixes are matched on DNS label boundaries: ``x.mail.protection.outlook.com`` is tried as
+itself, then ``mail.protection.outlook.com``, ``protection.outlook.com``..., so the longest
+fingerprint wins and ``evilgoogle.com`` can never match ``google.com``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from souverain.kb.psl import normalise_host
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+
+HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host")
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    service: str
+    kind: str  # fingerprint kind that fired (mx, spf, host, txt, ca, asn...)
+    pattern: str  # the fingerprint value that fired
+    value: str  # what it was matched against
+
+    def rule(self) -> str:
+        return f"services/{self.service}.yaml fingerprints.{self.kind}: {self.pattern}"
+
+
+@dataclasses.dataclass
+class Indexes:
+    hosts: dict[str, list[tuple[str, str]]]  # suffix -> [(service, kind)]
+    txt: list[tuple[str, str]]  # (lowercase prefix, service)
+    ca: dict[str, str]  # lowercase issuer organisation -> service
+    asn: dict[int, str]  # ASN -> service
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase) -> Indexes:
+        hosts: dict[str, list[tuple[str, str]]] = {}
+        txt: list[tuple[str, str]] = []
+        ca: dict[str, str] = {}
+        asn: dict[int, str] = {}
+        for service in kb.services.values():
+            if service.deprecated:
+                continue
+            fp = service.fingerprints
+            for kind in HOST_KINDS:
+                for suffix in getattr(fp, kind):
+                    hosts.setdefault(suffix, []).append((service.id, kind))
+            txt.extend((prefix.lower(), service.id) for prefix in fp.txt)
+            ca.update((name.lower(), service.id) for name in fp.ca)
+            asn.update((number, service.id) for number in fp.asn)
+        txt.sort(key=lambda item: -len(item[0]))  # longest prefix first
+        return cls(hosts, txt, ca, asn)
+
+    def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
+        """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
+        try:
+            name = normalise_host(host)
+        except ValueError:
+            return None
+        labels = name.split(".")
+        for i in range(len(labels)):
+            suffix = ".".join(labels[i:])
+            for service, kind in self.hosts.get(suffix, ()):
+                if kinds is None or kind in kinds:
+                    return Match(service, kind, suffix, name)
+        return None
+
+    def match_txt(self, value: str) -> Match | None:
+        lowered = value.strip().strip('"').lower()
+        for prefix, service in self.txt:
+            if lowered.startswith(prefix):
+                return Match(service, "txt", prefix, value)
+        return None
+
+    def match_ca(self, organisation: str) -> Match | None:
+        service = self.ca.get(organisation.strip().lower())
+        return Match(service, "ca", organisation, organisation) if service else None
+
+    def match_asn(self, number: int) -> Match | None:
+        service = self.asn.get(number)
+        return Match(service, "asn", str(number), str(number)) if service else None

@@ -1,0 +1,47 @@
+"""A KB problem, reported as ``path:line: field: problem``."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def format_field(loc: tuple) -> str:
+    """``('owners', 0, 'owner')`` -> ``owners[0].owner``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(record)"
+
+
+def line_of(lines: dict[tuple, int], loc: tuple) -> int:
+    """Line of the deepest known prefix of ``loc`` (1 when nothing is known)."""
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def display_path(path: Path, root: Path) -> str:
+    """Relative to the working directory when inside it (clickable in editors), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path.resolve())

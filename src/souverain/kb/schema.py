@@ -1,0 +1,320 @@
+"""Pydantic models of knowledge-base records: one model per folder under ``kb/data``.
+
+Every record carries ``sources`` (url, title, retrieved date) and ``as_of``. Facts that
+could not be verified are listed in ``unverified`` (field path -> reason) rather than guessed.
+Field documentation lives in ``kb/data/README.md``; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"
+RecordId = Annotated[str, Field(pattern=ID_PATTERN, min_length=2, max_length=80)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+Percent = Annotated[float, Field(ge=0, le=100)]
+
+FUNCTIONS = (
+    "email.inbound",
+    "email.gateway",
+    "email.sending",
+    "dns.authoritative",
+    "web.hosting",
+    "web.cdn",
+    "web.third_party",
+    "tls.ca",
+    "saas",
+    "cloud.compute",
+    "identity",
+)
+Function = Literal[
+    "email.inbound",
+    "email.gateway",
+    "email.sending",
+    "dns.authoritative",
+    "web.hosting",
+    "web.cdn",
+    "web.third_party",
+    "tls.ca",
+    "saas",
+    "cloud.compute",
+    "identity",
+]
+
+ServiceCategory = Literal[
+    "mail-hosting",
+    "mail-gateway",
+    "mail-sending",
+    "dns-hosting",
+    "hosting-network",
+    "cloud",
+    "cdn",
+    "certificate-authority",
+    "saas",
+    "web-analytics",
+    "web-tag-manager",
+    "web-fonts",
+    "web-captcha",
+    "web-video",
+    "web-social",
+    "web-chat",
+    "web-maps",
+    "web-payment",
+    "web-consent",
+    "web-advertising",
+    "web-library-cdn",
+    "web-other",
+]
+
+EntityType = Literal[
+    "company",
+    "listed-company",
+    "nonprofit",
+    "foundation",
+    "investment-fund",
+    "state",
+    "public-body",
+    "family",
+    "cooperative",
+    "partnership",
+    "dispersed",
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    url: HttpUrl
+    title: str = Field(min_length=3)
+    retrieved: dt.date
+    published: dt.date | None = None
+    publisher: str | None = None
+
+
+class Record(Strict):
+    """Fields every record has."""
+
+    id: RecordId
+    name: str = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1)
+    as_of: dt.date
+    unverified: dict[str, str] = Field(default_factory=dict)
+    notes: str | None = None
+    deprecated: bool = False
+
+
+class Money(Strict):
+    value: float = Field(gt=0)
+    currency: Literal["EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "JPY", "CNY", "CAD"]
+
+
+class Deal(Strict):
+    """The transaction behind an ownership edge (acquisitions, take-privates, IPOs)."""
+
+    announced: dt.date | None = None
+    completed: dt.date | None = None
+    amount: Money | None = None
+    seller: str | None = None
+    note: str | None = None
+
+
+class OwnershipEdge(Strict):
+    owner: RecordId
+    capital_pct: Percent | None = None
+    votes_pct: Percent | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    veto: bool = False
+    board_majority: bool = False
+    control: bool | None = None
+    deal: Deal | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> OwnershipEdge:
+        if self.since and self.until and self.until < self.since:
+            raise ValueError("until is before since")
+        return self
+
+    def valid_at(self, at: dt.date) -> bool:
+        return (self.since is None or self.since <= at) and (self.until is None or at < self.until)
+
+    def controls(self) -> bool:
+        """Control: explicit flag, else majority of votes (or of capital when votes unknown)."""
+        if self.control is not None:
+            return self.control
+        if self.board_majority:
+            return True
+        share = self.votes_pct if self.votes_pct is not None else self.capital_pct
+        return share is not None and share > 50
+
+
+class Entity(Record):
+    country: CountryCode
+    type: EntityType = "company"
+    registration: str | None = None
+    lei: Annotated[str, Field(pattern=r"^[A-Z0-9]{20}$")] | None = None
+    website: HttpUrl | None = None
+    aliases: list[str] = Field(default_factory=list)
+    owners: list[OwnershipEdge] = Field(default_factory=list)
+    dissolved: dt.date | None = None
+
+
+class Certification(Strict):
+    scheme: str
+    scope: str | None = None
+    issuer: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    status: Literal["certified", "in-progress", "expired", "claimed"] = "certified"
+
+
+HostSuffix = Annotated[str, Field(pattern=r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9])?$", max_length=253)]
+
+
+class Fingerprints(Strict):
+    """What identifies a service in evidence. Host names are suffixes matched on label boundaries."""
+
+    mx: list[HostSuffix] = Field(default_factory=list)
+    spf: list[HostSuffix] = Field(default_factory=list)
+    dkim: list[HostSuffix] = Field(default_factory=list)
+    autodiscover: list[HostSuffix] = Field(default_factory=list)
+    ns: list[HostSuffix] = Field(default_factory=list)
+    cname: list[HostSuffix] = Field(default_factory=list)
+    host: list[HostSuffix] = Field(default_factory=list)
+    txt: list[str] = Field(default_factory=list)
+    ca: list[str] = Field(default_factory=list)
+    asn: list[Annotated[int, Field(gt=0, lt=2**32)]] = Field(default_factory=list)
+
+    @field_validator("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host")
+    @classmethod
+    def _lower_no_dot(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value.endswith(".") or ".." in value:
+                raise ValueError(f"{value!r}: write host suffixes without trailing or double dots")
+        return values
+
+    @field_validator("txt")
+    @classmethod
+    def _txt_prefix(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if len(value) < 3:
+                raise ValueError(f"{value!r}: a TXT token prefix needs at least 3 characters")
+        return values
+
+    def items(self) -> list[tuple[str, str]]:
+        """(kind, value) pairs, values normalised for duplicate detection."""
+        pairs: list[tuple[str, str]] = []
+        for kind in ("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host", "txt", "ca", "asn"):
+            for value in getattr(self, kind):
+                pairs.append((kind, str(value).lower()))
+        return pairs
+
+
+class Service(Record):
+    operator: RecordId
+    category: ServiceCategory
+    functions: list[Function] = Field(min_length=1)
+    website: HttpUrl | None = None
+    data_locations: list[CountryCode] = Field(default_factory=list)
+    certifications: list[Certification] = Field(default_factory=list)
+    fingerprints: Fingerprints = Field(default_factory=Fingerprints)
+    alternatives: list[RecordId] = Field(default_factory=list)
+    description: str | None = None
+
+
+LawEffect = Literal["compels-access", "restricts-transfer", "transfer-basis", "retention"]
+LawReach = Literal["seat", "control", "presence"]
+
+
+class LawStatus(Strict):
+    state: Literal["in-force", "lapsed", "repealed", "pending", "suspended", "annulled"]
+    since: dt.date
+    until: dt.date | None = None
+    note: str | None = None
+
+
+class Law(Record):
+    country: CountryCode
+    citation: str
+    effect: LawEffect
+    binds: str = Field(min_length=10, description="who the law binds, in words")
+    reach: list[LawReach] = Field(min_length=1)
+    seat_countries: list[CountryCode] = Field(min_length=1)
+    extraterritorial: bool
+    summary: str = Field(min_length=20)
+    status: list[LawStatus] = Field(min_length=1)
+
+    def status_at(self, at: dt.date) -> LawStatus | None:
+        current = None
+        for item in sorted(self.status, key=lambda s: s.since):
+            if item.since <= at and (item.until is None or at < item.until):
+                current = item
+        return current
+
+
+AlternativeCategory = Literal[
+    "mail",
+    "office-suite",
+    "storage",
+    "video-meetings",
+    "chat",
+    "analytics",
+    "fonts-cdn",
+    "captcha",
+    "cloud-iaas",
+    "paas",
+    "dns",
+    "ca",
+    "cdn",
+    "maps",
+    "video-hosting",
+    "consent",
+    "forms",
+    "search",
+    "identity",
+    "mail-gateway",
+    "mail-sending",
+    "payment",
+    "web-hosting",
+    "project-management",
+]
+
+
+class Alternative(Record):
+    categories: list[AlternativeCategory] = Field(min_length=1)
+    functions: list[Function] = Field(default_factory=list)
+    vendor: RecordId
+    service: RecordId | None = None
+    replaces: list[RecordId] = Field(default_factory=list)
+    hq_country: CountryCode
+    open_source: bool
+    licence: str | None = None
+    self_hostable: bool
+    website: HttpUrl
+    facts: list[str] = Field(min_length=1)
+
+
+class Region(Record):
+    members: list[CountryCode] = Field(min_length=1)
+
+
+KINDS: dict[str, type[Record]] = {
+    "entities": Entity,
+    "services": Service,
+    "laws": Law,
+    "alternatives": Alternative,
+    "regions": Region,
+}
+
+_SLUG = re.compile(ID_PATTERN)
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_SLUG.match(value))

@@ -1,0 +1,64 @@
+"""Shared fixtures: a small synthetic knowledge base written to a temporary folder."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+SOURCE = [{"url": "https://example.org/registry", "title": "Synthetic test register", "retrieved": "2026-11-28"}]
+
+
+def _base(**fields):
+    return {**fields, "sources": copy.deepcopy(SOURCE), "as_of": "2026-11-28"}
+
+
+MINI_KB = {
+    "regions": {"eu": _base(id="eu", name="EU", members=["DE", "FR", "IE", "NL"])},
+    "entities": {
+        "usparent": _base(id="usparent", name="US Parent Inc.", country="US", type="listed-company"),
+        "eusub": _base(id="eusub", name="EU Sub GmbH", country="DE",
+                       owners=[{"owner": "usparent", "capital_pct": 100, "votes_pct": 100}]),
+        "frco": _base(id="frco", name="FR Co SAS", country="FR"),
+        "moving": _base(id="moving", name="Moving Ltd", country="IE", owners=[
+            {"owner": "frco", "capital_pct": 100, "until": "2020-01-01"},
+            {"owner": "usparent", "capital_pct": 100, "since": "2020-01-01",
+             "deal": {"completed": "2020-01-01", "amount": {"value": 1e9, "currency": "USD"}}},
+        ]),
+    },
+    "services": {
+        "eusub-mail": _base(id="eusub-mail", name="EU Sub Mail", operator="eusub", category="mail-hosting",
+                            functions=["email.inbound"],
+                            fingerprints={"mx": ["mail.protection.example-cloud.com"], "txt": ["eusub-verify="]}),
+        "usparent-web": _base(id="usparent-web", name="US Parent Web", operator="usparent", category="cdn",
+                              functions=["web.cdn"], fingerprints={"cname": ["example-cloud.com"], "asn": [64500]}),
+    },
+    "laws": {
+        "us-law": _base(id="us-law", name="US Test Act", country="US", citation="1 U.S.C. 1",
+                        effect="compels-access", binds="US providers and their subsidiaries",
+                        reach=["seat", "control"], seat_countries=["US"], extraterritorial=True,
+                        summary="Compels disclosure of data in the provider's control wherever stored.",
+                        status=[{"state": "in-force", "since": "2018-03-23"}]),
+    },
+}
+
+
+def write_kb(root: Path, records: dict) -> Path:
+    for kind, items in records.items():
+        folder = root / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        for rid, data in items.items():
+            (folder / f"{rid}.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def mini_records() -> dict:
+    return copy.deepcopy(MINI_KB)
+
+
+@pytest.fixture
+def mini_kb_dir(tmp_path: Path, mini_records: dict) -> Path:
+    return write_kb(tmp_path / "kb", mini_records)

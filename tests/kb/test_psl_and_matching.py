@@ -1,0 +1,59 @@
+"""Label-boundary fingerprint matching and Public Suffix List behaviour."""
+
+from __future__ import annotations
+
+import pytest
+
+from souverain.kb.base import load_kb
+from souverain.kb.psl import PublicSuffixList
+
+
+@pytest.fixture(scope="module")
+def psl() -> PublicSuffixList:
+    return PublicSuffixList.bundled()
+
+
+@pytest.mark.parametrize(
+    ("host", "suffix", "registrable"),
+    [
+        ("www.example.co.uk", "co.uk", "example.co.uk"),
+        ("x.mail.protection.outlook.com", "com", "outlook.com"),
+        ("evilgoogle.com", "com", "evilgoogle.com"),
+        ("app.herokuapp.com", "herokuapp.com", "app.herokuapp.com"),  # private section
+        ("a.b.kawasaki.jp", "b.kawasaki.jp", "a.b.kawasaki.jp"),  # wildcard rule
+        ("city.kawasaki.jp", "kawasaki.jp", "city.kawasaki.jp"),  # exception rule
+        ("WWW.Example.FR.", "fr", "example.fr"),
+        ("bücher.de", "de", "xn--bcher-kva.de"),
+    ],
+)
+def test_psl(psl, host, suffix, registrable):
+    assert psl.public_suffix(host) == suffix
+    assert psl.registrable_domain(host) == registrable
+
+
+def test_psl_snapshot_is_dated(psl):
+    assert psl.version.startswith("20")
+    assert psl.is_public_suffix("co.uk") and not psl.is_public_suffix("example.co.uk")
+
+
+def test_label_boundary_matching(mini_kb_dir):
+    idx = load_kb(mini_kb_dir).indexes
+    assert idx.match_host("x.mail.protection.example-cloud.com").service == "eusub-mail"
+    # longest suffix wins: the generic example-cloud.com belongs to another service
+    assert idx.match_host("cdn.example-cloud.com").service == "usparent-web"
+    assert idx.match_host("example-cloud.com").service == "usparent-web"
+    assert idx.match_host("evilexample-cloud.com") is None
+    assert idx.match_host("example-cloud.com.evil.test") is None
+    assert idx.match_host("MAIL.PROTECTION.EXAMPLE-CLOUD.COM.").service == "eusub-mail"
+
+
+def test_kind_restriction(mini_kb_dir):
+    idx = load_kb(mini_kb_dir).indexes
+    assert idx.match_host("a.example-cloud.com", kinds=("mx",)) is None
+    assert idx.match_host("a.example-cloud.com", kinds=("cname",)).kind == "cname"
+
+
+def test_txt_prefix_case_insensitive(mini_kb_dir):
+    idx = load_kb(mini_kb_dir).indexes
+    assert idx.match_txt('"EUSUB-VERIFY=abc"').service == "eusub-mail"
+    assert idx.match_txt("xeusub-verify=abc") is None

@@ -1,0 +1,117 @@
+"""`kb validate` finds each kind of problem and reports it as path:line: field: problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from souverain.errors import KBValidationError
+from souverain.kb.base import load_kb
+from tests.conftest import write_kb
+
+
+def problems_for(tmp_path, records) -> list[str]:
+    root = write_kb(tmp_path / "bad", records)
+    with pytest.raises(KBValidationError) as info:
+        load_kb(root)
+    return [str(problem) for problem in info.value.problems]
+
+
+def test_mini_kb_is_valid(mini_kb_dir):
+    kb = load_kb(mini_kb_dir)
+    assert set(kb.entities) == {"usparent", "eusub", "frco", "moving"}
+
+
+def test_missing_sources(tmp_path, mini_records):
+    del mini_records["entities"]["frco"]["sources"]
+    found = problems_for(tmp_path, mini_records)
+    assert any("entities/frco.yaml:1: sources: Field required" in p for p in found), found
+
+
+def test_empty_sources_list(tmp_path, mini_records):
+    mini_records["entities"]["frco"]["sources"] = []
+    found = problems_for(tmp_path, mini_records)
+    assert any("frco.yaml" in p and "sources" in p for p in found), found
+
+
+def test_dangling_reference_has_line_number(tmp_path, mini_records):
+    mini_records["entities"]["eusub"]["owners"][0]["owner"] = "nobody"
+    found = problems_for(tmp_path, mini_records)
+    hit = [p for p in found if "eusub.yaml" in p and "owners[0].owner" in p]
+    assert hit and "unknown entity 'nobody'" in hit[0], found
+    line = int(hit[0].split(":")[1])
+    text = (tmp_path / "bad/entities/eusub.yaml").read_text().splitlines()
+    assert "nobody" in text[line - 1]
+
+
+def test_reference_to_wrong_kind(tmp_path, mini_records):
+    mini_records["services"]["eusub-mail"]["operator"] = "us-law"
+    found = problems_for(tmp_path, mini_records)
+    assert any("operator" in p and "is a law, expected an entity" in p for p in found), found
+
+
+def test_ownership_cycle(tmp_path, mini_records):
+    mini_records["entities"]["usparent"]["owners"] = [{"owner": "eusub", "capital_pct": 10}]
+    found = problems_for(tmp_path, mini_records)
+    assert any("ownership cycle" in p and "usparent" in p and "eusub" in p for p in found), found
+
+
+def test_cycle_only_in_disjoint_periods_is_not_a_cycle(tmp_path, mini_records):
+    # frco owned moving until 2020; moving owning frco from 2021 on is a different period
+    mini_records["entities"]["frco"]["owners"] = [{"owner": "moving", "capital_pct": 10, "since": "2021-01-01"}]
+    write_kb(tmp_path / "ok", mini_records)
+    load_kb(tmp_path / "ok")
+
+
+def test_duplicate_fingerprint(tmp_path, mini_records):
+    mini_records["services"]["usparent-web"]["fingerprints"]["mx"] = ["mail.protection.example-cloud.com"]
+    found = problems_for(tmp_path, mini_records)
+    assert any("duplicate fingerprint 'mail.protection.example-cloud.com'" in p for p in found), found
+
+
+def test_duplicate_txt_and_asn(tmp_path, mini_records):
+    mini_records["services"]["usparent-web"]["fingerprints"]["txt"] = ["EUSUB-verify="]
+    mini_records["services"]["eusub-mail"]["fingerprints"]["asn"] = [64500]
+    found = problems_for(tmp_path, mini_records)
+    assert any("duplicate fingerprint txt" in p for p in found), found
+    assert any("duplicate fingerprint asn 64500" in p for p in found), found
+
+
+def test_public_suffix_fingerprint_rejected(tmp_path, mini_records):
+    mini_records["services"]["usparent-web"]["fingerprints"]["host"] = ["co.uk"]
+    found = problems_for(tmp_path, mini_records)
+    assert any("'co.uk' is a public suffix" in p for p in found), found
+
+
+def test_duplicate_id_across_kinds(tmp_path, mini_records):
+    clash = dict(mini_records["entities"]["frco"], id="eusub-mail")
+    mini_records["entities"]["eusub-mail"] = clash
+    found = problems_for(tmp_path, mini_records)
+    assert any("duplicate id" in p for p in found), found
+
+
+def test_id_must_equal_file_name(tmp_path, mini_records):
+    mini_records["entities"]["frco"]["id"] = "frco-other"
+    found = problems_for(tmp_path, mini_records)
+    assert any("differs from file name 'frco'" in p for p in found), found
+
+
+def test_shares_over_100_percent(tmp_path, mini_records):
+    mini_records["entities"]["eusub"]["owners"].append({"owner": "frco", "capital_pct": 30})
+    found = problems_for(tmp_path, mini_records)
+    assert any("capital_pct of owners adds up to 130" in p for p in found), found
+
+
+def test_yaml_syntax_error_has_line(tmp_path, mini_records):
+    root = write_kb(tmp_path / "bad", mini_records)
+    (root / "entities/frco.yaml").write_text("id: frco\nname: [unclosed\ncountry: FR\n")
+    with pytest.raises(KBValidationError) as info:
+        load_kb(root)
+    assert any("frco.yaml:" in str(p) and "(yaml)" in str(p) for p in info.value.problems)
+
+
+def test_norway_is_not_false(tmp_path, mini_records):
+    mini_records["regions"]["eu"]["members"].append("NO")
+    root = write_kb(tmp_path / "kb", mini_records)
+    text = (root / "regions/eu.yaml").read_text().replace("'NO'", "NO")
+    (root / "regions/eu.yaml").write_text(text)
+    assert "NO" in load_kb(root).region("eu")
