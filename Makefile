@@ -1,0 +1,14 @@
+# The two commands of the README are `make demo` and `make test`; CI runs `make test`.
+PYTHON ?= python3
+
+.PHONY: install demo test
+
+install:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+demo: install
+	souverain kb validate
+	souverain who aws-european-sovereign-cloud
+
+test: install
+	$(PYTHON) -m pytest
