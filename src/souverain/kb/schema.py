@@ -191,6 +191,8 @@ class Fingerprints(Strict):
     txt: list[str] = Field(default_factory=list)
     ca: list[str] = Field(default_factory=list)
     asn: list[Annotated[int, Field(gt=0, lt=2**32)]] = Field(default_factory=list)
+    dkim_selectors: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")]] = Field(default_factory=list)
+    derived_hosts: list[Annotated[str, Field(pattern=r"^\{domain_dashed\}\.[a-z0-9.-]+$")]] = Field(default_factory=list)
 
     @field_validator("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host")
     @classmethod
@@ -305,12 +307,19 @@ class Region(Record):
     members: list[CountryCode] = Field(min_length=1)
 
 
+class Checklist(Record):
+    """A named list a collector probes (e.g. common DKIM selectors)."""
+
+    values: list[str] = Field(min_length=1)
+
+
 KINDS: dict[str, type[Record]] = {
     "entities": Entity,
     "services": Service,
     "laws": Law,
     "alternatives": Alternative,
     "regions": Region,
+    "lists": Checklist,
 }
 
 _SLUG = re.compile(ID_PATTERN)

@@ -21,6 +21,7 @@ SINGULAR = {
     "laws": "a law",
     "alternatives": "an alternative",
     "regions": "a region",
+    "lists": "a list",
 }
 
 

@@ -1,0 +1,264 @@
+"""Collect the evidence about one domain: the DNS (and web) facts attribution reads.
+
+Every answer becomes an ``Evidence`` item that a person can re-check (``dig @resolver name TYPE``);
+the structured fields of ``DomainObservation`` point back to evidence ids. Groups of checks are
+selected by ``functions``: ``mail`` (MX, SPF, DMARC, DKIM, autodiscover, MTA-STS, derived hosts,
+apex TXT), ``dns`` (NS, SOA), ``web`` (apex and www addresses and CNAME chains, CAA, HTTP(S)).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from souverain.collect.dns import Answer, Resolver
+from souverain.collect.spf import SPFExpansion, expand_spf, is_spf
+
+FUNCTION_GROUPS = ("mail", "dns", "web")
+MAX_CNAME_CHAIN = 8
+MAX_MX_HOSTS = 10
+MAX_NS_HOSTS = 8
+
+
+@dataclasses.dataclass
+class Evidence:
+    id: str
+    source: str  # dns | web | tls
+    kind: str  # mx, a, aaaa, cname, txt, spf, dmarc, dkim, autodiscover, mta-sts, ns, soa, caa, derived, http
+    subject: str  # the queried name or URL
+    status: str
+    records: list[dict] = dataclasses.field(default_factory=list)
+    resolver: str | None = None
+    at: str | None = None
+    detail: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def recheck(self) -> str | None:
+        """The command a person runs to see the same thing."""
+        if self.source != "dns" or not self.resolver:
+            return f"curl -sv {self.subject}" if self.source == "web" else None
+        host, _, port = self.resolver.rpartition(":")
+        rdtype = self.detail.get("rdtype", self.kind.upper())
+        port_arg = f" -p {port}" if port != "53" else ""
+        return f"dig @{host.strip('[]')}{port_arg} {self.subject} {rdtype}"
+
+    def as_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["recheck"] = self.recheck()
+        return data
+
+
+@dataclasses.dataclass
+class HostAddresses:
+    host: str
+    cnames: list[str]
+    ipv4: list[str]
+    ipv6: list[str]
+    evidence: list[str]
+    status: str  # NOERROR, NXDOMAIN, TIMEOUT...
+    loop: bool = False
+
+    @property
+    def addresses(self) -> list[str]:
+        return self.ipv6 + self.ipv4
+
+
+@dataclasses.dataclass
+class DomainObservation:
+    domain: str
+    functions: tuple[str, ...]
+    evidence: list[Evidence] = dataclasses.field(default_factory=list)
+    mx: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    mx_status: str | None = None
+    null_mx: bool = False
+    mx_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
+    txt: list[str] = dataclasses.field(default_factory=list)
+    txt_status: str | None = None
+    spf: SPFExpansion | None = None
+    dmarc: str | None = None
+    dkim: dict[str, dict] = dataclasses.field(default_factory=dict)  # selector -> {cnames, key}
+    autodiscover: list[str] = dataclasses.field(default_factory=list)
+    derived: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
+    mta_sts: str | None = None
+    ns: list[str] = dataclasses.field(default_factory=list)
+    ns_status: str | None = None
+    ns_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
+    soa: str | None = None
+    web_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
+    caa: list[str] = dataclasses.field(default_factory=list)
+    site: Any = None  # collect.web.WebResult
+    site_evidence: str | None = None
+    failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (query, status)
+    ids: dict[str, str] = dataclasses.field(default_factory=dict)  # "<name> <type>" -> evidence id
+
+    def add(self, source: str, kind: str, subject: str, status: str, **fields: Any) -> str:
+        item = Evidence(f"e{len(self.evidence) + 1}", source, kind, subject, status, **fields)
+        self.evidence.append(item)
+        return item.id
+
+    def record(self, answer: Answer, kind: str) -> str:
+        """Evidence for a DNS answer (one per question, shared by every reader)."""
+        key = f"{answer.name} {answer.rdtype}"
+        if key in self.ids:
+            return self.ids[key]
+        evidence_id = self.add(
+            "dns", kind, answer.name, answer.status, records=[r.as_dict() for r in answer.records],
+            resolver=answer.resolver, at=answer.at,
+            detail={"rdtype": answer.rdtype, **({"error": answer.error} if answer.error else {}),
+                    **({"tcp": True} if answer.tcp else {})},
+        )
+        self.ids[key] = evidence_id
+        if answer.failed:
+            self.failures.append((key, answer.status))
+        return evidence_id
+
+
+@dataclasses.dataclass
+class CollectOptions:
+    dkim_selectors: tuple[str, ...] = ()
+    derived_hosts: tuple[str, ...] = ()  # templates with {domain_dashed}
+    fetch_site: Callable[[str, list[str]], Awaitable[Any]] | None = None
+
+
+async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> DomainObservation:
+    obs = DomainObservation(domain, functions)
+    tasks = []
+    if "mail" in functions:
+        tasks.append(_mail(resolver, obs, options))
+    if "dns" in functions:
+        tasks.append(_dns_hosting(resolver, obs))
+    if "web" in functions:
+        tasks.append(_web(resolver, obs, options))
+    await asyncio.gather(*tasks)
+    return obs
+
+
+async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, kind: str) -> HostAddresses:
+    """A and AAAA of ``host``, following CNAMEs client-side (bounded, loops detected)."""
+    chain: list[str] = []
+    evidence: list[str] = []
+    current = host
+    seen = {host}
+    loop = False
+    status = "NOERROR"
+    for _ in range(MAX_CNAME_CHAIN):
+        a, aaaa = await asyncio.gather(resolver.query(current, "A"), resolver.query(current, "AAAA"))
+        evidence += [obs.record(a, kind), obs.record(aaaa, kind)]
+        ipv4 = [v for v in a.values("A")]
+        ipv6 = [v for v in aaaa.values("AAAA")]
+        if ipv4 or ipv6:
+            return HostAddresses(host, chain, ipv4, ipv6, evidence, "NOERROR")
+        links = a.cname_chain() or aaaa.cname_chain()
+        if not links:
+            status = a.status if a.status != "NODATA" else aaaa.status
+            break
+        for target in links:
+            if target in seen:
+                loop = True
+                break
+            seen.add(target)
+            chain.append(target)
+        if loop:
+            status = "CNAME-LOOP"
+            break
+        current = chain[-1]
+    else:
+        status = "CNAME-CHAIN-TOO-LONG"
+    if status in ("CNAME-LOOP", "CNAME-CHAIN-TOO-LONG"):
+        obs.failures.append((f"{host} A/AAAA", status))
+    return HostAddresses(host, chain, [], [], evidence, status, loop)
+
+
+async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
+    domain = obs.domain
+    mx, txt, dmarc, autodiscover, autodiscover_srv, mta_sts = await asyncio.gather(
+        resolver.query(domain, "MX"), resolver.query(domain, "TXT"), resolver.query(f"_dmarc.{domain}", "TXT"),
+        resolver.query(f"autodiscover.{domain}", "CNAME"), resolver.query(f"_autodiscover._tcp.{domain}", "SRV"),
+        resolver.query(f"_mta-sts.{domain}", "TXT"),
+    )
+    obs.record(mx, "mx")
+    obs.mx_status = mx.status
+    for value in mx.values("MX"):
+        preference, _, host = value.partition(" ")
+        obs.mx.append((int(preference), host))
+    obs.mx.sort()
+    if len(obs.mx) == 1 and obs.mx[0][1] in ("", "."):  # RFC 7505 null MX
+        obs.null_mx = True
+        obs.mx = []
+    obs.record(txt, "txt")
+    obs.txt_status = txt.status
+    obs.txt = txt.values("TXT")
+    obs.record(dmarc, "dmarc")
+    obs.dmarc = next((v for v in dmarc.values("TXT") if v.lower().startswith("v=dmarc1")), None)
+    obs.record(autodiscover, "autodiscover")
+    obs.record(autodiscover_srv, "autodiscover")
+    obs.autodiscover = autodiscover.values("CNAME") + [v.split()[-1] for v in autodiscover_srv.values("SRV")]
+    obs.record(mta_sts, "mta-sts")
+    obs.mta_sts = next((v for v in mta_sts.values("TXT") if v.lower().startswith("v=stsv1")), None)
+
+    hosts = [host for _, host in obs.mx[:MAX_MX_HOSTS] if host]
+    spf_first = txt if any(is_spf(v) for v in obs.txt) or txt.failed else None
+    results = await asyncio.gather(
+        *(resolve_host(resolver, obs, host, "mx-host") for host in hosts),
+        expand_spf(resolver, domain, spf_first or txt),
+        *(resolver.query(f"{selector}._domainkey.{domain}", "TXT") for selector in options.dkim_selectors),
+        *(resolve_host(resolver, obs, template.format(domain_dashed=domain.replace(".", "-")), "derived")
+          for template in options.derived_hosts),
+    )
+    index = 0
+    for host in hosts:
+        obs.mx_hosts[host] = results[index]
+        index += 1
+    obs.spf = results[index]
+    for answer in obs.spf.answers:
+        obs.record(answer, "spf")
+    index += 1
+    for selector in options.dkim_selectors:
+        answer: Answer = results[index]
+        index += 1
+        cnames = answer.cname_chain()
+        key = any(v.lower().startswith("v=dkim1") or "p=" in v.lower() for v in answer.values("TXT"))
+        if cnames or key:
+            obs.record(answer, "dkim")
+            obs.dkim[selector] = {"cnames": cnames, "key": key, "evidence": obs.ids[f"{answer.name} TXT"]}
+        elif answer.failed:
+            obs.record(answer, "dkim")
+    for template in options.derived_hosts:
+        host_addresses: HostAddresses = results[index]
+        index += 1
+        obs.derived[template] = host_addresses
+
+
+async def _dns_hosting(resolver: Resolver, obs: DomainObservation) -> None:
+    ns, soa = await asyncio.gather(resolver.query(obs.domain, "NS"), resolver.query(obs.domain, "SOA"))
+    obs.record(ns, "ns")
+    obs.record(soa, "soa")
+    obs.ns_status = ns.status
+    obs.ns = sorted(set(ns.values("NS")))
+    obs.soa = next(iter(soa.values("SOA")), None)
+    hosts = obs.ns[:MAX_NS_HOSTS]
+    resolved = await asyncio.gather(*(resolve_host(resolver, obs, host, "ns-host") for host in hosts))
+    obs.ns_hosts = dict(zip(hosts, resolved, strict=True))
+
+
+async def _web(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
+    names = [obs.domain, f"www.{obs.domain}"]
+    caa, *resolved = await asyncio.gather(
+        resolver.query(obs.domain, "CAA"), *(resolve_host(resolver, obs, name, "web-host") for name in names)
+    )
+    obs.record(caa, "caa")
+    obs.caa = caa.values("CAA")
+    obs.web_hosts = dict(zip(names, resolved, strict=True))
+    if options.fetch_site is None:
+        return
+    target = next((h for h in (f"www.{obs.domain}", obs.domain) if obs.web_hosts[h].addresses), None)
+    if target is None:
+        return
+    site = await options.fetch_site(target, obs.web_hosts[target].addresses)
+    obs.site = site
+    obs.site_evidence = obs.add(
+        "web", "http", site.requested_url, "ok" if site.error is None else "error",
+        at=None, detail={"final_url": site.final_url, "status": site.status, "error": site.error,
+                         "address": site.address, "tls": site.tls, "resources": len(site.resources)},
+    )

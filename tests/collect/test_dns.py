@@ -1,0 +1,127 @@
+"""The stub resolver and wire parser against a real DNS server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import dns.message
+import dns.rrset
+import pytest
+
+from souverain.collect import dnswire
+from souverain.collect.dns import Resolver, parse_nameserver
+from souverain.collect.spf import expand_spf, parse_spf
+from souverain.errors import UsageError
+from souverain.testing.dnsserver import DNSServer
+
+ZONES = Path(__file__).parents[1] / "data" / "dnsunit"
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = DNSServer(ZONES).start()
+    yield srv
+    srv.stop()
+
+
+def ask(server, name, rdtype, **kwargs):
+    async def go():
+        async with Resolver([("127.0.0.1", server.port)], timeout=0.5, retries=1, **kwargs) as resolver:
+            return await resolver.query(name, rdtype)
+
+    return asyncio.run(go())
+
+
+def test_mx_and_statuses(server):
+    mx = ask(server, "unit.test", "MX")
+    assert mx.status == "NOERROR" and sorted(mx.values()) == ["10 mx1.unit.test", "20 mx2.unit.test"]
+    assert ask(server, "nothere.unit.test", "A").status == "NXDOMAIN"
+    assert ask(server, "mx1.unit.test", "MX").status == "NODATA"
+    assert ask(server, "example.invalid", "A").status == "REFUSED"
+    assert ask(server, "broken.unit.test", "A").status == "SERVFAIL"
+
+
+def test_timeout_is_an_answer(server):
+    answer = ask(server, "slow.unit.test", "A")
+    assert answer.status == "TIMEOUT" and answer.failed
+
+
+def test_truncation_falls_back_to_tcp(server):
+    answer = ask(server, "trunc.unit.test", "A")
+    assert answer.status == "NOERROR" and answer.tcp and answer.values() == ["192.0.2.3"]
+    big = ask(server, "big.unit.test", "TXT")
+    assert big.tcp and len(big.values()) == 6
+
+
+def test_garbage_is_formerr(server):
+    assert ask(server, "garbage.unit.test", "A").status in ("FORMERR", "TIMEOUT")
+
+
+def test_txt_strings_joined_and_cname_chain(server):
+    txt = ask(server, "unit.test", "TXT").values()
+    assert "google-site-verification=abcdef" in txt
+    www = ask(server, "www.unit.test", "A")
+    assert www.cname_chain() == ["web.unit.test", "host.unit.test"] and www.values() == ["192.0.2.80"]
+
+
+def test_caa_srv_soa(server):
+    assert ask(server, "unit.test", "CAA").values() == ['0 issue "letsencrypt.org"']
+    assert ask(server, "_xmpp._tcp.unit.test", "SRV").values() == ["5 0 5269 xmpp.unit.test"]
+    assert ask(server, "unit.test", "SOA").values()[0].startswith("ns1.unit.test hostmaster.unit.test 2026112801")
+
+
+def test_spf_loop_detected(server):
+    async def go():
+        async with Resolver([("127.0.0.1", server.port)], timeout=0.5) as resolver:
+            return await expand_spf(resolver, "unit.test")
+
+    result = asyncio.run(go())
+    assert result.status == "permerror" and any("loop" in p for p in result.problems)
+    assert ("_spf.unit.test", "unit.test") in result.authorised
+    assert ("192.0.2.0/24", "_spf.unit.test") in result.ip_ranges
+
+
+def test_parse_spf():
+    record = parse_spf("v=spf1 +mx include:_spf.google.com ip4:192.0.2.0/24 redirect=_spf.example.test ?all bogus")
+    assert record.includes == ["_spf.google.com"] and record.redirect == "_spf.example.test"
+    assert record.errors == ["unknown mechanism 'bogus'"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("127.0.0.1", ("127.0.0.1", 53)), ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+    ("::1", ("::1", 53)), ("[::1]:5353", ("::1", 5353)),
+])
+def test_parse_nameserver(text, expected):
+    assert parse_nameserver(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["dns.example", "127.0.0.1:0", "[::1]x", "1.2.3.4:99999"])
+def test_parse_nameserver_errors(bad):
+    with pytest.raises(UsageError):
+        parse_nameserver(bad)
+
+
+def _response(*rrsets: str, rdtype="A") -> bytes:
+    query = dns.message.make_query("x.test", rdtype)
+    response = dns.message.make_response(query)
+    for text in rrsets:
+        response.answer.append(dns.rrset.from_text(*text.split(maxsplit=4)))
+    return response.to_wire()
+
+
+def test_wire_parser_agrees_with_dnspython():
+    wire = _response("x.test. 60 IN CNAME y.test.", "y.test. 60 IN A 192.0.2.9", "y.test. 60 IN AAAA 2001:db8::9")
+    parsed = dnswire.parse_response(wire)
+    assert [(r.name, r.rdtype, r.value) for r in parsed.answers] == [
+        ("x.test", "CNAME", "y.test"), ("y.test", "A", "192.0.2.9"), ("y.test", "AAAA", "2001:db8::9")]
+
+
+@pytest.mark.parametrize("wire", [
+    b"", b"\x00" * 11,
+    b"\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\xc0\x0c",  # pointer to itself
+    b"\x12\x34\x81\x80\x00\x00\x00\x01\x00\x00\x00\x00\x3fabc",  # label past end
+])
+def test_wire_parser_rejects_hostile_messages(wire):
+    with pytest.raises(dnswire.WireError):
+        dnswire.parse_response(wire)
