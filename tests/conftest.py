@@ -62,3 +62,13 @@ def mini_records() -> dict:
 @pytest.fixture
 def mini_kb_dir(tmp_path: Path, mini_records: dict) -> Path:
     return write_kb(tmp_path / "kb", mini_records)
+
+
+@pytest.fixture(autouse=True)
+def _bundled_kb_by_default():
+    """The CLI's --kb option sets a process-wide default; never let it leak between tests."""
+    from souverain.kb.base import use_kb
+
+    use_kb(None)
+    yield
+    use_kb(None)

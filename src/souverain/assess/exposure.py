@@ -88,7 +88,7 @@ def laws_for_entity(kb: KnowledgeBase, entity_id: str, at: dt.date) -> list[LawE
 
 def foreign_access_laws(kb: KnowledgeBase, exposures: list[LawExposure], home: str = "eu") -> list[LawExposure]:
     """Laws in force that compel access and come from outside the ``home`` region."""
-    members = kb.region(home)
+    members = kb.region(home) | {home.upper()}  # laws of the EU itself carry country "EU"
     return [
         item
         for item in exposures

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$"
 RecordId = Annotated[str, Field(pattern=ID_PATTERN, min_length=2, max_length=80)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -110,7 +110,7 @@ class Record(Strict):
 
 
 class Money(Strict):
-    value: float = Field(gt=0)
+    value: float = Field(ge=1000, description="absolute amount in currency units (8.5e9, not 8.5)")
     currency: Literal["EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "JPY", "CNY", "CAD"]
 
 
@@ -189,6 +189,7 @@ class Fingerprints(Strict):
     cname: list[HostSuffix] = Field(default_factory=list)
     host: list[HostSuffix] = Field(default_factory=list)
     txt: list[str] = Field(default_factory=list)
+    header: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+(:.+)?$")]] = Field(default_factory=list)
     ca: list[str] = Field(default_factory=list)
     asn: list[Annotated[int, Field(gt=0, lt=2**32)]] = Field(default_factory=list)
     dkim_selectors: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")]] = Field(default_factory=list)
@@ -213,7 +214,7 @@ class Fingerprints(Strict):
     def items(self) -> list[tuple[str, str]]:
         """(kind, value) pairs, values normalised for duplicate detection."""
         pairs: list[tuple[str, str]] = []
-        for kind in ("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host", "txt", "ca", "asn"):
+        for kind in ("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host", "txt", "header", "ca", "asn"):
             for value in getattr(self, kind):
                 pairs.append((kind, str(value).lower()))
         return pairs
@@ -307,6 +308,14 @@ class Region(Record):
     members: list[CountryCode] = Field(min_length=1)
 
 
+class FunctionInfo(Record):
+    """A business function a scan attributes (``email.inbound``...): how critical, what replaces it."""
+
+    criticality: Annotated[int, Field(ge=1, le=5)]
+    description: str = Field(min_length=10)
+    alternative_categories: list[AlternativeCategory] = Field(default_factory=list)
+
+
 class Checklist(Record):
     """A named list a collector probes (e.g. common DKIM selectors)."""
 
@@ -320,6 +329,7 @@ KINDS: dict[str, type[Record]] = {
     "alternatives": Alternative,
     "regions": Region,
     "lists": Checklist,
+    "functions": FunctionInfo,
 }
 
 _SLUG = re.compile(ID_PATTERN)

@@ -22,6 +22,7 @@ SINGULAR = {
     "alternatives": "an alternative",
     "regions": "a region",
     "lists": "a list",
+    "functions": "a function",
 }
 
 
@@ -75,6 +76,11 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
                     report(rid, ("status", i, "until"), "until is before since")
     problems.extend(_cycles(kb, report))
     problems.extend(_fingerprints(kb, report))
+    from souverain.kb.schema import FUNCTIONS
+
+    for rid in kb.records:
+        if kb.kinds[rid] == "functions" and rid not in FUNCTIONS:
+            report(rid, ("id",), f"unknown function id; known: {', '.join(FUNCTIONS)}")
     for region in ("eu",):
         if region not in kb.regions:
             problems.append(Problem(str(kb.root), 1, "regions", f"required region {region!r} is missing"))
@@ -142,7 +148,7 @@ def _fingerprints(kb: KnowledgeBase, report) -> list[Problem]:
     hosts: dict[str, str] = {}
     for sid, service in kb.services.items():
         fp = service.fingerprints
-        for kind in (*HOST_KINDS, "txt", "ca", "asn"):
+        for kind in (*HOST_KINDS, "txt", "header", "ca", "asn"):
             values = getattr(fp, kind)
             seen_here: set[str] = set()
             for i, value in enumerate(values):

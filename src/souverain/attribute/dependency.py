@@ -1,0 +1,98 @@
+"""A dependency: one function of one domain, served by a service, run by an operator under a controller.
+
+Built from evidence ids and the KB rule that fired. ``status`` says how it was established:
+``identified`` (a KB service matched), ``self-managed`` (no provider matched, but the addresses
+belong to a known network operator), ``unknown`` (not enough evidence: never read as "independent"),
+``none`` (the function is explicitly absent, e.g. RFC 7505 null MX).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from souverain.assess.exposure import foreign_access_laws, laws_for_entity, render_path
+from souverain.kb.ownership import control_chain
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.indexes import Match
+
+STATUSES = ("identified", "self-managed", "unknown", "none")
+CONFIDENCES = ("high", "medium", "low")
+
+
+@dataclasses.dataclass
+class Dependency:
+    domain: str
+    function: str
+    status: str
+    confidence: str
+    reason: str  # message id under "reason." in the catalogues
+    reason_params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    subject: str | None = None  # the host name / value the dependency is about
+    service: dict | None = None
+    operator: dict | None = None
+    controller: dict | None = None
+    chain: list[dict] = dataclasses.field(default_factory=list)
+    chain_text: str | None = None
+    laws: list[dict] = dataclasses.field(default_factory=list)
+    foreign_laws: list[str] = dataclasses.field(default_factory=list)
+    evidence: list[str] = dataclasses.field(default_factory=list)
+    rule: str | None = None
+
+    @property
+    def foreign_access(self) -> bool | None:
+        """True/False when the controller is known; None when the dependency is unknown."""
+        if self.controller is None:
+            return None
+        return bool(self.foreign_laws)
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.function, self.service["id"] if self.service else "", self.subject or "")
+
+    def as_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["foreign_access"] = self.foreign_access
+        return data
+
+
+def build(
+    kb: KnowledgeBase,
+    at: dt.date,
+    domain: str,
+    function: str,
+    *,
+    status: str,
+    confidence: str,
+    reason: str,
+    service_id: str | None = None,
+    entity_id: str | None = None,
+    subject: str | None = None,
+    evidence: list[str] | None = None,
+    match: Match | None = None,
+    **reason_params: Any,
+) -> Dependency:
+    dep = Dependency(domain, function, status, confidence, reason, reason_params, subject,
+                     evidence=sorted(set(evidence or []), key=_evidence_order), rule=match.rule() if match else None)
+    if service_id:
+        service = kb.services[service_id]
+        dep.service = {"id": service.id, "name": service.name, "category": service.category}
+        entity_id = entity_id or service.operator
+    if entity_id and entity_id in kb.entities:
+        chain = control_chain(kb, entity_id, at)
+        operator, controller = chain[0].entity, chain[-1].entity
+        dep.operator = {"id": operator.id, "name": operator.name, "country": operator.country}
+        dep.controller = {"id": controller.id, "name": controller.name, "country": controller.country}
+        dep.chain = [{"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
+                      "holding": link.describe_edge() or None} for link in chain]
+        dep.chain_text = render_path(chain)
+        exposures = laws_for_entity(kb, entity_id, at)
+        dep.laws = [item.as_dict() for item in exposures]
+        dep.foreign_laws = [item.law.id for item in foreign_access_laws(kb, exposures)]
+    return dep
+
+
+def _evidence_order(evidence_id: str) -> int:
+    return int(evidence_id[1:]) if evidence_id[1:].isdigit() else 0

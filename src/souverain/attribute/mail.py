@@ -1,0 +1,211 @@
+"""E-mail attribution: inbound mailboxes, filtering gateway, sending services.
+
+Rules (what the peers get wrong, see PEERS.md):
+- the primary MX decides; a gateway there is reported as ``email.gateway`` and looked through;
+- behind a gateway, the mailbox provider needs a strong signal (autodiscover or a DKIM CNAME)
+  or two independent weak ones (SPF include, Exchange Online Protection host derived from the
+  domain); a tenant or a verification token alone never proves mailbox hosting;
+- an MX no fingerprint names is attributed to the operator of its addresses (self-managed on...);
+- otherwise the answer is ``unknown`` with the reason, never "independent".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from souverain.attribute import dependency
+from souverain.attribute.hosts import attribute_addresses, attribute_host
+
+if TYPE_CHECKING:
+    from souverain.attribute.dependency import Dependency
+    from souverain.collect.domain import DomainObservation
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.ipasn import IPASNTable
+
+MAX_SPF_RANGES = 20
+STRONG, WEAK = "strong", "weak"
+
+
+def attribute_mail(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    deps = _inbound(kb, at, obs, ip_table)
+    deps += _sending(kb, at, obs, ip_table)
+    return deps
+
+
+def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    domain = obs.domain
+    mx_evidence = [obs.ids[f"{domain} MX"]] if f"{domain} MX" in obs.ids else []
+
+    def dep(function: str = "email.inbound", **kwargs) -> Dependency:
+        kwargs.setdefault("evidence", mx_evidence)
+        return dependency.build(kb, at, domain, function, **kwargs)
+
+    if obs.mx_status not in ("NOERROR", "NODATA", "NXDOMAIN"):
+        return [dep(status="unknown", confidence="low", reason="mx-lookup-failed", status_code=obs.mx_status)]
+    if obs.null_mx:
+        return [dep(status="none", confidence="high", reason="null-mx")]
+    if not obs.mx:
+        return [dep(status="unknown", confidence="low", reason="no-mx")]
+
+    primary_preference = obs.mx[0][0]
+    primaries = [host for preference, host in obs.mx if preference == primary_preference]
+    deps: list[Dependency] = []
+    gateways: dict[str, list[str]] = {}
+    inbound: list[Dependency] = []
+    for host in primaries:
+        resolved = obs.mx_hosts.get(host)
+        evidence = mx_evidence + (resolved.evidence if resolved else [])
+        found = attribute_host(kb, ip_table, host, resolved, ("mx",))
+        if found.identified and found.via != "network":
+            service = kb.services[found.service_id]
+            if service.category == "mail-gateway":
+                gateways.setdefault(service.id, []).extend(evidence)
+                continue
+            inbound.append(dep(status="identified", confidence="high", reason="mx-service", service_id=service.id,
+                               subject=host, evidence=evidence, match=found.match, host=host))
+        elif found.identified:
+            asn = next(iter(found.networks), None)
+            inbound.append(dep(status="self-managed", confidence="medium", reason="mx-self-managed",
+                               service_id=found.service_id, subject=host, evidence=evidence, match=found.match,
+                               host=host, asn=asn, as_name=found.as_names.get(asn, "")))
+        elif resolved is not None and not resolved.addresses:
+            inbound.append(dep(status="unknown", confidence="low", reason="mx-no-address", subject=host,
+                               evidence=evidence, host=host, status_code=resolved.status))
+        else:
+            asns = ", ".join(f"AS{n} {found.as_names.get(n, '')}".strip() for n in found.networks) or "-"
+            inbound.append(dep(status="unknown", confidence="low", reason="mx-unrecognised", subject=host,
+                               evidence=evidence, host=host, networks=asns))
+    for service_id, evidence in gateways.items():
+        deps.append(dep("email.gateway", status="identified", confidence="high", reason="mx-gateway",
+                        service_id=service_id, subject=", ".join(primaries), evidence=evidence))
+    if gateways and not inbound:
+        inbound.append(_look_through(kb, at, obs, mx_evidence, list(gateways)))
+    return deps + _dedupe(inbound)
+
+
+def _look_through(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, mx_evidence: list[str],
+                  gateways: list[str]) -> Dependency:
+    """Who holds the mailboxes behind a gateway: count independent signals per mail host."""
+    idx = kb.indexes
+    signals: dict[str, list[tuple[str, str, str]]] = {}  # service -> [(signal, strength, evidence)]
+
+    def add(match, signal: str, strength: str, evidence: str | None) -> None:
+        if match and kb.services[match.service].category == "mail-hosting":
+            signals.setdefault(match.service, []).append((signal, strength, evidence or ""))
+
+    domain = obs.domain
+    for target in obs.autodiscover:
+        add(idx.match_host(target, ("autodiscover", "mx")), "autodiscover", STRONG,
+            obs.ids.get(f"autodiscover.{domain} CNAME") or obs.ids.get(f"_autodiscover._tcp.{domain} SRV"))
+    for selector, info in obs.dkim.items():
+        for target in info["cnames"]:
+            add(idx.match_host(target, ("dkim",)), f"dkim:{selector}", STRONG, info["evidence"])
+    for template, resolved in obs.derived.items():
+        if resolved.addresses:
+            owner = next((s.id for s in kb.services.values() if template in s.fingerprints.derived_hosts), None)
+            if owner:
+                add(idx.match_host(resolved.host, ("mx",)) or _service_match(owner), "derived-host", WEAK,
+                    resolved.evidence[0] if resolved.evidence else None)
+    if obs.spf:
+        for include, _parent in obs.spf.authorised:
+            add(idx.match_host(include, ("spf",)), "spf", WEAK, obs.ids.get(f"{include} TXT"))
+
+    def score(item: tuple[str, list]) -> tuple[int, int]:
+        kinds = {signal.split(":")[0] for signal, _, _ in item[1]}
+        strong = sum(1 for _, strength, _ in item[1] if strength == STRONG)
+        return (strong, len(kinds))
+
+    ranked = sorted(signals.items(), key=score, reverse=True)
+    qualified = [(sid, sigs) for sid, sigs in ranked
+                 if score((sid, sigs))[0] >= 1 or score((sid, sigs))[1] >= 2]
+    names = ", ".join(kb.services[s].name for s in gateways)
+    if not qualified:
+        candidates = ", ".join(f"{kb.services[s].name} ({', '.join(sorted({g for g, _, _ in sig}))})"
+                               for s, sig in ranked) or "-"
+        return dependency.build(kb, at, domain, "email.inbound", status="unknown", confidence="low",
+                                reason="gateway-hides-backend", evidence=mx_evidence, gateway=names,
+                                candidates=candidates)
+    if len(qualified) > 1 and score(qualified[0]) == score(qualified[1]):
+        candidates = ", ".join(kb.services[s].name for s, _ in qualified)
+        return dependency.build(kb, at, domain, "email.inbound", status="unknown", confidence="low",
+                                reason="gateway-ambiguous-backend", evidence=mx_evidence, gateway=names,
+                                candidates=candidates)
+    service_id, sigs = qualified[0]
+    strong, kinds = score((service_id, sigs))
+    confidence = "medium" if strong >= 1 and kinds >= 2 else "low"
+    evidence = mx_evidence + [e for _, _, e in sigs if e]
+    return dependency.build(kb, at, domain, "email.inbound", status="identified", confidence=confidence,
+                            reason="behind-gateway", service_id=service_id, evidence=evidence,
+                            gateway=names, signals=", ".join(sorted({s for s, _, _ in sigs})))
+
+
+def _service_match(service_id: str):
+    from souverain.kb.indexes import Match
+
+    return Match(service_id, "derived_hosts", "{domain_dashed}", service_id)
+
+
+def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    idx = kb.indexes
+    found: dict[str, dict] = {}
+    unknown: list[Dependency] = []
+    if obs.spf:
+        for include, parent in obs.spf.authorised:
+            evidence = [e for e in (obs.ids.get(f"{parent} TXT"), obs.ids.get(f"{include} TXT")) if e]
+            match = idx.match_host(include, ("spf", "mx"))
+            if match:
+                entry = found.setdefault(match.service, {"evidence": [], "match": match, "via": set()})
+                entry["evidence"] += evidence
+                entry["via"].add("spf")
+            elif parent == obs.domain or not any(idx.match_host(parent, ("spf",)) for _ in [0]):
+                unknown.append(dependency.build(kb, at, obs.domain, "email.sending", status="unknown",
+                                                confidence="low", reason="spf-include-unknown", subject=include,
+                                                evidence=evidence, include=include))
+        for value, owner in obs.spf.ip_ranges[:MAX_SPF_RANGES]:
+            address = value.split("/", 1)[0]
+            hit = attribute_addresses(kb, ip_table, value, [address]) if _is_address(address) else None
+            if hit and hit.identified:
+                entry = found.setdefault(hit.service_id, {"evidence": [], "match": hit.match, "via": set()})
+                entry["evidence"] += [e for e in (obs.ids.get(f"{owner} TXT"),) if e]
+                entry["via"].add("spf-ip")
+    for selector, info in obs.dkim.items():
+        for target in info["cnames"]:
+            match = idx.match_host(target, ("dkim",))
+            if match:
+                entry = found.setdefault(match.service, {"evidence": [], "match": match, "via": set()})
+                entry["evidence"].append(info["evidence"])
+                entry["via"].add(f"dkim:{selector}")
+    deps = []
+    for service_id, entry in found.items():
+        via = entry["via"]
+        network_only = via == {"spf-ip"}
+        deps.append(dependency.build(
+            kb, at, obs.domain, "email.sending",
+            status="self-managed" if network_only else "identified",
+            confidence="low" if network_only else "high",
+            reason="sending-network" if network_only else "sending-service",
+            service_id=service_id, evidence=entry["evidence"], match=entry["match"], via=", ".join(sorted(via)),
+        ))
+    return deps + unknown
+
+
+def _is_address(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _dedupe(deps: list[Dependency]) -> list[Dependency]:
+    seen: dict[tuple, Dependency] = {}
+    for item in deps:
+        key = (item.function, item.service["id"] if item.service else item.subject, item.status)
+        if key in seen:
+            seen[key].evidence = sorted(set(seen[key].evidence + item.evidence), key=lambda e: int(e[1:]))
+            continue
+        seen[key] = item
+    return list(seen.values())

@@ -1,0 +1,797 @@
+"""Web collector: fetch a site's home page (HTTPS, HTTP as fallback) and list what it loads.
+
+Why a small HTTP/1.1 client of our own rather than a library: the scanner must connect to the
+addresses *our* resolver found (so a run can be pointed at a recorded world with
+``--nameserver`` and ``--connect-to``) while the TLS SNI, the Host header and the evidence keep
+the real name; it must bound everything a hostile server controls (header size, body size,
+time, redirects); and it must still read the certificate when verification fails, because the
+issuer is evidence either way. asyncio streams and ssl do all of that in a few hundred lines.
+
+Network failures never raise: they come back in ``WebResult.error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import dataclasses
+import errno
+import functools
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote, urldefrag, urljoin, urlsplit
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
+from souverain.errors import SouverainError, UsageError
+
+DEFAULT_USER_AGENT = "souverain/0.1 (+sovereignty audit)"
+MAX_HEADER_BYTES = 64 * 1024
+MAX_RESOURCES = 2_000
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Response headers kept as evidence: they name servers, CDNs and clouds. Anything else (cookies,
+# tokens) is dropped so results never carry secrets or bulk.
+KEPT_HEADERS = (
+    "server", "content-type", "x-powered-by", "via", "x-served-by", "x-cache", "cf-ray",
+    "x-amz-cf-id", "x-azure-ref", "strict-transport-security",
+)
+_MAX_HEADER_VALUE = 1024
+_READ_SIZE = 64 * 1024
+
+Resolve = Callable[[str], Awaitable[list[str]]]
+
+
+# -- --connect-to -----------------------------------------------------------------------------
+
+_HOST_FIELD = r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]]*)"
+_CONNECT_TO = re.compile(rf"^{_HOST_FIELD}:(\d*):{_HOST_FIELD}:(\d*)$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectRule:
+    """One ``HOST1:PORT1:HOST2:PORT2`` rule, as in curl: empty HOST1/PORT1 match anything,
+    empty HOST2/PORT2 keep the original."""
+
+    from_host: str = ""
+    from_port: int | None = None
+    to_host: str = ""
+    to_port: int | None = None
+
+    def matches(self, host: str, port: int) -> bool:
+        return (not self.from_host or self.from_host == _normal_host(host)) and (
+            self.from_port is None or self.from_port == port
+        )
+
+
+@dataclasses.dataclass
+class ConnectMap:
+    """curl-style ``--connect-to`` rules; the first matching rule wins."""
+
+    rules: list[ConnectRule] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def parse(cls, specs: Iterable[str]) -> ConnectMap:
+        if isinstance(specs, str):
+            specs = [specs]
+        return cls([_parse_rule(spec) for spec in specs])
+
+    def target(self, host: str, port: int) -> tuple[str, int]:
+        for rule in self.rules:
+            if rule.matches(host, port):
+                return rule.to_host or host, rule.to_port or port
+        return host, port
+
+
+def _parse_rule(spec: str) -> ConnectRule:
+    problem = f"--connect-to {spec!r}: expected HOST1:PORT1:HOST2:PORT2 (IPv6 in brackets)"
+    match = _CONNECT_TO.match(spec.strip())
+    if not match:
+        raise UsageError(problem)
+    from_host, from_port, to_host, to_port = match.groups()
+    ports = []
+    for text in (from_port, to_port):
+        if text and not 0 < int(text) < 65536:
+            raise UsageError(f"{problem}: bad port {text!r}")
+        ports.append(int(text) if text else None)
+    to_host = to_host.strip("[]")
+    if to_host:
+        # The target must be an address: a name would make us resolve it ourselves.
+        try:
+            to_host = str(ipaddress.ip_address(to_host))
+        except ValueError:
+            raise UsageError(f"{problem}: HOST2 must be an IP address") from None
+    return ConnectRule(_normal_host(from_host.strip("[]")), ports[0], to_host, ports[1])
+
+
+def _normal_host(host: str) -> str:
+    return host.strip().rstrip(".").lower()
+
+
+# -- resources a page loads -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """A URL a page makes the browser fetch (or names as a connection to open)."""
+
+    url: str
+    host: str
+    tag: str
+    attribute: str | None  # None: found in the element's text (inline script, <style>)
+    kind: str
+
+
+RESOURCE_KINDS = (
+    "script", "stylesheet", "preconnect", "dns-prefetch", "preload", "image", "iframe", "media",
+    "form", "css-import", "css-url", "loader-snippet", "inline-script",
+)
+_ATTRIBUTE_KINDS = {
+    ("script", "src"): "script", ("img", "src"): "image", ("img", "srcset"): "image",
+    ("iframe", "src"): "iframe", ("frame", "src"): "iframe", ("source", "src"): "media",
+    ("source", "srcset"): "media", ("video", "src"): "media", ("video", "poster"): "image",
+    ("audio", "src"): "media", ("embed", "src"): "media", ("object", "data"): "media",
+    ("form", "action"): "form",
+}
+_LINK_KINDS = {
+    "stylesheet": "stylesheet", "preconnect": "preconnect", "dns-prefetch": "dns-prefetch",
+    "preload": "preload", "modulepreload": "preload", "icon": "image",
+    "apple-touch-icon": "image", "apple-touch-icon-precomposed": "image",
+}
+# Script types that hold data or templates, not code: URLs in them are not loaded.
+_DATA_SCRIPT_TYPES = re.compile(r"json|template|html|text/plain", re.I)
+
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"')\s;]+)\1""", re.I)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]*?)\1\s*\)""", re.I)
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = rf"(?:{_LABEL}\.)+(?:[A-Za-z][A-Za-z0-9-]{{0,62}})|\d{{1,3}}(?:\.\d{{1,3}}){{3}}"
+# Absolute URLs anywhere, protocol-relative ones only right after a quote, "(" or "=" (so that
+# "// comment" does not count) and only with a path.
+_SCRIPT_URL = re.compile(
+    rf"""(?<![\w.+-])https?://(?:{_HOSTNAME})(?::\d{{1,5}})?(?:/[^\s"'`<>\\]*)?"""
+    rf"""|(?<=["'(=])//(?:{_HOSTNAME})(?::\d{{1,5}})?/[^\s"'`<>\\]*""",
+)
+_TRAILING_PUNCTUATION = ".,;:!?)]}"
+
+# Well-known loader snippets: they build the URL of what they load from pieces, so the generic
+# URL scan sees at best a prefix. Each rule yields the URL the snippet will fetch.
+_GTM_ID = re.compile(r"\bGTM-[A-Z0-9]{4,12}\b")
+_GTAG_URL = re.compile(r"googletagmanager\.com/gtag/js(?:\?id=([\w-]+))?")
+_GTAG_CONFIG = re.compile(r"""gtag\(\s*["']config["']\s*,\s*["']([A-Z]{1,3}-[\w-]+)["']""")
+_GA = re.compile(r"google-analytics\.com/(analytics|ga)\.js")
+_FBEVENTS = re.compile(r"connect\.facebook\.net/([\w-]+)/fbevents\.js")
+_MATOMO_BASE = re.compile(r"""\bu\s*=\s*["']((?:https?:)?//[^"'\s/]+(?:/[^"'\s]*)?)["']""")
+_HOTJAR_ID = re.compile(r"hjid\s*:\s*(\d+)")
+_HOTJAR_SV = re.compile(r"hjsv\s*:\s*(\d+)")
+
+
+def _loader_urls(script: str) -> list[str]:
+    """URLs that well-known tag loaders (GTM, gtag, GA, Facebook pixel, Matomo, Hotjar) fetch."""
+    urls: list[str] = []
+    if "googletagmanager.com/gtm.js" in script:
+        ids = _GTM_ID.findall(script)
+        urls += [f"https://www.googletagmanager.com/gtm.js?id={i}" for i in ids]
+        urls += [] if ids else ["https://www.googletagmanager.com/gtm.js"]
+    gtag_ids = [m.group(1) for m in _GTAG_URL.finditer(script) if m.group(1)]
+    if "gtag(" in script:
+        gtag_ids += _GTAG_CONFIG.findall(script)
+    urls += [f"https://www.googletagmanager.com/gtag/js?id={i}" for i in gtag_ids]
+    if not gtag_ids and _GTAG_URL.search(script):
+        urls.append("https://www.googletagmanager.com/gtag/js")
+    urls += [f"https://www.google-analytics.com/{name}.js" for name in _GA.findall(script)]
+    urls += [f"https://connect.facebook.net/{loc}/fbevents.js" for loc in _FBEVENTS.findall(script)]
+    if "_paq" in script and (base := _MATOMO_BASE.search(script)):
+        prefix = base.group(1) if base.group(1).endswith("/") else base.group(1) + "/"
+        urls.append(prefix + ("piwik.js" if "piwik.js" in script else "matomo.js"))
+    if "static.hotjar.com" in script:
+        hjid, hjsv = _HOTJAR_ID.search(script), _HOTJAR_SV.search(script)
+        urls.append(
+            f"https://static.hotjar.com/c/hotjar-{hjid.group(1)}.js?sv={hjsv.group(1) if hjsv else 6}"
+            if hjid else "https://static.hotjar.com/"
+        )
+    return list(dict.fromkeys(urls))
+
+
+def _css_urls(css: str) -> list[tuple[str, str]]:
+    """(url, kind) for ``@import`` and ``url(...)`` references in a style sheet or attribute."""
+    css = _CSS_COMMENT.sub("", css)
+    found, import_spans = [], []
+    for match in _CSS_IMPORT.finditer(css):
+        found.append((match.group(2), "css-import"))
+        import_spans.append(match.span())
+    for match in _CSS_URL.finditer(css):
+        if not any(start <= match.start() < end for start, end in import_spans):
+            found.append((match.group(2), "css-url"))
+    return found
+
+
+class _PageParser(HTMLParser):
+    """Collects resources and the title. html.parser never stops on malformed markup; the few
+    constructs it chokes on are neutralised in ``scan_html``."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base_url = base_url
+        self.found: dict[tuple[str, str], Resource] = {}
+        self.title: str | None = None
+        self._title_parts: list[str] | None = None
+        self._base_seen = False
+        self._text_tag: str | None = None  # "script" or "style" while collecting their text
+        self._text_parts: list[str] = []
+
+    # -- collecting --------------------------------------------------------------------------
+    def add(self, value: str, tag: str, attribute: str | None, kind: str) -> None:
+        if len(self.found) >= MAX_RESOURCES:
+            return
+        url = _absolute_http_url(value, self.base_url)
+        if url is None or (url, tag) in self.found:
+            return
+        self.found[(url, tag)] = Resource(url, _normal_host(urlsplit(url).hostname or ""), tag, attribute, kind)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values: dict[str, str] = {}
+        for name, value in attrs:  # the first of duplicate attributes wins, as in browsers
+            if value is not None:
+                values.setdefault(name, value)
+        if tag == "base" and not self._base_seen and "href" in values:
+            self._base_seen = True
+            self.base_url = _absolute_http_url(values["href"], self.base_url) or self.base_url
+        for (element, attribute), kind in _ATTRIBUTE_KINDS.items():
+            if element == tag and attribute in values:
+                if attribute == "srcset":
+                    for candidate in values["srcset"].split(","):
+                        if candidate.strip():
+                            self.add(candidate.split()[0], tag, attribute, kind)
+                elif values[attribute].strip():
+                    self.add(values[attribute], tag, attribute, kind)
+        if tag == "link" and "href" in values:
+            tokens = values.get("rel", "").lower().split()
+            kind = next((_LINK_KINDS[t] for t in tokens if t in _LINK_KINDS), None)
+            if kind:
+                self.add(values["href"], tag, "href", kind)
+        if "style" in values:
+            for url, kind in _css_urls(values["style"]):
+                self.add(url, tag, "style", kind)
+        if tag == "title" and self.title is None:
+            self._title_parts = []
+        elif tag == "style" or (
+            tag == "script" and "src" not in values
+            and not _DATA_SCRIPT_TYPES.search(values.get("type", ""))
+        ):
+            self._text_tag, self._text_parts = tag, []
+
+    def handle_data(self, data: str) -> None:
+        if self._text_tag is not None:
+            self._text_parts.append(data)
+        elif self._title_parts is not None:
+            self._title_parts.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self._title_parts is not None:
+            self.title = " ".join("".join(self._title_parts).split())[:500]
+            self._title_parts = None
+        if tag == self._text_tag:
+            self.flush_text()
+
+    def flush_text(self) -> None:
+        tag, text = self._text_tag, "".join(self._text_parts)
+        self._text_tag, self._text_parts = None, []
+        if tag == "style":
+            for url, kind in _css_urls(text):
+                self.add(url, "style", None, kind)
+        elif tag == "script":
+            self.add_script_urls(text)
+
+    def add_script_urls(self, script: str) -> None:
+        script = script.replace("\\/", "/")  # JSON-escaped URLs
+        loaders = _loader_urls(script)
+        for url in loaders:
+            self.add(url, "script", None, "loader-snippet")
+        # Pieces of a loader's URL ("https://www.googletagmanager.com/gtm.js?id=") add nothing.
+        covered = [_without_scheme(urljoin(self.base_url, u)) for u in loaders]
+        for match in _SCRIPT_URL.finditer(script):
+            url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
+            bare = _without_scheme(urljoin(self.base_url, url))
+            if not any(c.startswith(bare) for c in covered):
+                self.add(url, "script", None, "inline-script")
+
+
+def _without_scheme(url: str) -> str:
+    return url.partition("//")[2]
+
+
+def _absolute_http_url(value: str, base_url: str) -> str | None:
+    """``value`` resolved against ``base_url`` the way browsers clean it, or None if not http(s)."""
+    value = re.sub(r"[\t\n\r]", "", value.strip())
+    try:
+        url = urldefrag(urljoin(base_url, value)).url
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def scan_html(html: str, base_url: str) -> tuple[list[Resource], str | None]:
+    """Resources (see ``extract_resources``) and the title of an HTML document."""
+    parser = _PageParser(base_url)
+    # "<![" starts a bogus comment in HTML5, but html.parser asserts on unknown marked sections;
+    # "<?" has the same meaning (ignored up to the next ">") and parses everywhere.
+    parser.feed(html.replace("<![", "<?["))
+    parser.close()
+    if parser._text_tag is not None:  # unterminated <script> or <style> at end of document
+        parser.flush_text()
+    return list(parser.found.values()), parser.title
+
+
+def extract_resources(html: str, base_url: str) -> list[Resource]:
+    """Every http(s) URL the page makes a browser load or connect to, in document order.
+
+    Pure: no network. Relative URLs are resolved against ``base_url`` (or ``<base href>``),
+    duplicates by (url, tag) are dropped, at most ``MAX_RESOURCES`` are returned.
+    """
+    return scan_html(html, base_url)[0]
+
+
+# -- TLS --------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _client_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
+    """Contexts are costly to build (the trust store is parsed) and safe to share: cache them."""
+    if verify:
+        try:
+            context = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(f"cannot load CA file {ca_file}: {exc}") from exc
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _name_value(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    values = name.get_attributes_for_oid(oid)
+    return str(values[0].value) if values else None
+
+
+def parse_certificate(der: bytes) -> dict[str, Any]:
+    """Issuer, subject, names and validity of a DER certificate (raises ValueError if malformed)."""
+    cert = x509.load_der_x509_certificate(der)
+    try:
+        san_ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        san = san_ext.get_values_for_type(x509.DNSName) + [
+            str(ip) for ip in san_ext.get_values_for_type(x509.IPAddress)
+        ]
+    except x509.ExtensionNotFound:
+        san = []
+    return {
+        "issuer_organization": _name_value(cert.issuer, NameOID.ORGANIZATION_NAME),
+        "issuer_common_name": _name_value(cert.issuer, NameOID.COMMON_NAME),
+        "issuer_country": _name_value(cert.issuer, NameOID.COUNTRY_NAME),
+        "subject_common_name": _name_value(cert.subject, NameOID.COMMON_NAME),
+        "san": san,
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+    }
+
+
+def _tls_facts(writer: asyncio.StreamWriter, verified: bool, error: str | None) -> dict[str, Any]:
+    sslobj = writer.get_extra_info("ssl_object")
+    cipher = sslobj.cipher() if sslobj else None
+    facts: dict[str, Any] = {
+        "verified": verified, "error": error, "issuer_organization": None,
+        "issuer_common_name": None, "issuer_country": None, "subject_common_name": None,
+        "san": [], "not_before": None, "not_after": None,
+        "version": sslobj.version() if sslobj else None, "cipher": cipher[0] if cipher else None,
+    }
+    der = sslobj.getpeercert(binary_form=True) if sslobj else None
+    if der:
+        try:
+            facts.update(parse_certificate(der))
+        except ValueError as exc:
+            facts["error"] = facts["error"] or f"unreadable certificate: {exc}"
+    return facts
+
+
+# -- fetching ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class WebResult:
+    """What fetching a site's home page showed. ``final_url``, ``status``, ``address``,
+    ``headers`` and ``tls`` describe the last request made; ``redirects`` the ones before it.
+    ``error`` may come with a status when the body was cut short (e.g. ``timeout``)."""
+
+    requested_url: str
+    final_url: str | None = None
+    status: int | None = None
+    redirects: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    address: str | None = None  # the resolved address meant, never a --connect-to override
+    error: str | None = None
+    truncated: bool = False
+    bytes: int = 0
+    elapsed_ms: float = 0.0
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    tls: dict[str, Any] | None = None
+    resources: list[Resource] = dataclasses.field(default_factory=list)
+    html_title: str | None = None
+    https_error: str | None = None  # why https:// failed when we fell back to http://
+    redirect_not_followed: str | None = None  # cross-host Location left alone (no resolve)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class _Failed(Exception):
+    """Internal: one request failed; ``reason`` becomes ``WebResult.error``."""
+
+    def __init__(self, reason: str, *, connecting: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.connecting = connecting
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    scheme: str
+    host: str
+    port: int
+    path: str
+
+    @classmethod
+    def from_url(cls, url: str) -> _Target | None:
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return None
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        # Locations come from the server: never let them put spaces or CR/LF in our request.
+        return cls(parts.scheme, _normal_host(parts.hostname), port, quote(path, safe="/?=&;:@!$'()*+,%~[]"))
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, stable error string for evidence."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"tls: certificate verify failed: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"tls: {(exc.reason or str(exc)).lower().replace('_', ' ')}"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return "connection closed"
+    if isinstance(exc, OSError):
+        named = {errno.ENETUNREACH: "network unreachable", errno.EHOSTUNREACH: "host unreachable"}
+        return named.get(exc.errno, f"network: {(exc.strerror or str(exc)).lower()}")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _ip_literals(values: Iterable[str]) -> list[str]:
+    found = []
+    for value in values:
+        try:
+            found.append(str(ipaddress.ip_address(value)))
+        except ValueError:
+            continue
+    return found
+
+
+async def fetch_site(
+    host: str,
+    addresses: list[str],
+    *,
+    timeout: float = 10.0,
+    max_bytes: int = 2_000_000,
+    max_redirects: int = 5,
+    connect_map: ConnectMap | None = None,
+    ca_file: str | os.PathLike[str] | None = None,
+    user_agent: str = DEFAULT_USER_AGENT,
+    resolve: Resolve | None = None,
+) -> WebResult:
+    """GET ``https://host/`` (``http://host/`` if HTTPS cannot connect), following redirects.
+
+    Connects only to ``addresses`` (IP literals from the caller's resolver, tried in order) or
+    to a ``connect_map`` target; a redirect to another host is followed only when ``resolve``
+    (async host -> addresses) is given. Never raises for network problems.
+    """
+    name = _normal_host(host)
+    if not name or not re.fullmatch(r"[\w.-]+|[0-9A-Fa-f:.]+", name):
+        raise UsageError(f"not a host name: {host!r}")
+    known = _ip_literals(addresses)
+    if len(known) != len(addresses):
+        raise UsageError(f"fetch_site({host!r}): addresses must be IP literals, got {addresses!r}")
+    fetch = _SiteFetch(
+        name, known, timeout=timeout, max_bytes=max_bytes, max_redirects=max_redirects,
+        connect_map=connect_map or ConnectMap(), ca_file=os.fspath(ca_file) if ca_file else None,
+        user_agent=user_agent, resolve=resolve,
+    )
+    return await fetch.run()
+
+
+class _SiteFetch:
+    """One ``fetch_site`` call. Fills ``result`` as it goes, so a timeout keeps what was seen."""
+
+    def __init__(self, host: str, addresses: list[str], *, timeout: float, max_bytes: int,
+                 max_redirects: int, connect_map: ConnectMap, ca_file: str | None,
+                 user_agent: str, resolve: Resolve | None) -> None:
+        url_host = f"[{host}]" if ":" in host else host
+        self.result = WebResult(requested_url=f"https://{url_host}/")
+        self.host = host
+        self.addresses = {host: addresses}
+        self.timeout, self.max_bytes, self.max_redirects = timeout, max_bytes, max_redirects
+        self.connect_map, self.ca_file, self.user_agent, self.resolve = connect_map, ca_file, user_agent, resolve
+        # Each connection attempt gets a share of the budget, so a black-holed IPv6 address or
+        # HTTPS port still leaves time for the next address or for plain HTTP.
+        self.connect_timeout = max(1.0, timeout / 4)
+        self.body = bytearray()
+        self.content_type = ""
+
+    async def run(self) -> WebResult:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._follow()
+        except TimeoutError:
+            self.result.error = "timeout"
+        self.result.elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+        self._read_page()
+        return self.result
+
+    async def _follow(self) -> None:
+        result, url, visited = self.result, self.result.requested_url, set()
+        fallback_done = False
+        while True:
+            visited.add(url)
+            target = _Target.from_url(url)
+            if target is None:
+                result.error = f"unsupported url: {url[:200]}"
+                return
+            result.final_url, result.status, result.headers, result.tls = url, None, {}, None
+            result.address = None
+            try:
+                status, headers, reader, writer = await self._request(target)
+            except _Failed as failure:
+                if failure.connecting and not fallback_done and not result.redirects and target.scheme == "https":
+                    result.https_error, fallback_done = failure.reason, True
+                    url = "http" + url[len("https"):]
+                    continue
+                result.error = failure.reason
+                return
+            try:
+                result.status = status
+                result.headers = _kept_headers(headers)
+                location = next((v for k, v in headers if k == "location"), None)
+                if status not in REDIRECT_STATUSES or not location:
+                    self.content_type = result.headers.get("content-type", "")
+                    await self._read_body(reader, status, headers)
+                    return
+            finally:
+                writer.transport.abort()
+            next_url = _absolute_http_url(location, url) or location.strip()
+            result.redirects.append({"url": url, "status": status, "location": location, "address": result.address})
+            next_target = _Target.from_url(next_url)
+            if next_target is None:
+                result.error = f"redirect to unsupported url: {location[:200]}"
+                return
+            if next_url in visited:
+                result.error = "redirect loop"
+                return
+            if len(result.redirects) > self.max_redirects:
+                result.error = "too many redirects"
+                return
+            if next_target.host not in self.addresses and not _ip_literals([next_target.host]) and self.resolve is None:
+                result.redirect_not_followed = next_url
+                return
+            url = next_url
+
+    # -- one request ---------------------------------------------------------------------
+    async def _addresses_for(self, host: str) -> list[str]:
+        if host not in self.addresses:
+            if _ip_literals([host]):
+                self.addresses[host] = [host]
+            else:
+                assert self.resolve is not None  # checked before following the redirect
+                try:
+                    self.addresses[host] = _ip_literals(await self.resolve(host))
+                except (OSError, SouverainError) as exc:
+                    raise _Failed(f"resolve {host}: {_describe(exc)}") from exc
+        if not self.addresses[host]:
+            raise _Failed(f"no address for {host}", connecting=True)
+        return self.addresses[host]
+
+    async def _request(self, target: _Target) -> tuple[int, list[tuple[str, str]], asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await self._connect(target)
+        try:
+            request = (
+                f"GET {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
+                f"User-Agent: {self.user_agent}\r\n"
+                "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n"
+                "Accept-Encoding: identity\r\nConnection: close\r\n\r\n"
+            )
+            writer.write(request.encode("ascii", "replace"))
+            await writer.drain()
+            status, headers = await _read_head(reader)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            writer.transport.abort()
+            raise _Failed(_describe(exc)) from exc
+        except _Failed:
+            writer.transport.abort()
+            raise
+        return status, headers, reader, writer
+
+    async def _connect(self, target: _Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        addresses = await self._addresses_for(target.host)
+        to_host, to_port = self.connect_map.target(target.host, target.port)
+        if to_host != target.host:  # --connect-to override: one endpoint, evidence keeps the real address
+            endpoints = [(to_host, to_port, addresses[0])]
+        else:
+            endpoints = [(address, to_port, address) for address in addresses]
+        failure = _Failed("no address", connecting=True)
+        for connect_host, port, meant in endpoints:
+            self.result.address = meant
+            try:
+                return await self._open(target, connect_host, port)
+            except _Failed as exc:
+                failure = exc
+        raise failure
+
+    async def _open(self, target: _Target, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        verify_error = None
+        for verify in ((True, False) if target.scheme == "https" else (None,)):
+            context = None if verify is None else _client_context(self.ca_file, verify)
+            try:
+                async with asyncio.timeout(self.connect_timeout):
+                    reader, writer = await asyncio.open_connection(
+                        host, port, ssl=context, server_hostname=target.host if context else None,
+                        limit=MAX_HEADER_BYTES, flags=socket.AI_NUMERICHOST,  # never a DNS lookup
+                    )
+            except ssl.SSLCertVerificationError as exc:
+                verify_error = _describe(exc).removeprefix("tls: ")
+                continue  # read the certificate and the page anyway, unverified
+            except OSError as exc:
+                raise _Failed(_describe(exc), connecting=True) from exc
+            if context is not None:
+                self.result.tls = _tls_facts(writer, verified=verify is True, error=verify_error)
+            return reader, writer
+        raise AssertionError("unreachable: the unverified attempt returns or raises")
+
+    # -- body ----------------------------------------------------------------------------
+    async def _read_body(self, reader: asyncio.StreamReader, status: int, headers: list[tuple[str, str]]) -> None:
+        if status in (204, 304):
+            return
+        encoding = ",".join(v for k, v in headers if k == "transfer-encoding").lower()
+        lengths = {v.strip() for k, v in headers if k == "content-length"}
+        try:
+            if "chunked" in encoding:
+                await self._read_chunked(reader)
+            elif len(lengths) == 1 and (length := lengths.pop()).isdigit():
+                await self._read_sized(reader, int(length))
+            else:
+                while (chunk := await reader.read(_READ_SIZE)) and self._keep(chunk):
+                    pass
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            self.result.error = "incomplete body" if isinstance(exc, asyncio.IncompleteReadError) else _describe(exc)
+
+    def _keep(self, chunk: bytes) -> bool:
+        """Append within ``max_bytes``; False once the bound is hit (the rest is not read)."""
+        room = self.max_bytes - len(self.body)
+        self.body += chunk[:room]
+        self.result.bytes = len(self.body)
+        if len(chunk) > room:
+            self.result.truncated = True
+            return False
+        return True
+
+    async def _read_sized(self, reader: asyncio.StreamReader, length: int) -> bool:
+        while length > 0:
+            chunk = await reader.read(min(_READ_SIZE, length))
+            if not chunk:
+                raise asyncio.IncompleteReadError(b"", length)
+            length -= len(chunk)
+            if not self._keep(chunk):
+                return False
+        return True
+
+    async def _read_chunked(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                line = await reader.readline()
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:  # a size line over the stream limit, or not hexadecimal
+                self.result.error = "bad response: chunk size"
+                return
+            if size == 0 or not await self._read_sized(reader, size):
+                return  # trailers are ignored: the connection is closed anyway
+            await reader.readline()
+
+    def _read_page(self) -> None:
+        """Title and resources of the final page, from what was read (even when cut short)."""
+        if not self.body or not _is_html(self.content_type, self.body):
+            return
+        text = bytes(self.body).decode(_charset(self.content_type, self.body), errors="replace")
+        self.result.resources, self.result.html_title = scan_html(text, self.result.final_url or "")
+
+
+async def _read_head(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str, str]]]:
+    """Status and headers (names lowercased), skipping 1xx interim responses; bounded."""
+    while True:
+        total, lines = 0, []
+        while True:
+            try:
+                line = await reader.readline()
+            except ValueError:  # one line longer than the stream limit
+                raise _Failed("headers too large") from None
+            total += len(line)
+            if total > MAX_HEADER_BYTES:
+                raise _Failed("headers too large")
+            if not line:
+                raise _Failed("connection closed" if lines else "empty response")
+            if line in (b"\r\n", b"\n"):
+                break
+            lines.append(line.decode("latin-1").rstrip("\r\n"))
+        match = re.match(r"HTTP/1\.[01] (\d{3})", lines[0]) if lines else None
+        if not match:
+            raise _Failed(f"bad response: {lines[0][:100]!r}" if lines else "bad response")
+        status = int(match.group(1))
+        if 100 <= status < 200 and status != 101:
+            continue
+        headers = []
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers.append((name.strip().lower(), value.strip()))
+        return status, headers
+
+
+def _kept_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    kept: dict[str, str] = {}
+    for name, value in headers:
+        if name in KEPT_HEADERS:
+            kept[name] = f"{kept[name]}, {value}" if name in kept else value
+    return {name: value[:_MAX_HEADER_VALUE] for name, value in kept.items()}
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
+
+
+def _charset(content_type: str, body: bytes | bytearray) -> str:
+    match = re.search(r"""charset\s*=\s*["']?([\w.:-]+)""", content_type, re.I)
+    name = match.group(1) if match else None
+    if name is None and (meta := _META_CHARSET.search(body[:4096])):
+        name = meta.group(1).decode("ascii")
+    try:
+        return codecs.lookup(name or "utf-8").name
+    except LookupError:
+        return "utf-8"
+
+
+def _is_html(content_type: str, body: bytes | bytearray) -> bool:
+    if content_type:
+        return "html" in content_type.lower()
+    return bytes(body[:512]).lstrip().startswith(b"<")
