@@ -93,7 +93,7 @@ def render_who(item: dict, t: Translator) -> str:
     body = [terminal.key_values(pairs, title=title)]
     if laws:
         body.append(terminal.table(
-            [t("field.laws"), t("field.country"), "effect", "via", t("field.status"), t("field.chain")],
+            [t("field.laws"), t("field.country"), t("field.effect"), t("field.via"), t("field.status"), t("field.chain")],
             [(law["name"], law["country"], law["effect"], law["via"], law["status"], law["path_text"]) for law in laws],
         ))
     compel = [law for law in laws if law["effect"] == "compels-access" and law["status"] == "in-force"]

@@ -180,10 +180,10 @@ class WebServer:
     def connect_to(self) -> list[str]:
         """``--connect-to`` rules sending ports 80 and 443 of every host here, and nothing else
         anywhere: a last catch-all keeps tests on loopback even for unexpected ports."""
-        rules = [f"::80:{self._url_host}:{self.http_port}"]
+        rules = [f":80:{self._url_host}:{self.http_port}"]
         if self.https_port:
-            rules.append(f"::443:{self._url_host}:{self.https_port}")
-        return [*rules, f":::{self._url_host}:"]
+            rules.append(f":443:{self._url_host}:{self.https_port}")
+        return [*rules, f"::{self._url_host}:"]
 
     @property
     def _url_host(self) -> str:
