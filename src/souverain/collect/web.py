@@ -26,7 +26,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote, urldefrag, urljoin, urlsplit
+from urllib.parse import quote, urldefrag, urljoin, urlsplit, urlunsplit
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -319,7 +319,8 @@ def _absolute_http_url(value: str, base_url: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    return url
+    # One spelling per URL, so that duplicates are found: lowercase host, "/" for an empty path.
+    return urlunsplit(parts._replace(netloc=parts.netloc.lower(), path=parts.path or "/"))
 
 
 def scan_html(html: str, base_url: str) -> tuple[list[Resource], str | None]:

@@ -35,6 +35,7 @@ class Indexes:
     txt: list[tuple[str, str]]  # (lowercase prefix, service)
     ca: dict[str, str]  # lowercase issuer organisation -> service
     asn: dict[int, str]  # ASN -> service
+    header: list[tuple[str, str, str]]  # (lowercase header name, lowercase value prefix, service)
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -42,6 +43,7 @@ class Indexes:
         txt: list[tuple[str, str]] = []
         ca: dict[str, str] = {}
         asn: dict[int, str] = {}
+        header: list[tuple[str, str, str]] = []
         for service in kb.services.values():
             if service.deprecated:
                 continue
@@ -52,8 +54,12 @@ class Indexes:
             txt.extend((prefix.lower(), service.id) for prefix in fp.txt)
             ca.update((name.lower(), service.id) for name in fp.ca)
             asn.update((number, service.id) for number in fp.asn)
+            for rule in fp.header:
+                name, _, prefix = rule.partition(":")
+                header.append((name.lower(), prefix.lower(), service.id))
         txt.sort(key=lambda item: -len(item[0]))  # longest prefix first
-        return cls(hosts, txt, ca, asn)
+        header.sort(key=lambda item: -len(item[1]))
+        return cls(hosts, txt, ca, asn, header)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
@@ -79,6 +85,16 @@ class Indexes:
     def match_ca(self, organisation: str) -> Match | None:
         service = self.ca.get(organisation.strip().lower())
         return Match(service, "ca", organisation, organisation) if service else None
+
+    def match_headers(self, headers: dict[str, str]) -> list[Match]:
+        """Services revealed by HTTP response headers (name present, value starting with prefix)."""
+        lowered = {k.lower(): str(v).lower() for k, v in headers.items()}
+        found: dict[str, Match] = {}
+        for name, prefix, service in self.header:
+            if name in lowered and lowered[name].startswith(prefix) and service not in found:
+                rule = f"{name}:{prefix}" if prefix else name
+                found[service] = Match(service, "header", rule, f"{name}: {lowered[name][:80]}")
+        return list(found.values())
 
     def match_asn(self, number: int) -> Match | None:
         service = self.asn.get(number)

@@ -1,0 +1,125 @@
+"""Organisation-level summary: which functions foreign laws reach, a weighted score, alternatives.
+
+Function weights (criticality) are KB data (``functions/``). Unknown dependencies are shown as
+unknown and counted as exposed in the worst-case figure, never silently as safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from souverain.kb.ownership import ultimate_controller
+
+if TYPE_CHECKING:
+    from souverain.attribute.dependency import Dependency
+    from souverain.kb.base import KnowledgeBase
+
+MAX_ALTERNATIVES = 5
+
+
+@dataclasses.dataclass
+class FunctionSummary:
+    function: str
+    name: str
+    criticality: int
+    state: str  # exposed, not-exposed, unknown, absent
+    services: list[str]
+    controllers: list[str]
+    laws: list[str]
+    unknown: int
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, lang_home: str = "eu") -> dict:
+    by_function: dict[str, list[Dependency]] = {}
+    for dep in deps:
+        by_function.setdefault(dep.function, []).append(dep)
+    functions: list[FunctionSummary] = []
+    for function, items in by_function.items():
+        info = kb.records.get(function)
+        criticality = getattr(info, "criticality", 1)
+        name = getattr(info, "name", function)
+        known = [d for d in items if d.controller is not None]
+        exposed = [d for d in known if d.foreign_laws]
+        unknown = sum(1 for d in items if d.status == "unknown")
+        if exposed:
+            state = "exposed"
+        elif unknown:
+            state = "unknown"
+        elif known:
+            state = "not-exposed"
+        else:
+            state = "absent"
+        functions.append(FunctionSummary(
+            function, name, criticality, state,
+            services=sorted({d.service["name"] for d in items if d.service}),
+            controllers=sorted({f"{d.controller['name']} ({d.controller['country']})" for d in known}),
+            laws=sorted({law for d in exposed for law in d.foreign_laws}),
+            unknown=unknown,
+        ))
+    functions.sort(key=lambda f: (-f.criticality, f.function))
+    weight = sum(f.criticality for f in functions if f.state != "absent")
+    exposed_weight = sum(f.criticality for f in functions if f.state == "exposed")
+    unknown_weight = sum(f.criticality for f in functions if f.state == "unknown")
+    score = {
+        "exposure_pct": round(100 * exposed_weight / weight, 1) if weight else 0.0,
+        "exposure_worst_case_pct": round(100 * (exposed_weight + unknown_weight) / weight, 1) if weight else 0.0,
+        "parts": [{"function": f.function, "criticality": f.criticality, "state": f.state} for f in functions],
+    }
+    critical_exposed = [f.function for f in functions if f.state == "exposed" and f.criticality >= 4]
+    critical_unknown = [f.function for f in functions if f.state == "unknown" and f.criticality >= 4]
+    if critical_exposed:
+        verdict = "exposed"
+    elif any(f.state == "exposed" for f in functions):
+        verdict = "partly-exposed"
+    elif critical_unknown:
+        verdict = "undetermined"
+    else:
+        verdict = "not-exposed"
+    laws = sorted({law for f in functions for law in f.laws})
+    return {
+        "verdict": verdict,
+        "critical_exposed": critical_exposed,
+        "critical_unknown": critical_unknown,
+        "laws": [{"id": law, "name": kb.laws[law].name, "country": kb.laws[law].country} for law in laws],
+        "functions": [f.as_dict() for f in functions],
+        "score": score,
+        "alternatives": alternatives_for(kb, deps, at),
+        "counts": {
+            "dependencies": len(deps),
+            "exposed": sum(1 for d in deps if d.foreign_laws),
+            "unknown": sum(1 for d in deps if d.status == "unknown"),
+        },
+    }
+
+
+def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> dict[str, list[dict]]:
+    """European alternatives for each function that foreign laws reach (those replacing the service first)."""
+    home = kb.region("eu") | kb.region("efta") | {"GB"}
+    out: dict[str, list[dict]] = {}
+    exposed: dict[str, set[str]] = {}
+    for dep in deps:
+        if dep.foreign_laws:
+            exposed.setdefault(dep.function, set()).add(dep.service["id"] if dep.service else "")
+    for function, services in sorted(exposed.items()):
+        candidates = []
+        for alt in kb.alternatives.values():
+            if alt.deprecated or function not in alt.functions:
+                continue
+            controller = ultimate_controller(kb, alt.vendor, at)
+            if controller is None or controller.country not in home:
+                continue
+            replaces = bool(services & set(alt.replaces))
+            candidates.append((not replaces, alt.name, alt, controller))
+        candidates.sort(key=lambda item: (item[0], item[1]))
+        out[function] = [
+            {"id": alt.id, "name": alt.name, "vendor": kb.entity_name(alt.vendor),
+             "country": controller.country, "open_source": alt.open_source, "self_hostable": alt.self_hostable,
+             "website": str(alt.website), "replaces_current": not not_replacing, "fact": alt.facts[0]}
+            for not_replacing, _, alt, controller in candidates[:MAX_ALTERNATIVES]
+        ]
+    return out

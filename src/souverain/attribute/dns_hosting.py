@@ -1,0 +1,57 @@
+"""Authoritative DNS attribution: each name-server provider is a dependency (secondaries included)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from souverain.attribute import dependency
+from souverain.attribute.hosts import attribute_host
+
+if TYPE_CHECKING:
+    from souverain.attribute.dependency import Dependency
+    from souverain.collect.domain import DomainObservation
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.ipasn import IPASNTable
+
+
+def attribute_dns(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    ns_evidence = [e for e in (obs.ids.get(f"{obs.domain} NS"), obs.ids.get(f"{obs.domain} SOA")) if e]
+    if obs.ns_status not in ("NOERROR", "NODATA", "NXDOMAIN") or not obs.ns:
+        reason = "ns-lookup-failed" if obs.ns_status not in ("NOERROR", "NODATA", "NXDOMAIN") else "no-ns"
+        return [dependency.build(kb, at, obs.domain, "dns.authoritative", status="unknown", confidence="low",
+                                 reason=reason, evidence=ns_evidence, status_code=obs.ns_status)]
+    grouped: dict[str, dict] = {}
+    for host in obs.ns:
+        resolved = obs.ns_hosts.get(host)
+        found = attribute_host(kb, ip_table, host, resolved, ("ns",))
+        evidence = ns_evidence + (resolved.evidence if resolved else [])
+        if found.identified:
+            key = found.service_id
+            status = "identified" if found.via != "network" else "self-managed"
+        else:
+            key = f"unknown:{host}"
+            status = "unknown"
+        entry = grouped.setdefault(key, {"hosts": [], "evidence": [], "found": found, "status": status})
+        entry["hosts"].append(host)
+        entry["evidence"] += evidence
+    deps = []
+    for key, entry in grouped.items():
+        found = entry["found"]
+        hosts = ", ".join(entry["hosts"])
+        if entry["status"] == "identified":
+            deps.append(dependency.build(kb, at, obs.domain, "dns.authoritative", status="identified",
+                                         confidence="high", reason="ns-service", service_id=key, subject=hosts,
+                                         evidence=entry["evidence"], match=found.match, hosts=hosts))
+        elif entry["status"] == "self-managed":
+            asn = next(iter(found.networks), None)
+            deps.append(dependency.build(kb, at, obs.domain, "dns.authoritative", status="self-managed",
+                                         confidence="medium", reason="ns-self-managed", service_id=key,
+                                         subject=hosts, evidence=entry["evidence"], match=found.match, hosts=hosts,
+                                         asn=asn, as_name=found.as_names.get(asn, "")))
+        else:
+            networks = ", ".join(f"AS{n} {found.as_names.get(n, '')}".strip() for n in found.networks) or "-"
+            deps.append(dependency.build(kb, at, obs.domain, "dns.authoritative", status="unknown",
+                                         confidence="low", reason="ns-unrecognised", subject=hosts,
+                                         evidence=entry["evidence"], hosts=hosts, networks=networks))
+    return deps

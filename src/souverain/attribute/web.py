@@ -1,0 +1,141 @@
+"""Web attribution: hosting, CDN, certificate authority and third parties embedded in the home page.
+
+Hosting comes from the CNAME chain (a cloud platform or CDN named by its fingerprint), response
+headers that reveal a CDN, then the network operator of the addresses. Behind a CDN whose own
+network serves the addresses, the origin is hidden: hosting is ``unknown``, never guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from souverain.attribute import dependency
+from souverain.attribute.hosts import attribute_addresses
+from souverain.kb.psl import PublicSuffixList
+
+if TYPE_CHECKING:
+    from souverain.attribute.dependency import Dependency
+    from souverain.collect.domain import DomainObservation
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.ipasn import IPASNTable
+
+MAX_UNKNOWN_THIRD_PARTIES = 50
+
+
+def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable,
+                  first_party: set[str]) -> list[Dependency]:
+    idx = kb.indexes
+    host = next((h for h in (f"www.{obs.domain}", obs.domain) if obs.web_hosts.get(h) and obs.web_hosts[h].addresses), None)
+    if host is None:
+        statuses = {h.status for h in obs.web_hosts.values()}
+        failed = statuses - {"NOERROR", "NODATA", "NXDOMAIN"}
+        evidence = [e for h in obs.web_hosts.values() for e in h.evidence]
+        if failed:
+            return [dependency.build(kb, at, obs.domain, "web.hosting", status="unknown", confidence="low",
+                                     reason="web-lookup-failed", evidence=evidence, status_code=", ".join(sorted(failed)))]
+        return [dependency.build(kb, at, obs.domain, "web.hosting", status="none", confidence="high",
+                                 reason="no-website", evidence=evidence)]
+    resolved = obs.web_hosts[host]
+    site = obs.site
+    site_evidence = [obs.site_evidence] if obs.site_evidence else []
+    deps: list[Dependency] = []
+    hosting: Dependency | None = None
+    cdn: Dependency | None = None
+    for target in resolved.cnames:
+        match = idx.match_host(target, ("cname",))
+        if match is None:
+            continue
+        category = kb.services[match.service].category
+        if category == "cdn" and cdn is None:
+            cdn = dependency.build(kb, at, obs.domain, "web.cdn", status="identified", confidence="high",
+                                   reason="cname-service", service_id=match.service, subject=host,
+                                   evidence=resolved.evidence, match=match, host=host, target=target)
+        elif category != "cdn" and hosting is None:
+            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="identified", confidence="high",
+                                       reason="cname-service", service_id=match.service, subject=host,
+                                       evidence=resolved.evidence, match=match, host=host, target=target)
+    if cdn is None and site is not None and getattr(site, "headers", None):
+        for match in idx.match_headers(site.headers):
+            if kb.services[match.service].category == "cdn":
+                cdn = dependency.build(kb, at, obs.domain, "web.cdn", status="identified", confidence="medium",
+                                       reason="header-service", service_id=match.service, subject=host,
+                                       evidence=site_evidence, match=match, header=match.value)
+                break
+    network = attribute_addresses(kb, ip_table, host, resolved.addresses)
+    if hosting is None:
+        cdn_operator = kb.services[cdn.service["id"]].operator if cdn and cdn.service else None
+        network_operator = kb.services[network.service_id].operator if network.identified else None
+        asns = ", ".join(f"AS{n} {network.as_names.get(n, '')}".strip() for n in network.networks) or "-"
+        if cdn is not None and (network_operator is None or network_operator == cdn_operator):
+            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="unknown", confidence="low",
+                                       reason="origin-behind-cdn", subject=host, evidence=resolved.evidence,
+                                       host=host, cdn=cdn.service["name"] if cdn.service else "")
+        elif network.identified:
+            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="identified", confidence="medium",
+                                       reason="web-network", service_id=network.service_id, subject=host,
+                                       evidence=resolved.evidence, match=network.match, host=host, networks=asns)
+        else:
+            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="unknown", confidence="low",
+                                       reason="web-unrecognised", subject=host, evidence=resolved.evidence,
+                                       host=host, networks=asns)
+    deps.append(hosting)
+    if cdn is not None:
+        deps.append(cdn)
+    if site is None:
+        return deps
+    deps += _certificate(kb, at, obs, site, site_evidence)
+    deps += _third_parties(kb, at, obs, site, site_evidence, first_party | {host})
+    return deps
+
+
+def _certificate(kb, at, obs, site, evidence) -> list[Dependency]:
+    tls = site.tls
+    if not tls:
+        if site.error and not site.status:
+            return [dependency.build(kb, at, obs.domain, "tls.ca", status="unknown", confidence="low",
+                                     reason="site-unreachable", evidence=evidence, error=site.error)]
+        return [dependency.build(kb, at, obs.domain, "tls.ca", status="none", confidence="medium",
+                                 reason="no-https", evidence=evidence)]
+    issuer = tls.get("issuer_organization") or tls.get("issuer_common_name") or ""
+    match = kb.indexes.match_ca(issuer) if issuer else None
+    if match is None:
+        return [dependency.build(kb, at, obs.domain, "tls.ca", status="unknown", confidence="low",
+                                 reason="ca-unknown", subject=issuer, evidence=evidence, issuer=issuer or "-")]
+    return [dependency.build(kb, at, obs.domain, "tls.ca", status="identified", confidence="high",
+                             reason="ca-issuer", service_id=match.service, subject=issuer, evidence=evidence,
+                             match=match, issuer=issuer, verified=tls.get("verified"))]
+
+
+def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[Dependency]:
+    psl = PublicSuffixList.bundled()
+    own = {psl.registrable_domain(h) or h for h in first_party}
+    by_service: dict[str, dict] = {}
+    unknown: dict[str, list[str]] = {}
+    for resource in getattr(site, "resources", []) or []:
+        host = (resource.host or "").lower()
+        if not host:
+            continue
+        try:
+            registrable = psl.registrable_domain(host) or host
+        except ValueError:
+            continue
+        if registrable in own:
+            continue
+        match = kb.indexes.match_host(host, ("host", "cname"))
+        if match is None:
+            unknown.setdefault(registrable, []).append(resource.url)
+            continue
+        entry = by_service.setdefault(match.service, {"match": match, "urls": []})
+        entry["urls"].append(resource.url)
+    deps = [
+        dependency.build(kb, at, obs.domain, "web.third_party", status="identified", confidence="high",
+                         reason="third-party-service", service_id=service_id, subject=entry["urls"][0][:200],
+                         evidence=evidence, match=entry["match"], count=len(entry["urls"]))
+        for service_id, entry in sorted(by_service.items())
+    ]
+    for registrable, urls in sorted(unknown.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
+        deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
+                                     reason="third-party-unknown", subject=registrable, evidence=evidence,
+                                     host=registrable, count=len(urls)))
+    return deps

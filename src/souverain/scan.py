@@ -1,0 +1,143 @@
+"""The scan pipeline: targets -> collect -> attribute -> assess, for one organisation's domains.
+
+``scan_one`` is the per-domain function that ``survey`` maps over whole populations, so a scan of
+one organisation and a survey of 35,000 communes attribute a domain in exactly the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import functools
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from souverain.assess.organisation import summarise
+from souverain.attribute.domain import attribute_domain
+from souverain.attribute.targets import validate_host
+from souverain.collect.dns import Resolver
+from souverain.collect.domain import FUNCTION_GROUPS, CollectOptions, DomainObservation, collect_domain
+from souverain.errors import UsageError
+from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from souverain.attribute.dependency import Dependency
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.ipasn import IPASNTable
+
+
+@dataclasses.dataclass
+class ScanOptions:
+    functions: tuple[str, ...] = FUNCTION_GROUPS
+    nameservers: list[tuple[str, int]] | None = None
+    timeout: float = 3.0
+    retries: int = 2
+    concurrency: int = 64
+    qps: float | None = None
+    at: dt.date = dataclasses.field(default_factory=dt.date.today)
+    fetch_web: bool = True
+    web_timeout: float = 10.0
+    connect_to: list[str] = dataclasses.field(default_factory=list)
+    ca_file: str | None = None
+    dkim_selectors: tuple[str, ...] | None = None  # None: the KB's lists
+
+    def __post_init__(self) -> None:
+        unknown = set(self.functions) - set(FUNCTION_GROUPS)
+        if unknown or not self.functions:
+            raise UsageError(f"--functions: choose among {', '.join(FUNCTION_GROUPS)} (got {', '.join(self.functions)})")
+
+
+def normalise_domains(raw: list[str]) -> list[str]:
+    """Validated, lowercased, de-duplicated domains in input order (UsageError on a bad one)."""
+    seen: dict[str, None] = {}
+    for item in raw:
+        text = item.strip()
+        if "://" in text:
+            raise UsageError(f"{item!r}: give a domain name, not a URL")
+        seen.setdefault(validate_host(text, item), None)
+    if not seen:
+        raise UsageError("no domain given")
+    return list(seen)
+
+
+def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable | None) -> CollectOptions:
+    selectors = options.dkim_selectors
+    if selectors is None:
+        generic = kb.records.get("dkim-selectors")
+        names = list(getattr(generic, "values", []))
+        for service in kb.services.values():
+            names += service.fingerprints.dkim_selectors
+        selectors = tuple(dict.fromkeys(names))
+    derived = tuple(dict.fromkeys(t for s in kb.services.values() for t in s.fingerprints.derived_hosts))
+    return CollectOptions(dkim_selectors=selectors, derived_hosts=derived, fetch_site=fetcher)
+
+
+def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:
+    if not options.fetch_web or "web" not in options.functions:
+        return None
+    from souverain.collect.web import ConnectMap, fetch_site
+
+    connect_map = ConnectMap.parse(options.connect_to) if options.connect_to else None
+
+    async def resolve(host: str) -> list[str]:
+        a, aaaa = await asyncio.gather(resolver.query(host, "A"), resolver.query(host, "AAAA"))
+        return aaaa.values("AAAA") + a.values("A")
+
+    return functools.partial(fetch_site, timeout=options.web_timeout, connect_map=connect_map,
+                             ca_file=options.ca_file, resolve=resolve)
+
+
+async def scan_one(kb: KnowledgeBase, resolver: Resolver, domain: str, options: ScanOptions,
+                   collect: CollectOptions, ip_table: IPASNTable,
+                   first_party: set[str] | None = None) -> tuple[DomainObservation, list[Dependency]]:
+    obs = await collect_domain(resolver, domain, options.functions, collect)
+    return obs, attribute_domain(kb, options.at, obs, ip_table, first_party)
+
+
+async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptions, ip_table: IPASNTable,
+                       progress: Callable[[str], Any] | None = None) -> dict:
+    started = dt.datetime.now(dt.timezone.utc)
+    clock = time.perf_counter()
+    async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
+                        concurrency=max(options.concurrency, 8), qps=options.qps) as resolver:
+        collect = collect_options(kb, options, make_fetcher(resolver, options))
+        limit = asyncio.Semaphore(max(1, options.concurrency // 8))
+
+        async def one(domain: str):
+            async with limit:
+                result = await scan_one(kb, resolver, domain, options, collect, ip_table, set(domains))
+            if progress:
+                progress(domain)
+            return result
+
+        results = await asyncio.gather(*(one(d) for d in domains))
+        stats = dict(resolver.stats)
+    deps = [dep for _, domain_deps in results for dep in domain_deps]
+    finished = dt.datetime.now(dt.timezone.utc)
+    return {
+        "schema_version": OUTPUT_SCHEMA_VERSION,
+        "kb_version": kb.version,
+        "tool": {"name": "souverain", "version": CODE_VERSION},
+        "scan": {
+            "id": uuid.uuid4().hex[:12],
+            "domains": domains,
+            "at": options.at.isoformat(),
+            "started": _iso(started),
+            "finished": _iso(finished),
+            "duration_s": round(time.perf_counter() - clock, 3),
+            "functions": list(options.functions),
+            "nameservers": [f"{h}:{p}" for h, p in (options.nameservers or [])] or ["system"],
+            "dns_stats": stats,
+        },
+        "summary": summarise(kb, deps, options.at),
+        "dependencies": [dep.as_dict() for dep in deps],
+        "evidence": {obs.domain: [item.as_dict() for item in obs.evidence] for obs, _ in results},
+        "failures": {obs.domain: [{"query": q, "status": s} for q, s in obs.failures] for obs, _ in results if obs.failures},
+    }
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
