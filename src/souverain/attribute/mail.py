@@ -78,7 +78,8 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
                                evidence=evidence, host=host, networks=asns))
     for service_id, evidence in gateways.items():
         deps.append(dep("email.gateway", status="identified", confidence="high", reason="mx-gateway",
-                        service_id=service_id, subject=", ".join(primaries), evidence=evidence))
+                        service_id=service_id, subject=", ".join(primaries), evidence=evidence,
+                        hosts=", ".join(primaries)))
     if gateways and not inbound:
         inbound.append(_look_through(kb, at, obs, mx_evidence, list(gateways)))
     return deps + _dedupe(inbound)
@@ -158,11 +159,13 @@ def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
                 entry = found.setdefault(match.service, {"evidence": [], "match": match, "via": set()})
                 entry["evidence"] += evidence
                 entry["via"].add("spf")
-            elif parent == obs.domain or not any(idx.match_host(parent, ("spf",)) for _ in [0]):
+            elif parent == obs.domain or idx.match_host(parent, ("spf",)) is None:
                 unknown.append(dependency.build(kb, at, obs.domain, "email.sending", status="unknown",
                                                 confidence="low", reason="spf-include-unknown", subject=include,
                                                 evidence=evidence, include=include))
-        for value, owner in obs.spf.ip_ranges[:MAX_SPF_RANGES]:
+        # only the domain's own ranges: a provider's included netblocks say nothing new
+        own_ranges = [(value, owner) for value, owner in obs.spf.ip_ranges if owner == obs.domain]
+        for value, owner in own_ranges[:MAX_SPF_RANGES]:
             address = value.split("/", 1)[0]
             hit = attribute_addresses(kb, ip_table, value, [address]) if _is_address(address) else None
             if hit and hit.identified:

@@ -49,10 +49,12 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from souverain.cli import kb, who
+    from souverain.cli import history, kb, scan, who
 
     cli.add_command(kb.kb)
     cli.add_command(who.who_command)
+    cli.add_command(scan.scan_command)
+    cli.add_command(history.history_command)
 
 
 _register()

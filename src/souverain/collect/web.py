@@ -331,6 +331,7 @@ def scan_html(html: str, base_url: str) -> tuple[list[Resource], str | None]:
     parser.feed(html.replace("<![", "<?["))
     parser.close()
     if parser._text_tag is not None:  # unterminated <script> or <style> at end of document
+        parser._text_parts.append(parser.rawdata)  # what html.parser kept, waiting for the end tag
         parser.flush_text()
     return list(parser.found.values()), parser.title
 
@@ -628,6 +629,7 @@ class _SiteFetch:
 
     async def _request(self, target: _Target) -> tuple[int, list[tuple[str, str]], asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await self._connect(target)
+        answered = False
         try:
             request = (
                 f"GET {target.path} HTTP/1.1\r\nHost: {target.host_header}\r\n"
@@ -638,12 +640,12 @@ class _SiteFetch:
             writer.write(request.encode("ascii", "replace"))
             await writer.drain()
             status, headers = await _read_head(reader)
+            answered = True
         except (OSError, asyncio.IncompleteReadError) as exc:
-            writer.transport.abort()
             raise _Failed(_describe(exc)) from exc
-        except _Failed:
-            writer.transport.abort()
-            raise
+        finally:
+            if not answered:  # failed, or cancelled by the deadline
+                writer.transport.abort()
         return status, headers, reader, writer
 
     async def _connect(self, target: _Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

@@ -30,4 +30,11 @@ class Translator:
         text = self.messages.get(key) or catalogue("en").get(key)
         if text is None:
             raise KeyError(f"message id {key!r} is in no catalogue")
-        return text.format(**values) if values else text
+        return text.format_map(_Lenient(values)) if "{" in text else text
+
+
+class _Lenient(dict):
+    """Missing template values show as "?" instead of raising (a report must never crash)."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"

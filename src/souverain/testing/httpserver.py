@@ -8,7 +8,7 @@ host folders shape each host's behaviour:
 - ``issuers.yaml``: ``{host: "Let's Encrypt"}``: the host's certificate is issued by an
   intermediate CA whose organisation (O=) is that name, so a scanner reads that issuer
 - ``slow.yaml``: ``{host: seconds}`` waited before answering (also the ``slow=`` argument)
-- ``headers.yaml``: ``{host: {Header: value}}`` extra response headers
+- ``headers.yaml``: ``{host: {Header: value}}`` extra response headers (they win over ours)
 
 Built-in routes on every host bound-test clients: ``/huge`` (endless chunked body),
 ``/huge-unsized`` (endless body without length, until the client hangs up), ``/huge-headers``
@@ -249,7 +249,7 @@ class WebServer:
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             kind += "; charset=utf-8" if kind.startswith("text/") else ""
             body = file.read_bytes() if method == "GET" else b""
-            await _send(writer, 200, {**extra, "Content-Type": kind}, body, chunked="chunked" in query)
+            await _send(writer, 200, {"Content-Type": kind, **extra}, body, chunked="chunked" in query)
 
     def _file_for(self, host: str, path: str) -> Path | None:
         root = (self.site_dir / host).resolve()
@@ -341,6 +341,13 @@ async def _send(writer: asyncio.StreamWriter, status: int, headers: dict[str, st
     await writer.drain()
 
 
+async def _drain(writer: asyncio.StreamWriter) -> None:
+    """``drain()`` returns at once while the buffer is low, and over TLS the buffer stays low
+    even after the peer hung up (writes are dropped): yield so the loss can be noticed."""
+    await writer.drain()
+    await asyncio.sleep(0)
+
+
 async def _stream_endlessly(writer: asyncio.StreamWriter, headers: dict[str, str], *, chunked: bool) -> None:
     head = ["HTTP/1.1 200 OK", "Content-Type: text/html; charset=utf-8", "Connection: close"]
     head += [f"{name}: {value}" for name, value in headers.items()]
@@ -351,7 +358,7 @@ async def _stream_endlessly(writer: asyncio.StreamWriter, headers: dict[str, str
     sent = 0
     while sent < _STREAM_LIMIT and not writer.is_closing():
         writer.write(piece)
-        await writer.drain()
+        await _drain(writer)
         sent += len(piece)
 
 
@@ -361,7 +368,7 @@ async def _endless_headers(writer: asyncio.StreamWriter) -> None:
     while sent < _STREAM_LIMIT and not writer.is_closing():
         line = f"X-Filler-{sent}: {'y' * 200}\r\n".encode()
         writer.write(line)
-        await writer.drain()
+        await _drain(writer)
         sent += len(line)
 
 

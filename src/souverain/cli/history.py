@@ -1,0 +1,42 @@
+"""``souverain history DOMAIN``: past scans of a domain and what changed between them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from souverain.cli.options import emit, format_option, handle_errors, lang_option, output_option, to_json
+from souverain.report import terminal
+from souverain.report.i18n import Translator
+
+
+@click.command("history")
+@click.argument("domain")
+@click.option("--db", "db_url", metavar="URL", help="Database URL (default: SQLite in the user data folder).")
+@format_option("table", "json")
+@output_option
+@lang_option
+@handle_errors
+def history_command(domain: str, db_url: str | None, fmt: str, output: Path | None, lang: str) -> None:
+    """List stored scans of DOMAIN and the changes between consecutive scans."""
+    from souverain.attribute.targets import validate_host
+    from souverain.store.database import Store
+    from souverain.store.history import changes
+
+    name = validate_host(domain)
+    with Store.open(db_url) as store:
+        scans, found = changes(store, name)
+    if fmt == "json":
+        emit(to_json({"domain": name, "scans": scans, "changes": [c.as_dict() for c in found]}), output)
+        return
+    t = Translator(lang)
+    lines = [t("history.title", domain=name, count=len(scans))]
+    for change in found:
+        lines.append(t("history.change", function=change.function, before=", ".join(change.before) or "-",
+                       after=", ".join(change.after) or "-", since=change.since, until=change.until))
+    if scans and not found:
+        lines.append(t("history.no_change"))
+    table = terminal.table(["id", t("field.at"), "verdict", "kb"],
+                           [(s["id"], s["started"], s["verdict"], s["kb_version"]) for s in scans])
+    emit("\n".join(lines) + "\n" + terminal.render(table), output)

@@ -1,0 +1,124 @@
+"""``souverain scan DOMAIN...``: an organisation's dependencies, who controls them, which laws reach them."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from souverain.cli.options import at_option, emit, handle_errors, lang_option, output_option, to_json
+from souverain.collect.dns import parse_nameserver
+from souverain.collect.domain import FUNCTION_GROUPS
+from souverain.errors import UsageError
+
+FORMATS = ("table", "json", "html", "csv", "sarif")
+FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
+
+
+def nameserver_option(func):
+    return click.option(
+        "--nameserver", "nameservers", multiple=True, metavar="HOST[:PORT]",
+        help="DNS server to query (repeatable); default: the system resolvers.",
+    )(func)
+
+
+def parse_functions(text: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    bad = [item for item in items if item not in FUNCTION_GROUPS]
+    if bad or not items:
+        raise UsageError(f"--functions: unknown {', '.join(bad) or '(empty)'}; choose among {', '.join(FUNCTION_GROUPS)}")
+    return items
+
+
+@click.command("scan")
+@click.argument("domains", nargs=-1, required=True, metavar="DOMAIN...")
+@nameserver_option
+@click.option("--timeout", type=click.FloatRange(0.05, 60), default=3.0, show_default=True,
+              help="Seconds to wait for each DNS answer (retried twice).")
+@click.option("--functions", "functions_text", default=",".join(FUNCTION_GROUPS), show_default=True,
+              help="Groups of checks: mail, dns, web.")
+@click.option("--no-web-fetch", is_flag=True, help="Do not fetch the home page (DNS only).")
+@click.option("--connect-to", multiple=True, metavar="H1:P1:H2:P2",
+              help="Like curl: connect to H2:P2 when fetching H1:P1 (e.g. a loopback test server).")
+@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="Extra trusted CA certificates (PEM).")
+@at_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@output_option
+@click.option("--fail-on", type=click.Choice(FAIL_ON),
+              help="Exit 3 when the verdict reaches this level (unknown: any unknown dependency).")
+@click.option("--db", "db_url", metavar="URL", help="Store the scan here (default: SQLite in the user data folder).")
+@click.option("--no-store", is_flag=True, help="Do not store the scan.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
+@lang_option
+@handle_errors
+def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, connect_to, ca_file, at, fmt,
+                 output: Path | None, fail_on, db_url, no_store, quiet, lang) -> None:
+    """Scan the domains of ONE organisation: mail, DNS, web hosting, CDN, CA, third parties, SaaS.
+
+    Each dependency is attributed to a service, its operator, the ultimate controller at --at DATE
+    and the laws that reach it, with evidence you can re-check with dig or curl.
+    """
+    from souverain.kb.base import load_kb
+    from souverain.kb.ipasn import IPASNTable
+    from souverain.report.render import render_scan
+    from souverain.scan import ScanOptions, normalise_domains, scan_domains
+
+    targets = normalise_domains(list(domains))
+    options = ScanOptions(
+        functions=parse_functions(functions_text),
+        nameservers=[parse_nameserver(ns) for ns in nameservers] or None,
+        timeout=timeout, at=at, fetch_web=not no_web_fetch, connect_to=list(connect_to), ca_file=ca_file,
+    )
+    kb = load_kb()
+    ip_table = IPASNTable.load()
+    progress = _progress(len(targets), quiet)
+    try:
+        result = asyncio.run(scan_domains(kb, targets, options, ip_table, progress.advance if progress else None))
+    finally:
+        if progress:
+            progress.close()
+    if not no_store:
+        from souverain.store.database import Store
+
+        with Store.open(db_url) as store:
+            result["scan"]["stored_id"] = store.save_scan(result)
+    emit(render_scan(result, fmt, lang), output)
+    if fail_on and _reached(result, fail_on):
+        sys.exit(3)
+
+
+def _reached(result: dict, level: str) -> bool:
+    verdict = result["summary"]["verdict"]
+    if level == "unknown":
+        return result["summary"]["counts"]["unknown"] > 0 or verdict != "not-exposed"
+    order = ["not-exposed", "undetermined", "partly-exposed", "exposed"]
+    return order.index(verdict) >= order.index(level)
+
+
+class _Progress:
+    """A rich progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.bar = Progress(console=Console(stderr=True), transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("scanning", total=total)
+
+    def advance(self, domain: str) -> None:
+        self.bar.update(self.task, advance=1, description=f"scanned {domain}")
+
+    def close(self) -> None:
+        self.bar.stop()
+
+
+def _progress(total: int, quiet: bool) -> _Progress | None:
+    if quiet or not sys.stderr.isatty():
+        return None
+    return _Progress(total)
+
+
+__all__ = ["scan_command", "to_json"]

@@ -1,0 +1,98 @@
+"""Render a scan result in the requested format: table, json, csv, sarif, html."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from souverain.report import terminal
+from souverain.report.i18n import Translator
+
+CSV_COLUMNS = ("domain", "function", "status", "confidence", "service_id", "service", "operator", "operator_country",
+               "controller", "controller_country", "foreign_access", "foreign_laws", "subject", "reason", "evidence")
+
+
+def render_scan(result: dict, fmt: str, lang: str = "en") -> str:
+    if fmt == "json":
+        return json.dumps(result, indent=2, ensure_ascii=False, default=str)
+    if fmt == "csv":
+        return scan_csv(result, lang)
+    if fmt == "sarif":
+        from souverain.report.sarif import scan_sarif
+
+        return json.dumps(scan_sarif(result, Translator(lang)), indent=2, ensure_ascii=False)
+    if fmt == "html":
+        from souverain.report.html import scan_html
+
+        return scan_html(result, lang)
+    return scan_table(result, lang)
+
+
+def reason_text(dep: dict, t: Translator) -> str:
+    return t(f"reason.{dep['reason']}", **dep.get("reason_params", {}))
+
+
+def verdict_lines(result: dict, t: Translator) -> list[str]:
+    summary = result["summary"]
+    functions = ", ".join(summary["critical_exposed"] or summary["critical_unknown"])
+    lines = [t(f"verdict.{summary['verdict']}", functions=functions)]
+    if summary["laws"]:
+        lines.append(t("verdict.laws", laws=", ".join(f"{law['name']} ({law['country']})" for law in summary["laws"])))
+    score = summary["score"]
+    lines.append(t("verdict.score", score=score["exposure_pct"], worst=score["exposure_worst_case_pct"]))
+    return lines
+
+
+def scan_table(result: dict, lang: str) -> str:
+    t = Translator(lang)
+    summary = result["summary"]
+    parts = []
+    parts.append(terminal.table(
+        [t("field.function"), t("field.state"), t("field.services"), t("field.controllers"), t("field.foreign_laws")],
+        [(f["name"], t(f"state.{f['state']}"), ", ".join(f["services"]) or "-", ", ".join(f["controllers"]) or "-",
+          ", ".join(f["laws"]) or "-") for f in summary["functions"]],
+        title=t("heading.functions"),
+    ))
+    parts.append(terminal.table(
+        [t("field.domain"), t("field.function"), t("field.status"), t("field.service"), t("field.controller"),
+         t("field.foreign_laws"), t("field.confidence"), t("field.reason")],
+        [(d["domain"], d["function"], t(f"status.{d['status']}"), (d.get("service") or {}).get("name", "-"),
+          f"{d['controller']['name']} ({d['controller']['country']})" if d.get("controller") else "-",
+          ", ".join(d["foreign_laws"]) or "-", d["confidence"], reason_text(d, t))
+         for d in result["dependencies"]],
+        title=t("heading.dependencies"),
+    ))
+    rows = [(function, alt["name"], f"{alt['vendor']} ({alt['country']})", alt["website"])
+            for function, alts in summary["alternatives"].items() for alt in alts]
+    if rows:
+        parts.append(terminal.table([t("field.function"), t("field.alternative"), t("field.vendor"), "web"], rows,
+                                    title=t("heading.alternatives")))
+    failures = [(domain, item["query"], item["status"]) for domain, items in result.get("failures", {}).items()
+                for item in items]
+    if failures:
+        parts.append(terminal.table([t("field.domain"), t("field.query"), t("field.status")], failures,
+                                    title=t("heading.failures")))
+    return "\n".join(verdict_lines(result, t)) + "\n\n" + terminal.render(*parts, width=160)
+
+
+def scan_csv(result: dict, lang: str) -> str:
+    t = Translator(lang)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for d in result["dependencies"]:
+        service, operator, controller = d.get("service") or {}, d.get("operator") or {}, d.get("controller") or {}
+        writer.writerow([
+            d["domain"], d["function"], d["status"], d["confidence"], service.get("id", ""), service.get("name", ""),
+            operator.get("name", ""), operator.get("country", ""), controller.get("name", ""),
+            controller.get("country", ""), "" if d["foreign_access"] is None else str(d["foreign_access"]).lower(),
+            " ".join(d["foreign_laws"]), _csv_safe(d.get("subject") or ""), _csv_safe(reason_text(d, t)),
+            " ".join(d["evidence"]),
+        ])
+    return buffer.getvalue()
+
+
+def _csv_safe(value: str) -> str:
+    """Neutralise spreadsheet formulas coming from remote data (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
