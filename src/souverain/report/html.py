@@ -1,0 +1,52 @@
+"""Self-contained HTML reports (no CDN, no script needed to read them).
+
+Everything that came from DNS or HTTP is escaped by Jinja2's autoescaping; charts are inline SVG
+built here from numbers only.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import jinja2
+
+from souverain.report.i18n import Translator
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATE_COLOURS = {"exposed": "#c0392b", "unknown": "#b7950b", "not-exposed": "#1e8449", "absent": "#7f8c8d"}
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def function_chart(functions: list[dict], t: Translator) -> dict:
+    """Horizontal bars: one per function, length = criticality, colour = state."""
+    rows = []
+    for index, item in enumerate(functions):
+        rows.append({
+            "y": 10 + index * 28, "width": 60 * item["criticality"], "label": item["name"],
+            "state": t(f"state.{item['state']}"), "colour": STATE_COLOURS.get(item["state"], "#7f8c8d"),
+            "criticality": item["criticality"],
+        })
+    return {"rows": rows, "height": 20 + 28 * len(rows)}
+
+
+def scan_html(result: dict, lang: str) -> str:
+    from souverain.report.render import reason_text, verdict_lines
+
+    t = Translator(lang)
+    evidence = {domain: {item["id"]: item for item in items} for domain, items in result["evidence"].items()}
+    return environment().get_template("scan.html.j2").render(
+        t=t, lang=lang, result=result, summary=result["summary"], verdict=verdict_lines(result, t),
+        chart=function_chart(result["summary"]["functions"], t), evidence=evidence, reason=lambda d: reason_text(d, t),
+        colours=STATE_COLOURS,
+    )

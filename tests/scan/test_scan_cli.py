@@ -1,0 +1,106 @@
+"""`souverain scan` and `souverain history` through the CLI: formats, exit codes, storage, escaping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from souverain.cli.main import cli
+from souverain.testing.dnsserver import DNSServer
+from tests.scan.conftest import WORLD
+
+
+@pytest.fixture
+def run(world_dns, tmp_path):
+    db = f"sqlite:///{tmp_path / 'scans.db'}"
+
+    def invoke(*args: str, nameserver: str | None = None):
+        ns = nameserver or f"127.0.0.1:{world_dns.port}"
+        return CliRunner().invoke(cli, ["scan", *args, "--nameserver", ns, "--timeout", "0.3", "--no-web-fetch",
+                                        "--db", db, "--quiet"])
+
+    invoke.db = db
+    return invoke
+
+
+def test_json_contract(run):
+    result = run("m365.test", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["schema_version"] and data["kb_version"]
+    dep = next(d for d in data["dependencies"] if d["function"] == "email.inbound")
+    for field in ("function", "service", "operator", "controller", "laws", "confidence", "evidence"):
+        assert field in dep
+    assert dep["controller"]["country"] == "US"
+    assert dep["laws"][0]["path_text"]
+    assert data["scan"]["stored_id"] >= 1
+
+
+def test_table_verdict_first(run):
+    result = run("m365.test")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0].startswith("EXPOSED")
+    fr = run("m365.test", "--lang", "fr")
+    assert fr.output.splitlines()[0].startswith("EXPOSÉ")
+
+
+def test_fail_on_exit_3(run):
+    assert run("m365.test", "--fail-on", "exposed").exit_code == 3
+    assert run("ovhmail.test", "--functions", "mail", "--fail-on", "exposed").exit_code == 0
+
+
+@pytest.mark.parametrize("bad", [["not_a domain"], ["http://x.test"], ["m365.test", "--functions", "mail,ftp"],
+                                 ["m365.test", "--format", "xml"], ["m365.test", "--nameserver", "dns.example"]])
+def test_bad_input_exit_2(run, bad):
+    result = run(*bad)
+    assert result.exit_code == 2, result.output
+
+
+def test_csv_and_sarif(run):
+    rows = list(csv.DictReader(io.StringIO(run("hostile.test", "m365.test", "--format", "csv").output)))
+    assert {r["domain"] for r in rows} == {"hostile.test", "m365.test"}
+    assert all(not r["subject"].startswith(("=", "+", "@")) for r in rows)
+    sarif = json.loads(run("m365.test", "--format", "sarif").output)
+    assert sarif["version"] == "2.1.0"
+    run0 = sarif["runs"][0]
+    rule_ids = {rule["id"] for rule in run0["tool"]["driver"]["rules"]}
+    assert run0["results"] and all(r["ruleId"] in rule_ids for r in run0["results"])
+    assert all(r["message"]["text"] and r["locations"] for r in run0["results"])
+
+
+def test_html_escapes_remote_content(run, tmp_path):
+    out = tmp_path / "report.html"
+    result = run("hostile.test", "--format", "html", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(&#39;txt&#39;)&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert "http://" not in html.replace("http-equiv", "") and "https://" not in html  # nothing loaded from outside
+
+
+def test_history_reports_a_move(run, tmp_path):
+    zones = tmp_path / "zones"
+    shutil.copytree(WORLD / "zones", zones)
+    (zones / "ovhmail.test.zone").write_text((zones / "ovhmail.test.zone").read_text()
+                                             .replace("mx1.mail.ovh.net.", "m365-test.mail.protection.outlook.com.")
+                                             .replace("@ IN MX 5 mx2.mail.ovh.net.\n", ""))
+    assert run("ovhmail.test", "--functions", "mail").exit_code == 0
+    moved = DNSServer(zones).start()
+    try:
+        assert run("ovhmail.test", "--functions", "mail", nameserver=f"127.0.0.1:{moved.port}").exit_code == 0
+    finally:
+        moved.stop()
+    history = CliRunner().invoke(cli, ["history", "ovhmail.test", "--db", run.db, "--format", "json"])
+    data = json.loads(history.output)
+    assert len(data["scans"]) == 2
+    change = next(c for c in data["changes"] if c["function"] == "email.inbound")
+    assert change["before"] == ["OVHcloud Email (MX Plan / Zimbra / Exchange)"] or "OVH" in change["before"][0]
+    assert change["after"] == ["Exchange Online (Microsoft 365)"]
+    text = CliRunner().invoke(cli, ["history", "ovhmail.test", "--db", run.db]).output
+    assert "email.inbound moved from" in text and "Exchange Online" in text
