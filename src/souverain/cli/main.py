@@ -49,12 +49,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from souverain.cli import history, kb, scan, who
+    from souverain.cli import assess, history, kb, scan, who
 
     cli.add_command(kb.kb)
     cli.add_command(who.who_command)
     cli.add_command(scan.scan_command)
     cli.add_command(history.history_command)
+    cli.add_command(assess.assess_command)
+    cli.add_command(assess.compare_command)
 
 
 _register()

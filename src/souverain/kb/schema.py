@@ -316,6 +316,107 @@ class FunctionInfo(Record):
     alternative_categories: list[AlternativeCategory] = Field(default_factory=list)
 
 
+DerivedRule = Literal["control", "jurisdiction", "extraterritorial", "compelled-access"]
+
+
+class CriterionOption(Strict):
+    id: RecordId
+    label: str = Field(min_length=2)
+    points: float = Field(ge=0)
+    seal: Annotated[int, Field(ge=0, le=4)] | None = None  # None: no SEAL mapping sourced
+
+
+class Criterion(Strict):
+    id: Annotated[str, Field(pattern=r"^SOV-[1-8]\.[0-9]+$")]
+    name: str = Field(min_length=3)
+    question: str | None = None
+    derived: DerivedRule | None = None  # computed from the ownership graph and laws, never typed in
+    mapping: Literal["sourced", "not-sourced", "inert"] = "sourced"
+    options: list[CriterionOption] = Field(min_length=2)
+
+
+class Objective(Strict):
+    id: Annotated[str, Field(pattern=r"^SOV-[1-8]$")]
+    name: str
+    description: str | None = None
+    criteria: list[Criterion] = Field(default_factory=list)
+
+
+class WeightProfile(Strict):
+    name: str
+    method: Literal["objective-seal", "criterion-points"]
+    weights: dict[str, float]
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> WeightProfile:
+        total = sum(self.weights.values())
+        if abs(total - 100) > 0.01:
+            raise ValueError(f"weights add up to {total:g}, not 100")
+        return self
+
+
+class OwnershipTest(Strict):
+    """SecNumCloud 3.2 §19.6-style thresholds on non-home holdings."""
+
+    home_region: RecordId
+    individual_max_pct: Percent
+    collective_max_pct: Percent
+    forbid_veto: bool = True
+    forbid_board_majority: bool = True
+    other_conditions: list[str] = Field(default_factory=list)
+
+
+class Framework(Record):
+    version: str
+    seal_levels: dict[int, str] = Field(default_factory=dict)
+    objectives: list[Objective] = Field(default_factory=list)
+    profiles: dict[RecordId, WeightProfile] = Field(default_factory=dict)
+    ownership_test: OwnershipTest | None = None
+    score_cap_pct: float | None = None
+
+
+EvidenceKind = Literal["derived", "self-declared", "audited", "regulator-listed"]
+
+
+class Answer(Strict):
+    option: RecordId | None = None  # None = unknown (counts as worst case)
+    kind: EvidenceKind = "self-declared"
+    evidence: str | None = None
+    sources: list[Source] = Field(default_factory=list)
+
+
+class Claim(Strict):
+    text: str = Field(min_length=5)
+    criterion: Annotated[str, Field(pattern=r"^SOV-[1-8]\.[0-9]+$")] | None = None
+    option: RecordId | None = None  # the answer the claim amounts to
+    sources: list[Source] = Field(min_length=1)
+
+
+class InlineEntity(Strict):
+    """For answers files: the provider when it is not in the KB."""
+
+    name: str
+    country: CountryCode
+    owners: list[OwnershipEdge] = Field(default_factory=list)
+
+
+class Assessment(Record):
+    framework: RecordId = "eu-csf"
+    provider: RecordId | None = None  # entity id in the KB
+    provider_entity: InlineEntity | None = None
+    service: RecordId | None = None
+    category: Literal["iaas", "paas", "saas", "private-cloud", "colocation", "email", "collaboration"]
+    answers: dict[Annotated[str, Field(pattern=r"^SOV-[1-8]\.[0-9]+$")], Answer] = Field(default_factory=dict)
+    claims: list[Claim] = Field(default_factory=list)
+    certifications: list[Certification] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _provider_given(self) -> Assessment:
+        if (self.provider is None) == (self.provider_entity is None):
+            raise ValueError("give exactly one of provider (a KB entity id) or provider_entity")
+        return self
+
+
 class Checklist(Record):
     """A named list a collector probes (e.g. common DKIM selectors)."""
 
@@ -330,6 +431,8 @@ KINDS: dict[str, type[Record]] = {
     "regions": Region,
     "lists": Checklist,
     "functions": FunctionInfo,
+    "frameworks": Framework,
+    "assessments": Assessment,
 }
 
 _SLUG = re.compile(ID_PATTERN)

@@ -43,11 +43,15 @@ class ZoneStore:
         self.faults = {dns.name.from_text(k): str(v) for k, v in (raw or {}).items()}
 
     def zone_for(self, name: dns.name.Name) -> dns.zone.Zone | None:
-        best = None
-        for origin, zone in self.zones.items():
-            if name.is_subdomain(origin) and (best is None or len(origin) > len(best.origin)):
-                best = zone
-        return best
+        """The zone with the longest origin containing ``name`` (walks up the labels)."""
+        candidate = name
+        while True:
+            zone = self.zones.get(candidate)
+            if zone is not None:
+                return zone
+            if candidate == dns.name.root or len(candidate) <= 1:
+                return None
+            candidate = candidate.parent()
 
     def fault_for(self, name: dns.name.Name) -> str | None:
         for fault_name, behaviour in self.faults.items():

@@ -1,0 +1,115 @@
+"""Answers files: assess an offer that is not in the KB (a tender response), with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+from pydantic import ValidationError
+
+from souverain.errors import KBValidationError
+from souverain.kb import yamlio
+from souverain.kb.problems import Problem, format_field, line_of
+from souverain.kb.schema import Assessment
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.schema import Framework
+
+
+def load_answers(path: Path, kb: KnowledgeBase) -> Assessment:
+    """Parse and check an answers file; raise KBValidationError with ``path:line: field: problem``."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KBValidationError([Problem(shown, 1, "(file)", exc.strerror or str(exc))]) from exc
+    lines = yamlio.line_index(text)
+    try:
+        data = yamlio.load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise KBValidationError([Problem(shown, mark.line + 1 if mark else 1, "(yaml)",
+                                         str(getattr(exc, "problem", exc)))]) from exc
+    if not isinstance(data, dict):
+        raise KBValidationError([Problem(shown, 1, "(file)", "an answers file is a YAML mapping")])
+    try:
+        assessment = Assessment.model_validate(data)
+    except ValidationError as exc:
+        raise KBValidationError([Problem(shown, line_of(lines, tuple(e["loc"])), format_field(tuple(e["loc"])), e["msg"])
+                                 for e in exc.errors()]) from exc
+    problems = check_references(assessment, kb, shown, lines)
+    if problems:
+        raise KBValidationError(problems)
+    return assessment
+
+
+def check_references(assessment: Assessment, kb: KnowledgeBase, shown: str, lines: dict) -> list[Problem]:
+    problems: list[Problem] = []
+    framework = kb.records.get(assessment.framework)
+    if framework is None or kb.kinds.get(assessment.framework) != "frameworks":
+        return [Problem(shown, line_of(lines, ("framework",)), "framework", f"unknown framework {assessment.framework!r}")]
+    criteria = {c.id: c for o in framework.objectives for c in o.criteria}
+    if assessment.provider and assessment.provider not in kb.entities:
+        problems.append(Problem(shown, line_of(lines, ("provider",)), "provider",
+                                f"unknown entity {assessment.provider!r}"))
+    if assessment.provider_entity:
+        for i, edge in enumerate(assessment.provider_entity.owners):
+            if edge.owner not in kb.entities:
+                loc = ("provider_entity", "owners", i, "owner")
+                problems.append(Problem(shown, line_of(lines, loc), format_field(loc), f"unknown entity {edge.owner!r}"))
+    for criterion_id, answer in assessment.answers.items():
+        loc = ("answers", criterion_id)
+        criterion = criteria.get(criterion_id)
+        if criterion is None:
+            problems.append(Problem(shown, line_of(lines, loc), format_field(loc), "unknown criterion"))
+        elif answer.option is not None and answer.option not in {o.id for o in criterion.options}:
+            choices = ", ".join(o.id for o in criterion.options)
+            problems.append(Problem(shown, line_of(lines, (*loc, "option")), format_field((*loc, "option")),
+                                    f"unknown option {answer.option!r}; choose one of {choices}"))
+    for i, claim in enumerate(assessment.claims):
+        if claim.criterion and claim.criterion in criteria and claim.option and \
+                claim.option not in {o.id for o in criteria[claim.criterion].options}:
+            loc = ("claims", i, "option")
+            problems.append(Problem(shown, line_of(lines, loc), format_field(loc), f"unknown option {claim.option!r}"))
+    return problems
+
+
+def template(framework: Framework) -> str:
+    """A YAML answers file with every criterion, the options as comments, unknown by default."""
+    out = [
+        "# souverain answers file: fill in `option` for each criterion (leave null when unknown:",
+        "# unknown answers count as the worst option). Derived criteria are computed from the",
+        "# provider's ownership; an answer you give for them is compared as a claim.",
+        "id: my-offer",
+        "name: My offer",
+        f"framework: {framework.id}",
+        "category: iaas        # iaas, paas, saas, private-cloud, colocation, email, collaboration",
+        "# either an entity of the knowledge base ...",
+        "# provider: ovhcloud",
+        "# ... or the provider described here (owners may reference KB entities):",
+        "provider_entity:",
+        "  name: Example Cloud SAS",
+        "  country: FR",
+        "  owners: []          # e.g. [{owner: warburg-pincus, capital_pct: 20}]",
+        "sources:",
+        "  - url: https://example.org/tender-response.pdf",
+        "    title: Tender response",
+        "    retrieved: 2026-11-28",
+        "as_of: 2026-11-28",
+        "claims: []",
+        "answers:",
+    ]
+    for objective in framework.objectives:
+        out.append(f"  # {objective.id} {objective.name}")
+        for criterion in objective.criteria:
+            note = " (derived from ownership: your answer is compared as a claim)" if criterion.derived else ""
+            out.append(f"  {criterion.id}:   # {criterion.name}{note}")
+            for option in criterion.options:
+                seal = f"SEAL-{option.seal}" if option.seal is not None else "no SEAL mapping"
+                out.append(f"    #   {option.id}: {option.label} ({option.points:g} points, {seal})")
+            out.append("    option: null")
+            out.append("    kind: self-declared   # self-declared, audited, regulator-listed")
+            out.append("    evidence: null")
+    return "\n".join(out) + "\n"

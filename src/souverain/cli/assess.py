@@ -1,0 +1,105 @@
+"""``souverain assess`` and ``souverain compare``: CSF SEAL and score, §19.6, claims versus facts."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from souverain.cli.options import at_option, emit, handle_errors, lang_option, output_option, to_json
+from souverain.errors import UsageError
+
+PROFILES = ("csf-2025", "csf-2026")
+
+
+def parse_min_seal(text: str | None) -> int | dict[str, int] | None:
+    if text is None:
+        return None
+    if re.fullmatch(r"[0-4]", text.strip()):
+        return int(text)
+    levels: dict[str, int] = {}
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(SOV-[1-8])\s*=\s*([0-4])\s*", part, flags=re.IGNORECASE)
+        if not match:
+            raise UsageError(f"--min-seal {text!r}: give a level 0-4 or SOV-n=LEVEL pairs, e.g. SOV-2=3,SOV-3=2")
+        levels[match.group(1).upper()] = int(match.group(2))
+    return levels
+
+
+def _load(kb, offer: str | None, answers: Path | None):
+    from souverain.assess.answers import load_answers
+
+    if answers is not None:
+        return load_answers(answers, kb)
+    record = kb.records.get(offer or "")
+    if record is None or kb.kinds.get(offer) != "assessments":
+        known = ", ".join(sorted(r for r, k in kb.kinds.items() if k == "assessments")[:12])
+        raise UsageError(f"no assessment {offer!r} in the knowledge base (e.g. {known}...); "
+                         "see `souverain kb list --kind assessments`, or give --answers FILE")
+    return record
+
+
+@click.command("assess")
+@click.argument("offer", required=False)
+@click.option("--answers", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Assess the offer described by this answers file (see --template).")
+@click.option("--template", "print_template", is_flag=True, help="Print an answers-file template and exit.")
+@click.option("--profile", type=click.Choice(PROFILES), default="csf-2026", show_default=True,
+              help="Weight profile: csf-2025 (v1.2.1 document) or csf-2026 (Commission calculator).")
+@click.option("--min-seal", metavar="N|SOV-n=N,...", help="Minimum SEAL gate; exit 3 when not met.")
+@at_option
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table", show_default=True)
+@output_option
+@lang_option
+@handle_errors
+def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, output, lang) -> None:
+    """Assess OFFER (a KB assessment id) against the EU Cloud Sovereignty Framework and SecNumCloud §19.6."""
+    from souverain.assess.answers import template
+    from souverain.assess.offer import assess_offer
+    from souverain.kb.base import load_kb
+    from souverain.report.assessment import assessment_html, assessment_table
+
+    kb = load_kb()
+    if print_template:
+        emit(template(kb.records["eu-csf"]), output)
+        return
+    if (offer is None) == (answers is None):
+        raise UsageError("give an OFFER id or --answers FILE (or --template)")
+    minimum = parse_min_seal(min_seal)
+    result = assess_offer(kb, _load(kb, offer, answers), at, profile, minimum)
+    if fmt == "json":
+        emit(to_json(result), output)
+    elif fmt == "html":
+        emit(assessment_html([result], lang), output)
+    else:
+        emit(assessment_table(result, lang), output)
+    if result["csf"]["gate"]["passed"] is False:
+        sys.exit(3)
+
+
+@click.command("compare")
+@click.argument("offers", nargs=-1, required=True)
+@click.option("--profile", type=click.Choice(PROFILES), default="csf-2026", show_default=True)
+@click.option("--min-seal", metavar="N|SOV-n=N,...", help="Minimum SEAL gate shown for each offer.")
+@at_option
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table", show_default=True)
+@output_option
+@lang_option
+@handle_errors
+def compare_command(offers, profile, min_seal, at, fmt, output, lang) -> None:
+    """Compare offers side by side (SEAL per objective, score, §19.6, laws)."""
+    from souverain.assess.offer import assess_offer
+    from souverain.kb.base import load_kb
+    from souverain.report.assessment import assessment_html, comparison_table
+
+    kb = load_kb()
+    minimum = parse_min_seal(min_seal)
+    results = [assess_offer(kb, _load(kb, offer, None), at, profile, minimum) for offer in offers]
+    if fmt == "json":
+        emit(to_json({"profile": profile, "offers": results}), output)
+    elif fmt == "html":
+        emit(assessment_html(results, lang), output)
+    else:
+        emit(comparison_table(results, lang), output)
