@@ -34,7 +34,7 @@ class FunctionSummary:
         return dataclasses.asdict(self)
 
 
-def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, lang_home: str = "eu") -> dict:
+def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternatives: bool = True) -> dict:
     by_function: dict[str, list[Dependency]] = {}
     for dep in deps:
         by_function.setdefault(dep.function, []).append(dep)
@@ -88,7 +88,7 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, lang_home:
         "laws": [{"id": law, "name": kb.laws[law].name, "country": kb.laws[law].country} for law in laws],
         "functions": [f.as_dict() for f in functions],
         "score": score,
-        "alternatives": alternatives_for(kb, deps, at),
+        "alternatives": alternatives_for(kb, deps, at) if alternatives else {},
         "counts": {
             "dependencies": len(deps),
             "exposed": sum(1 for d in deps if d.foreign_laws),

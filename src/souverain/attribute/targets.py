@@ -60,7 +60,7 @@ def validate_host(host: str, raw: str | None = None) -> str:
         raise UsageError(f"{shown!r} is not a valid host name: {exc}") from exc
     labels = name.split(".")
     if len(labels) < 2:
-        raise UsageError(f"{shown!r} is neither a KB id nor a fully qualified host name")
+        raise UsageError(f"{shown!r} is not a fully qualified domain or host name")
     bad = [label for label in labels if not _LABEL.match(label)]
     if bad:
         raise UsageError(f"{shown!r} is not a valid host name: bad label {bad[0]!r}")

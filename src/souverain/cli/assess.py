@@ -33,6 +33,12 @@ def _load(kb, offer: str | None, answers: Path | None):
 
     if answers is not None:
         return load_answers(answers, kb)
+    if kb.kinds.get(offer or "") == "entities":  # a provider: only the derived criteria are known
+        from souverain.kb.schema import Assessment
+
+        entity = kb.entities[offer]
+        return Assessment(id=entity.id, name=entity.name, provider=entity.id, category="provider",
+                          sources=entity.sources, as_of=entity.as_of)
     record = kb.records.get(offer or "")
     if record is None or kb.kinds.get(offer) != "assessments":
         known = ", ".join(sorted(r for r, k in kb.kinds.items() if k == "assessments")[:12])
@@ -55,7 +61,11 @@ def _load(kb, offer: str | None, answers: Path | None):
 @lang_option
 @handle_errors
 def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, output, lang) -> None:
-    """Assess OFFER (a KB assessment id) against the EU Cloud Sovereignty Framework and SecNumCloud §19.6."""
+    """Assess OFFER against the EU Cloud Sovereignty Framework and SecNumCloud §19.6.
+
+    OFFER is a KB assessment id, or an entity id (then only the criteria derived from ownership
+    and laws are known; every other answer counts as unknown, the worst case).
+    """
     from souverain.assess.answers import template
     from souverain.assess.offer import assess_offer
     from souverain.kb.base import load_kb

@@ -49,7 +49,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from souverain.cli import assess, history, kb, scan, who
+    from souverain.cli import assess, history, kb, scan, survey, who
 
     cli.add_command(kb.kb)
     cli.add_command(who.who_command)
@@ -57,6 +57,7 @@ def _register() -> None:
     cli.add_command(history.history_command)
     cli.add_command(assess.assess_command)
     cli.add_command(assess.compare_command)
+    cli.add_command(survey.survey)
 
 
 _register()

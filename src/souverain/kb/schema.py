@@ -405,7 +405,7 @@ class Assessment(Record):
     provider: RecordId | None = None  # entity id in the KB
     provider_entity: InlineEntity | None = None
     service: RecordId | None = None
-    category: Literal["iaas", "paas", "saas", "private-cloud", "colocation", "email", "collaboration"]
+    category: Literal["iaas", "paas", "saas", "private-cloud", "colocation", "email", "collaboration", "provider"]
     answers: dict[Annotated[str, Field(pattern=r"^SOV-[1-8]\.[0-9]+$")], Answer] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
     certifications: list[Certification] = Field(default_factory=list)

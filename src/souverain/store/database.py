@@ -6,7 +6,6 @@ and change queries do not need to parse documents.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -82,6 +81,8 @@ class Store:
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.close()
+        from souverain.store import surveys  # noqa: F401 - registers the survey tables
+
         try:
             metadata.create_all(engine)
         except sa.exc.OperationalError as exc:
@@ -141,6 +142,3 @@ def _dependency_row(scan_id: int, dep: dict) -> dict:
         "foreign_access": dep.get("foreign_access"), "subject": dep.get("subject"),
     }
 
-
-def today() -> str:
-    return dt.date.today().isoformat()

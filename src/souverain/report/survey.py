@@ -1,0 +1,114 @@
+"""Survey reports: terminal tables, and a self-contained HTML page with bar charts and choropleth maps."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from souverain.report import terminal
+from souverain.report.html import environment
+from souverain.report.i18n import Translator
+
+MAPS = Path(__file__).parent / "maps"
+PREFIXES = ("mail", "dns", "web")
+
+
+@functools.cache
+def load_map(name: str) -> dict:
+    return json.loads((MAPS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def pick_map(groups: list[dict], geo: str, column: str | None = None) -> str | None:
+    """Which bundled map fits the group codes (``auto``), or the one asked for.
+
+    French region and department codes overlap ("84" is both), so the column name decides first.
+    """
+    if geo == "none" or not groups:
+        return None
+    if geo != "auto":
+        return geo
+    codes = {str(g["group"]).upper() for g in groups}
+    departments = load_map("fr-departements")
+    name = (column or "").lower()
+    if "region" in name or "région" in name:
+        if codes <= set(departments["regions"]):
+            return "fr-regions"
+    elif "dep" in name or "dép" in name:
+        return "fr-departements"
+    department_ids = {loc["id"] for loc in departments["locations"]}
+    if len(codes & department_ids) >= max(1, len(codes) // 2) and all(len(c) <= 3 for c in codes):
+        regions = set(departments["regions"])
+        if codes <= regions and not codes <= department_ids:
+            return "fr-regions"
+        return "fr-departements"
+    if codes <= set(departments["regions"]):
+        return "fr-regions"
+    europe_ids = {loc["id"] for loc in load_map("europe")["locations"]}
+    if len(codes & europe_ids) >= max(1, len(codes) // 2):
+        return "europe"
+    return None
+
+
+def _colour(share: float | None) -> str:
+    if share is None:
+        return "#d5d8dc"
+    # green (0 %) -> amber -> red (100 %)
+    r = int(40 + 2.0 * min(share, 100))
+    g = int(150 - 1.1 * min(share, 100))
+    return f"#{min(r, 230):02x}{max(g, 40):02x}50"
+
+
+def choropleth(groups: list[dict], name: str, prefix: str) -> dict:
+    shares = {str(g["group"]).upper(): (g[prefix]["foreign_share_pct"] if g[prefix]["known"] else None) for g in groups}
+    base = load_map("fr-departements" if name.startswith("fr-") else name)
+    shapes = []
+    for loc in base["locations"]:
+        key = loc.get("region") if name == "fr-regions" else loc["id"]
+        share = shares.get(str(key).upper()) if key else None
+        label = base.get("regions", {}).get(key, loc["name"]) if name == "fr-regions" else loc["name"]
+        shapes.append({"path": loc["path"], "fill": _colour(share),
+                       "title": f"{label}: {'n/a' if share is None else f'{share:g} %'}"})
+    return {"viewBox": base["viewBox"], "shapes": shapes, "source": base["source"]}
+
+
+def survey_table(data: dict, lang: str) -> str:
+    t = Translator(lang)
+    agg = data["aggregate"]
+    shares = ", ".join(f"{f['function']} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
+    lines = [t("survey.headline", name=data["run"]["name"], domains=agg["domains"], shares=shares)]
+    parts = [terminal.table(
+        [t("field.function"), t("survey.foreign"), t("survey.not_foreign"), t("state.unknown"), t("survey.share")],
+        [(f["function"], f["foreign"], f["not_foreign"], f["unknown"], f"{f['foreign_share_pct']:g} %")
+         for f in agg["functions"].values()])]
+    surveyed = [p for p in PREFIXES if p in agg["functions"]]
+    for prefix in surveyed:
+        providers = agg["functions"][prefix]["providers"]
+        if providers:
+            parts.append(terminal.table([f"{agg['functions'][prefix]['function']}: {t('field.services')}", t("field.count")],
+                                        providers))
+    if agg["groups"]:
+        parts.append(terminal.table(
+            [agg["group_by"], t("survey.domains")] + [f"{p} {t('survey.share')}" for p in surveyed],
+            [(g["group"], g["domains"], *(f"{g[p]['foreign_share_pct']:g} % (?{g[p]['unknown']})" for p in surveyed))
+             for g in agg["groups"]]))
+    return "\n".join(lines) + "\n" + terminal.render(*parts, width=160)
+
+
+def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
+    t = Translator(lang)
+    agg = data["aggregate"]
+    map_name = pick_map(agg["groups"], geo, agg["group_by"]) if agg["group_by"] else None
+    surveyed = [p for p in PREFIXES if p in agg["functions"]]
+    maps = {prefix: choropleth(agg["groups"], map_name, prefix) for prefix in surveyed} if map_name else {}
+    bars = []
+    for index, prefix in enumerate(surveyed):
+        f = agg["functions"][prefix]
+        total = max(f["foreign"] + f["not_foreign"] + f["unknown"], 1)
+        bars.append({"y": 10 + index * 34, "label": f["function"], "foreign": 600 * f["foreign"] / total,
+                     "not_foreign": 600 * f["not_foreign"] / total, "unknown": 600 * f["unknown"] / total,
+                     "share": f["foreign_share_pct"]})
+    return environment().get_template("survey.html.j2").render(
+        t=t, lang=lang, data=data, agg=agg, result={"kb_version": data["run"]["kb_version"], "schema_version": "1.0"},
+        bars=bars, maps=maps, map_name=map_name, headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
+    )

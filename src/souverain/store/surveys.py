@@ -1,0 +1,191 @@
+"""Survey storage: runs, their targets, and one result per (run, domain), written idempotently.
+
+The targets of a run are stored before any scanning starts, so a resumed run knows exactly what
+is left; results are inserted with "on conflict do nothing" on (run, domain), so a batch
+replayed after a crash, or written twice by two Dask workers, never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from souverain.errors import UsageError
+from souverain.store.database import Store, metadata
+
+SUMMARY_FUNCTIONS = {"email.inbound": "mail", "dns.authoritative": "dns", "web.hosting": "web"}
+
+surveys = sa.Table(
+    "surveys", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("input", sa.Text, nullable=False),
+    sa.Column("created", sa.String(32), nullable=False),
+    sa.Column("options", sa.Text, nullable=False),
+    sa.Column("kb_version", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("bad_rows", sa.Integer, nullable=False),
+)
+survey_targets = sa.Table(
+    "survey_targets", metadata,
+    sa.Column("survey_id", sa.Integer, sa.ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("domain", sa.String(253), primary_key=True),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("attrs", sa.Text, nullable=False),
+)
+_summary_columns = []
+for _prefix in SUMMARY_FUNCTIONS.values():
+    _summary_columns += [
+        sa.Column(f"{_prefix}_status", sa.String(16)),
+        sa.Column(f"{_prefix}_service", sa.String(400)),
+        sa.Column(f"{_prefix}_controller", sa.String(400)),
+        sa.Column(f"{_prefix}_country", sa.String(40)),
+        sa.Column(f"{_prefix}_foreign", sa.Boolean),
+    ]
+survey_results = sa.Table(
+    "survey_results", metadata,
+    sa.Column("survey_id", sa.Integer, sa.ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("domain", sa.String(253), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # ok | unknown
+    sa.Column("reason", sa.Text),
+    sa.Column("verdict", sa.String(32)),
+    sa.Column("foreign_laws", sa.Text),
+    *_summary_columns,
+    sa.Column("dependencies", sa.Text),
+    sa.Column("finished", sa.String(32), nullable=False),
+)
+
+
+def summarise_domain(domain: str, deps: list[dict], verdict: str | None, status: str = "ok",
+                     reason: str | None = None) -> dict[str, Any]:
+    """The flat row stored per domain: one status/service/controller/foreign triple per key function."""
+    row: dict[str, Any] = {"domain": domain, "status": status, "reason": reason, "verdict": verdict}
+    laws: set[str] = set()
+    for function, prefix in SUMMARY_FUNCTIONS.items():
+        items = [d for d in deps if d["function"] == function]
+        known = [d for d in items if d.get("controller")]
+        row[f"{prefix}_status"] = (known[0]["status"] if known else (items[0]["status"] if items else None))
+        row[f"{prefix}_service"] = "; ".join(sorted({d["service"]["name"] for d in known if d.get("service")})) or None
+        row[f"{prefix}_controller"] = "; ".join(sorted({d["controller"]["name"] for d in known})) or None
+        row[f"{prefix}_country"] = ";".join(sorted({d["controller"]["country"] for d in known})) or None
+        row[f"{prefix}_foreign"] = any(d["foreign_laws"] for d in known) if known else None
+        for d in items:
+            laws.update(d["foreign_laws"])
+    row["foreign_laws"] = " ".join(sorted(laws)) or None
+    row["dependencies"] = json.dumps([_compact(d) for d in deps], ensure_ascii=False, separators=(",", ":"))
+    row["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return row
+
+
+def _compact(dep: dict) -> dict:
+    return {
+        "function": dep["function"], "status": dep["status"], "confidence": dep["confidence"],
+        "service": (dep.get("service") or {}).get("id"), "controller": (dep.get("controller") or {}).get("id"),
+        "country": (dep.get("controller") or {}).get("country"), "laws": dep["foreign_laws"],
+        "reason": dep["reason"], "subject": dep.get("subject"),
+    }
+
+
+class SurveyStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.engine = store.engine
+
+    def create(self, name: str, input_path: str, options: dict, kb_version: str, targets: Iterable,
+               bad_rows: int) -> int:
+        created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        targets = list(targets)
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(surveys.c.id).where(surveys.c.name == name)).first():
+                raise UsageError(f"a survey named {name!r} exists already: use --resume, or another --name")
+            survey_id = conn.execute(surveys.insert().values(
+                name=name, input=input_path, created=created, options=json.dumps(options, default=str),
+                kb_version=kb_version, status="running", total=len(targets), bad_rows=bad_rows,
+            )).inserted_primary_key[0]
+            for chunk in _chunks(targets, 5000):
+                conn.execute(survey_targets.insert(), [
+                    {"survey_id": survey_id, "domain": t.domain, "line": t.line,
+                     "attrs": json.dumps(t.attrs, ensure_ascii=False)} for t in chunk])
+        return int(survey_id)
+
+    def find(self, ref: str) -> dict:
+        """A run by id or by name."""
+        query = sa.select(surveys)
+        query = query.where(surveys.c.id == int(ref)) if str(ref).isdigit() else query.where(surveys.c.name == ref)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise UsageError(f"no survey run {ref!r} in this database")
+        return dict(row._mapping)
+
+    def runs(self) -> list[dict]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(surveys).order_by(surveys.c.id))]
+
+    def pending(self, survey_id: int, batch: int = 10_000) -> Iterator[list[tuple[str, dict]]]:
+        """Targets without a result, in input order, a batch at a time (bounded memory)."""
+        last_line = -1
+        while True:
+            query = (sa.select(survey_targets.c.domain, survey_targets.c.line, survey_targets.c.attrs)
+                     .outerjoin(survey_results, sa.and_(survey_results.c.survey_id == survey_targets.c.survey_id,
+                                                        survey_results.c.domain == survey_targets.c.domain))
+                     .where(survey_targets.c.survey_id == survey_id, survey_results.c.domain.is_(None),
+                            survey_targets.c.line > last_line)
+                     .order_by(survey_targets.c.line).limit(batch))
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            last_line = rows[-1].line
+            yield [(r.domain, json.loads(r.attrs)) for r in rows]
+
+    def write(self, survey_id: int, rows: list[dict]) -> int:
+        if not rows:
+            return 0
+        values = [{"survey_id": survey_id, **row} for row in rows]
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            statement = postgresql.insert(survey_results).values(values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            statement = sqlite.insert(survey_results).values(values).on_conflict_do_nothing()
+        else:  # pragma: no cover - other databases: check first, then insert
+            raise UsageError(f"survey storage supports SQLite and PostgreSQL, not {dialect}")
+        with self.engine.begin() as conn:
+            return conn.execute(statement).rowcount or 0
+
+    def finish(self, survey_id: int, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(surveys.update().where(surveys.c.id == survey_id).values(status=status))
+
+    def counts(self, survey_id: int) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            done = conn.execute(sa.select(sa.func.count()).select_from(survey_results)
+                                .where(survey_results.c.survey_id == survey_id)).scalar_one()
+            by_status = dict(conn.execute(sa.select(survey_results.c.status, sa.func.count())
+                                          .where(survey_results.c.survey_id == survey_id)
+                                          .group_by(survey_results.c.status)).all())
+        return {"done": int(done), **{k: int(v) for k, v in by_status.items()}}
+
+    def results(self, survey_id: int, batch: int = 5000) -> Iterator[dict]:
+        """Results joined with the targets' attributes, streamed in input order."""
+        query = (sa.select(survey_results, survey_targets.c.line, survey_targets.c.attrs)
+                 .join(survey_targets, sa.and_(survey_targets.c.survey_id == survey_results.c.survey_id,
+                                               survey_targets.c.domain == survey_results.c.domain))
+                 .where(survey_results.c.survey_id == survey_id).order_by(survey_targets.c.line))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+            for row in result:
+                data = dict(row._mapping)
+                data["attrs"] = json.loads(data["attrs"])
+                yield data
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,90 @@
+"""Aggregate a survey: shares reachable by foreign law per function, by group, provider and country.
+
+Shares are computed over domains whose function is known; the unknown count is always shown
+next to them (never folded into "not exposed").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting"}
+
+
+def _share(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+class Aggregate:
+    def __init__(self, group_by: str | None = None) -> None:
+        self.group_by = group_by
+        self.total = 0
+        self.status = Counter()
+        self.verdicts = Counter()
+        self.by_function: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
+        self.providers: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
+        self.countries: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
+        self.groups: dict[str, dict[str, Counter]] = defaultdict(lambda: {f: Counter() for f in FUNCTIONS})
+        self.group_sizes: Counter = Counter()
+
+    def add(self, row: dict) -> None:
+        self.total += 1
+        self.status[row["status"]] += 1
+        self.verdicts[row.get("verdict") or "unknown"] += 1
+        group = (row.get("attrs") or {}).get(self.group_by) if self.group_by else None
+        if group is not None:
+            self.group_sizes[group] += 1
+        for prefix in FUNCTIONS:
+            foreign = row.get(f"{prefix}_foreign")
+            state = "unknown" if foreign is None else ("foreign" if foreign else "not-foreign")
+            if row.get(f"{prefix}_status") == "none":
+                state = "none"
+            self.by_function[prefix][state] += 1
+            if row.get(f"{prefix}_service"):
+                self.providers[prefix][row[f"{prefix}_service"]] += 1
+            if row.get(f"{prefix}_country"):
+                self.countries[prefix][row[f"{prefix}_country"]] += 1
+            if group is not None:
+                self.groups[group][prefix][state] += 1
+
+    def feed(self, rows: Iterable[dict]) -> Aggregate:
+        for row in rows:
+            self.add(row)
+        return self
+
+    def as_dict(self, top: int = 15) -> dict:
+        functions = {}
+        for prefix, counts in self.by_function.items():
+            known = counts["foreign"] + counts["not-foreign"]
+            functions[prefix] = {
+                "function": FUNCTIONS[prefix], "foreign": counts["foreign"], "not_foreign": counts["not-foreign"],
+                "unknown": counts["unknown"], "none": counts["none"],
+                "foreign_share_pct": _share(counts["foreign"], known),
+                "providers": self.providers[prefix].most_common(top),
+                "controller_countries": self.countries[prefix].most_common(top),
+            }
+        groups = []
+        for group, counts in sorted(self.groups.items()):
+            entry = {"group": group, "domains": self.group_sizes[group]}
+            for prefix, c in counts.items():
+                known = c["foreign"] + c["not-foreign"]
+                entry[prefix] = {"foreign_share_pct": _share(c["foreign"], known), "unknown": c["unknown"],
+                                 "known": known}
+            groups.append(entry)
+        return {"domains": self.total, "status": dict(self.status), "verdicts": dict(self.verdicts),
+                "functions": functions, "group_by": self.group_by, "groups": groups}
+
+
+def diff_rows(rows_a: dict[str, dict], rows_b: dict[str, dict]) -> list[dict]:
+    """Who moved from what to what, per function, between two runs (domains present in both)."""
+    moves = []
+    for domain in sorted(set(rows_a) & set(rows_b)):
+        a, b = rows_a[domain], rows_b[domain]
+        for prefix, function in FUNCTIONS.items():
+            before = a.get(f"{prefix}_service") or a.get(f"{prefix}_status") or "-"
+            after = b.get(f"{prefix}_service") or b.get(f"{prefix}_status") or "-"
+            if before != after:
+                moves.append({"domain": domain, "function": function, "before": before, "after": after,
+                              "foreign_before": a.get(f"{prefix}_foreign"), "foreign_after": b.get(f"{prefix}_foreign")})
+    return moves

@@ -1,0 +1,63 @@
+"""Run survey partitions on an existing Dask cluster (``--executor dask --scheduler ADDRESS``).
+
+Workers run the very same per-domain function as the local executor and return rows; the client
+writes them to the store with the (run, domain) key, so a partition retried by Dask after a
+worker failure cannot create duplicates. No home-made cluster code: Dask schedules, retries
+and moves the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from souverain.errors import UsageError
+from souverain.store.surveys import SurveyStore
+from souverain.survey.runner import SurveyOptions, scan_targets
+
+
+@functools.cache
+def _worker_state(kb_root: str | None):
+    """The KB and the IP table, loaded once per worker process."""
+    from souverain.kb.base import load_kb
+    from souverain.kb.ipasn import IPASNTable
+
+    return load_kb(kb_root), IPASNTable.load()
+
+
+def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> list[dict]:
+    """Dask task: scan one partition and return its rows (plain dicts, cheap to ship back)."""
+    kb, ip_table = _worker_state(kb_root)
+    rows: list[dict] = []
+    asyncio.run(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append))
+    return rows
+
+
+def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, scheduler: str | Any,
+             partition_size: int = 500, kb_root: str | None = None,
+             progress: Callable[[dict], Any] | None = None) -> Counter:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as exc:
+        raise UsageError("--executor dask needs the dask extra: pip install 'souverain[dask]'") from exc
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    totals: Counter = Counter()
+    try:
+        for batch in store.pending(survey_id, batch=partition_size * 20):
+            domains = [domain for domain, _ in batch]
+            parts = [domains[i:i + partition_size] for i in range(0, len(domains), partition_size)]
+            futures = client.map(scan_partition, parts, options=options.as_dict(), kb_root=kb_root, pure=False)
+            for future in as_completed(futures):
+                rows = future.result()
+                store.write(survey_id, rows)
+                for row in rows:
+                    totals[row["status"]] += 1
+                    if progress:
+                        progress(row)
+    finally:
+        if client is not scheduler:
+            client.close()
+    return totals

@@ -1,0 +1,78 @@
+"""Write survey results as JSONL, CSV or Parquet, streaming (bounded memory except for Parquet batches)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from souverain.errors import UsageError
+
+COLUMNS = ("domain", "status", "reason", "verdict", "foreign_laws",
+           "mail_status", "mail_service", "mail_controller", "mail_country", "mail_foreign",
+           "dns_status", "dns_service", "dns_controller", "dns_country", "dns_foreign",
+           "web_status", "web_service", "web_controller", "web_country", "web_foreign", "finished")
+
+
+def flat(row: dict) -> dict:
+    out = {column: row.get(column) for column in COLUMNS}
+    out.update({f"attr_{k}": v for k, v in (row.get("attrs") or {}).items()})
+    return out
+
+
+def write_results(rows: Iterable[dict], path: Path) -> int:
+    suffix = path.suffix.lower()
+    count = 0
+    if suffix == ".jsonl":
+        with path.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                record = flat(row)
+                record["dependencies"] = json.loads(row["dependencies"]) if row.get("dependencies") else []
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+        return count
+    if suffix == ".csv":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = None
+            for row in rows:
+                record = flat(row)
+                if writer is None:
+                    writer = csv.DictWriter(handle, fieldnames=list(record), extrasaction="ignore")
+                    writer.writeheader()
+                writer.writerow({k: _csv_safe(v) for k, v in record.items()})
+                count += 1
+        return count
+    if suffix == ".parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise UsageError("Parquet output needs pyarrow: pip install 'souverain[parquet]'") from exc
+        writer = None
+        batch: list[dict] = []
+        for row in rows:
+            batch.append(flat(row))
+            count += 1
+            if len(batch) >= 10_000:
+                writer = _write_batch(pa, pq, batch, path, writer)
+                batch = []
+        if batch or writer is None:
+            writer = _write_batch(pa, pq, batch, path, writer)
+        writer.close()
+        return count
+    raise UsageError(f"-o {path}: use a .jsonl, .csv or .parquet file name")
+
+
+def _write_batch(pa, pq, batch, path, writer):
+    table = pa.Table.from_pylist(batch) if batch else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+    if writer is None:
+        writer = pq.ParquetWriter(str(path), table.schema)
+    writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+    return writer
+
+
+def _csv_safe(value):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -1,0 +1,135 @@
+"""Run a survey: scan every pending target with the same per-domain function as ``scan``.
+
+Bounded everywhere: targets are read from the store a batch at a time, a fixed pool of workers
+scans them, results are written in small batches. Killing the process loses at most the batch in
+flight; ``--resume`` scans exactly what has no result yet, and the (run, domain) key makes any
+replayed write a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from souverain.assess.organisation import summarise
+from souverain.collect.dns import Resolver
+from souverain.scan import ScanOptions, collect_options, make_fetcher, scan_one
+from souverain.store.surveys import SurveyStore, summarise_domain
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.ipasn import IPASNTable
+
+# Survey default: the provider selectors that identify mailbox hosts; the full list is for `scan`.
+FAST_DKIM_SELECTORS = ("selector1", "selector2", "google")
+
+
+@dataclasses.dataclass
+class SurveyOptions:
+    functions: tuple[str, ...] = ("mail", "dns", "web")
+    nameservers: list[tuple[str, int]] | None = None
+    timeout: float = 2.0
+    retries: int = 2
+    concurrency: int = 200
+    qps: float | None = None
+    at: dt.date = dataclasses.field(default_factory=dt.date.today)
+    fetch_web: bool = False
+    dkim: str = "fast"  # fast | full
+    batch: int = 500
+    commit_seconds: float = 2.0
+
+    def scan_options(self) -> ScanOptions:
+        return ScanOptions(functions=self.functions, nameservers=self.nameservers, timeout=self.timeout,
+                           retries=self.retries, concurrency=self.concurrency, qps=self.qps, at=self.at,
+                           fetch_web=self.fetch_web,
+                           dkim_selectors=FAST_DKIM_SELECTORS if self.dkim == "fast" else None)
+
+    def as_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["at"] = self.at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SurveyOptions:
+        data = dict(data)
+        data["at"] = dt.date.fromisoformat(data["at"])
+        data["functions"] = tuple(data["functions"])
+        if data.get("nameservers"):
+            data["nameservers"] = [tuple(ns) for ns in data["nameservers"]]
+        return cls(**data)
+
+
+async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[str], options: SurveyOptions,
+                       emit: Callable[[dict], Any]) -> Counter:
+    """Scan ``domains`` with a bounded worker pool; ``emit`` receives one summary row per domain."""
+    scan_options = options.scan_options()
+    outcomes: Counter = Counter()
+    async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
+                        concurrency=options.concurrency, qps=options.qps) as resolver:
+        collect = collect_options(kb, scan_options, make_fetcher(resolver, scan_options))
+        queue: asyncio.Queue = asyncio.Queue()
+        for domain in domains:
+            queue.put_nowait(domain)
+        workers = max(1, min(len(domains), options.concurrency // 4 or 1))
+
+        async def worker() -> None:
+            while True:
+                try:
+                    domain = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                row = await scan_row(kb, resolver, domain, scan_options, collect, ip_table)
+                outcomes[row["status"]] += 1
+                await emit(row) if asyncio.iscoroutinefunction(emit) else emit(row)
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    return outcomes
+
+
+async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> dict:
+    """One domain -> one stored row. A failure of any kind is a result with status unknown."""
+    try:
+        obs, deps = await scan_one(kb, resolver, domain, scan_options, collect, ip_table)
+    except Exception as exc:  # noqa: BLE001 - one bad domain must never stop a population run
+        return summarise_domain(domain, [], None, status="unknown", reason=f"{type(exc).__name__}: {exc}")
+    dicts = [d.as_dict() for d in deps]
+    verdict = summarise(kb, deps, scan_options.at, alternatives=False)["verdict"]
+    key = [d for d in dicts if d["function"] in ("email.inbound", "dns.authoritative", "web.hosting")]
+    failed = [f"{q}: {s}" for q, s in obs.failures]
+    if key and all(d["status"] == "unknown" for d in key) and failed:
+        return summarise_domain(domain, dicts, verdict, status="unknown", reason="; ".join(failed[:3]))
+    return summarise_domain(domain, dicts, verdict)
+
+
+async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore, survey_id: int,
+                    options: SurveyOptions, progress: Callable[[dict], Any] | None = None) -> Counter:
+    """Scan every pending target of the run, committing a batch at a time."""
+    buffer: list[dict] = []
+    last_commit = time.monotonic()
+    totals: Counter = Counter()
+
+    async def flush() -> None:
+        nonlocal last_commit
+        if buffer:
+            rows = list(buffer)
+            buffer.clear()
+            await asyncio.to_thread(store.write, survey_id, rows)
+        last_commit = time.monotonic()
+
+    async def emit(row: dict) -> None:
+        buffer.append(row)
+        if progress:
+            progress(row)
+        if len(buffer) >= options.batch or time.monotonic() - last_commit > options.commit_seconds:
+            await flush()
+
+    for batch in store.pending(survey_id, batch=max(options.batch * 10, 1000)):
+        totals += await scan_targets(kb, ip_table, [domain for domain, _ in batch], options, emit)
+        await flush()
+    await flush()
+    return totals
