@@ -89,12 +89,15 @@ class _Progress:
 @db_option
 @click.option("--executor", type=click.Choice(("local", "dask")), default="local", show_default=True)
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
-@click.option("--partition-size", type=click.IntRange(1, 100000), default=500, show_default=True)
+@click.option("--partition-size", type=click.IntRange(1, 100000), default=500, show_default=True,
+              help="Domains per Dask task.")
+@click.option("--batch-size", type=click.IntRange(1, 100000), default=500, show_default=True,
+              help="Results per database commit (at most this many are redone after a crash).")
 @output_option
 @click.option("--quiet", "-q", is_flag=True)
 @handle_errors
 def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,
-        web_fetch, at, name, resume, db_url, executor, scheduler, partition_size, output, quiet) -> None:
+        web_fetch, at, name, resume, db_url, executor, scheduler, partition_size, batch_size, output, quiet) -> None:
     """Scan every domain of INPUT (CSV, TSV, JSONL or a list); results stream into the database."""
     from souverain.kb.base import load_kb
     from souverain.kb.ipasn import IPASNTable
@@ -107,7 +110,8 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     options = SurveyOptions(functions=parse_functions(functions_text),
                             nameservers=[parse_nameserver(ns) for ns in nameservers] or None, timeout=timeout,
-                            concurrency=concurrency, qps=qps, at=at, fetch_web=web_fetch, dkim=dkim)
+                            concurrency=concurrency, qps=qps, at=at, fetch_web=web_fetch, dkim=dkim,
+                            batch=batch_size)
     kb = load_kb()
     with Store.open(db_url) as store:
         surveys = SurveyStore(store)
