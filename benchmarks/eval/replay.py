@@ -274,6 +274,7 @@ class World:
         self.stats = collections.Counter()
         self.skipped: collections.Counter = collections.Counter()
         self._prefix_cache: dict[int, list[tuple[int, int]]] = {}
+        self.origins: set[str] = set()
 
     def add(self, name: str, rdtype: str, value: str) -> bool:
         name = name.lower().rstrip(".")
@@ -311,6 +312,8 @@ class World:
 
     def write(self, folder: Path) -> int:
         zones: dict[str, list[str]] = collections.defaultdict(list)
+        for origin in self.origins:
+            zones[origin]
         for name in sorted(self.names):
             rrsets = self.names[name]
             if "CNAME" in rrsets and len(rrsets) > 1:
@@ -395,6 +398,7 @@ def build_world(records: list[Record], ip_table: IPASNTable, spf_dict: dict[str,
     for rec in records:
         d = rec.domain
         notes: dict = {}
+        world.origins.add(world.zone_of(d))  # the zone exists even when nothing was recorded (no MX)
         # MX (the recordings keep no preferences: every host gets preference 10, all primaries)
         for host in dict.fromkeys(rec.mx):
             if world.add(d, "MX", f"10 {host}."):
@@ -787,7 +791,9 @@ def main() -> int:
     for r in rows:
         if r["ours"]["coarse"] != "unknown" or not r["mx"]:
             continue
-        for host in dict.fromkeys(r["mx"]):
+        unmatched = [d["subject"] for d in r["ours"]["inbound"]
+                     if d["reason"] in ("mx-no-address", "mx-unrecognised") and d["subject"]]
+        for host in dict.fromkeys(unmatched):
             reg = psl.registrable_domain(host, private=False) or host
             if reg == psl.registrable_domain(r["domain"], private=False):
                 reg = "(own domain)"
@@ -800,7 +806,7 @@ def main() -> int:
                                   for r in rows if r["peer"]["gateway"])
     tables["peer_gateways_vs_ours"] = [{"dataset": k[0], "gateway": k[1], "souverain_sees_gateway": k[2], "domains": v}
                                        for k, v in sorted(peer_gw.items(), key=lambda kv: -kv[1])]
-    md += ["## MX domains behind souverain's unknowns (KB gap candidates)\n", "| dataset | MX registrable domain | domains | example |",
+    md += ["## MX domains that no KB fingerprint names, behind souverain's unknowns (KB gap candidates)\n", "| dataset | MX registrable domain | domains | example |",
            "|---|---|---:|---|"]
     md += [f"| {g['dataset']} | {g['mx_domain']} | {g['domains']} | {g['example']} |"
            for g in tables["kb_gaps_mx_domains_of_unknowns"][:40]]

@@ -24,7 +24,7 @@ class DataError(SouverainError):
 class KBValidationError(DataError):
     """The knowledge base has problems; ``problems`` lists them."""
 
-    def __init__(self, problems: list) -> None:
+    def __init__(self, problems: list, what: str = "the knowledge base") -> None:
         self.problems = problems
         first = problems[0] if problems else "no details"
-        super().__init__(f"the knowledge base has {len(problems)} problem(s), first: {first}")
+        super().__init__(f"{what} has {len(problems)} problem(s), first: {first}")

@@ -24,24 +24,24 @@ def load_answers(path: Path, kb: KnowledgeBase) -> Assessment:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise KBValidationError([Problem(shown, 1, "(file)", exc.strerror or str(exc))]) from exc
+        raise KBValidationError([Problem(shown, 1, "(file)", exc.strerror or str(exc))], "the answers file") from exc
     lines = yamlio.line_index(text)
     try:
         data = yamlio.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise KBValidationError([Problem(shown, mark.line + 1 if mark else 1, "(yaml)",
-                                         str(getattr(exc, "problem", exc)))]) from exc
+                                         str(getattr(exc, "problem", exc)))], "the answers file") from exc
     if not isinstance(data, dict):
-        raise KBValidationError([Problem(shown, 1, "(file)", "an answers file is a YAML mapping")])
+        raise KBValidationError([Problem(shown, 1, "(file)", "an answers file is a YAML mapping")], "the answers file")
     try:
         assessment = Assessment.model_validate(data)
     except ValidationError as exc:
         raise KBValidationError([Problem(shown, line_of(lines, tuple(e["loc"])), format_field(tuple(e["loc"])), e["msg"])
-                                 for e in exc.errors()]) from exc
+                                 for e in exc.errors()], "the answers file") from exc
     problems = check_references(assessment, kb, shown, lines)
     if problems:
-        raise KBValidationError(problems)
+        raise KBValidationError(problems, "the answers file")
     return assessment
 
 

@@ -95,7 +95,16 @@ def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, en
     home_test = ownership_test(kb, kb.entities[entity_id], OwnershipTest(
         home_region=CSF_HOME, individual_max_pct=24, collective_max_pct=39), at)
     derived = derive(kb, entity_id, at, home_test)
-    claims = {claim.criterion: claim for claim in assessment.claims if claim.criterion and claim.option}
+    claims: dict = {}
+    criteria_options = {c.id: {o.id: o for o in c.options} for o_ in framework.objectives for c in o_.criteria}
+    for claim in assessment.claims:  # several claims on one criterion: the most favourable one is compared
+        options = criteria_options.get(claim.criterion or "", {})
+        if claim.option not in options:
+            continue
+        current = claims.get(claim.criterion)
+        if current is None or (options[claim.option].seal or 0, options[claim.option].points) > \
+                (options[current.option].seal or 0, options[current.option].points):
+            claims[claim.criterion] = claim
     results: list[CriterionResult] = []
     for objective in framework.objectives:
         for criterion in objective.criteria:

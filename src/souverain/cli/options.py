@@ -69,6 +69,8 @@ def handle_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except SouverainError as exc:
+            for problem in getattr(exc, "problems", [])[:50]:  # path:line: field: problem, one per line
+                click.echo(str(problem), err=True)
             click.echo(f"error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):

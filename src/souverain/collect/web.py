@@ -44,9 +44,12 @@ KEPT_HEADERS = (
     "x-amz-cf-id", "x-azure-ref", "strict-transport-security",
 )
 _MAX_HEADER_VALUE = 1024
+_MAX_SRCSET = 32  # candidates read per srcset: real ones list a handful of widths
 _READ_SIZE = 64 * 1024
 
 Resolve = Callable[[str], Awaitable[list[str]]]
+_Reader, _Writer = asyncio.StreamReader, asyncio.StreamWriter
+_Headers = list[tuple[str, str]]  # (lowercased name, value) in received order
 
 
 # -- --connect-to -----------------------------------------------------------------------------
@@ -148,9 +151,11 @@ _LINK_KINDS = {
 # Script types that hold data or templates, not code: URLs in them are not loaded.
 _DATA_SCRIPT_TYPES = re.compile(r"json|template|html|text/plain", re.I)
 
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
-_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"')\s;]+)\1""", re.I)
-_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"')]*?)\1\s*\)""", re.I)
+# Bounded on purpose: page content is hostile, and an unbounded lazy match per "url(" would make
+# a crafted style sheet quadratic. An unclosed comment runs to the end, as in CSS.
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
+_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"'()\s;]{1,2048})\1""", re.I)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"'()\s]{0,2048})\1\s*\)""", re.I)
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = rf"(?:{_LABEL}\.)+(?:[A-Za-z][A-Za-z0-9-]{{0,62}})|\d{{1,3}}(?:\.\d{{1,3}}){{3}}"
@@ -194,10 +199,9 @@ def _loader_urls(script: str) -> list[str]:
         urls.append(prefix + ("piwik.js" if "piwik.js" in script else "matomo.js"))
     if "static.hotjar.com" in script:
         hjid, hjsv = _HOTJAR_ID.search(script), _HOTJAR_SV.search(script)
-        urls.append(
-            f"https://static.hotjar.com/c/hotjar-{hjid.group(1)}.js?sv={hjsv.group(1) if hjsv else 6}"
-            if hjid else "https://static.hotjar.com/"
-        )
+        version = hjsv.group(1) if hjsv else "6"
+        urls.append(f"https://static.hotjar.com/c/hotjar-{hjid.group(1)}.js?sv={version}"
+                    if hjid else "https://static.hotjar.com/")
     return list(dict.fromkeys(urls))
 
 
@@ -227,15 +231,18 @@ class _PageParser(HTMLParser):
         self._base_seen = False
         self._text_tag: str | None = None  # "script" or "style" while collecting their text
         self._text_parts: list[str] = []
+        self._tried: set[tuple[str, str, str]] = set()
 
     # -- collecting --------------------------------------------------------------------------
     def add(self, value: str, tag: str, attribute: str | None, kind: str) -> None:
-        if len(self.found) >= MAX_RESOURCES:
+        if len(self.found) >= MAX_RESOURCES or (value, tag, self.base_url) in self._tried:
             return
+        self._tried.add((value, tag, self.base_url))  # repeated values cost one urljoin
         url = _absolute_http_url(value, self.base_url)
         if url is None or (url, tag) in self.found:
             return
-        self.found[(url, tag)] = Resource(url, _normal_host(urlsplit(url).hostname or ""), tag, attribute, kind)
+        host = _normal_host(urlsplit(url).hostname or "")
+        self.found[(url, tag)] = Resource(url, host, tag, attribute, kind)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values: dict[str, str] = {}
@@ -248,7 +255,7 @@ class _PageParser(HTMLParser):
         for (element, attribute), kind in _ATTRIBUTE_KINDS.items():
             if element == tag and attribute in values:
                 if attribute == "srcset":
-                    for candidate in values["srcset"].split(","):
+                    for candidate in values["srcset"].split(",")[:_MAX_SRCSET]:
                         if candidate.strip():
                             self.add(candidate.split()[0], tag, attribute, kind)
                 elif values[attribute].strip():
@@ -281,6 +288,16 @@ class _PageParser(HTMLParser):
             self._title_parts = None
         if tag == self._text_tag:
             self.flush_text()
+
+    def finish(self) -> None:
+        """End of document, instead of ``close()``, which rescans the unparsed tail once per "<"
+        in it (quadratic: 0.8 MB of "<!--" takes minutes). The tail starts with an unterminated
+        comment, tag or declaration, which HTML5 drops at end of file anyway, or is the text of
+        an unterminated <script> or <style>, which we read."""
+        if self._text_tag is not None:
+            self._text_parts.append(self.rawdata)
+            self.flush_text()
+        self.rawdata = ""
 
     def flush_text(self) -> None:
         tag, text = self._text_tag, "".join(self._text_parts)
@@ -329,10 +346,7 @@ def scan_html(html: str, base_url: str) -> tuple[list[Resource], str | None]:
     # "<![" starts a bogus comment in HTML5, but html.parser asserts on unknown marked sections;
     # "<?" has the same meaning (ignored up to the next ">") and parses everywhere.
     parser.feed(html.replace("<![", "<?["))
-    parser.close()
-    if parser._text_tag is not None:  # unterminated <script> or <style> at end of document
-        parser._text_parts.append(parser.rawdata)  # what html.parser kept, waiting for the end tag
-        parser.flush_text()
+    parser.finish()
     return list(parser.found.values()), parser.title
 
 
@@ -390,7 +404,7 @@ def parse_certificate(der: bytes) -> dict[str, Any]:
     }
 
 
-def _tls_facts(writer: asyncio.StreamWriter, verified: bool, error: str | None) -> dict[str, Any]:
+def _tls_facts(writer: _Writer, verified: bool, error: str | None) -> dict[str, Any]:
     sslobj = writer.get_extra_info("ssl_object")
     cipher = sslobj.cipher() if sslobj else None
     facts: dict[str, Any] = {
@@ -466,12 +480,15 @@ class _Target:
         if parts.query:
             path += "?" + parts.query
         # Locations come from the server: never let them put spaces or CR/LF in our request.
-        return cls(parts.scheme, _normal_host(parts.hostname), port, quote(path, safe="/?=&;:@!$'()*+,%~[]"))
+        path = quote(path, safe="/?=&;:@!$'()*+,%~[]")
+        host = _ascii_host(parts.hostname)
+        return cls(parts.scheme, host, port, path) if host else None
 
     @property
     def host_header(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == (443 if self.scheme == "https" else 80) else f"{host}:{self.port}"
+        default_port = 443 if self.scheme == "https" else 80
+        return host if self.port == default_port else f"{host}:{self.port}"
 
 
 def _describe(exc: BaseException) -> str:
@@ -492,6 +509,18 @@ def _describe(exc: BaseException) -> str:
         named = {errno.ENETUNREACH: "network unreachable", errno.EHOSTUNREACH: "host unreachable"}
         return named.get(exc.errno, f"network: {(exc.strerror or str(exc)).lower()}")
     return f"{type(exc).__name__}: {exc}"
+
+
+def _ascii_host(host: str) -> str | None:
+    """The host as it goes into SNI and Host (IDNA for non-ASCII names), or None if invalid."""
+    host = _normal_host(host)
+    if _ip_literals([host]):
+        return host
+    try:
+        host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return None
+    return host if re.fullmatch(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*", host) else None
 
 
 def _ip_literals(values: Iterable[str]) -> list[str]:
@@ -522,8 +551,8 @@ async def fetch_site(
     to a ``connect_map`` target; a redirect to another host is followed only when ``resolve``
     (async host -> addresses) is given. Never raises for network problems.
     """
-    name = _normal_host(host)
-    if not name or not re.fullmatch(r"[\w.-]+|[0-9A-Fa-f:.]+", name):
+    name = _ascii_host(host)
+    if name is None:
         raise UsageError(f"not a host name: {host!r}")
     known = _ip_literals(addresses)
     if len(known) != len(addresses):
@@ -547,7 +576,8 @@ class _SiteFetch:
         self.host = host
         self.addresses = {host: addresses}
         self.timeout, self.max_bytes, self.max_redirects = timeout, max_bytes, max_redirects
-        self.connect_map, self.ca_file, self.user_agent, self.resolve = connect_map, ca_file, user_agent, resolve
+        self.connect_map, self.ca_file = connect_map, ca_file
+        self.user_agent, self.resolve = user_agent, resolve
         # Each connection attempt gets a share of the budget, so a black-holed IPv6 address or
         # HTTPS port still leaves time for the next address or for plain HTTP.
         self.connect_timeout = max(1.0, timeout / 4)
@@ -566,51 +596,55 @@ class _SiteFetch:
         return self.result
 
     async def _follow(self) -> None:
-        result, url, visited = self.result, self.result.requested_url, set()
-        fallback_done = False
+        result, url = self.result, self.result.requested_url
+        answered: set[str] = set()  # URLs that gave a response: a Location back to one is a loop
         while True:
-            visited.add(url)
             target = _Target.from_url(url)
             if target is None:
                 result.error = f"unsupported url: {url[:200]}"
                 return
-            result.final_url, result.status, result.headers, result.tls = url, None, {}, None
-            result.address = None
+            result.final_url, result.status, result.headers = url, None, {}
+            result.address, result.tls = None, None
             try:
                 status, headers, reader, writer = await self._request(target)
             except _Failed as failure:
-                if failure.connecting and not fallback_done and not result.redirects and target.scheme == "https":
-                    result.https_error, fallback_done = failure.reason, True
-                    url = "http" + url[len("https"):]
+                if failure.connecting and not result.redirects and url == result.requested_url:
+                    result.https_error = failure.reason
+                    url = "http" + url.removeprefix("https")
                     continue
                 result.error = failure.reason
                 return
+            answered.add(url)
+            location = next((v for k, v in headers if k == "location"), None)
             try:
-                result.status = status
-                result.headers = _kept_headers(headers)
-                location = next((v for k, v in headers if k == "location"), None)
+                result.status, result.headers = status, _kept_headers(headers)
                 if status not in REDIRECT_STATUSES or not location:
                     self.content_type = result.headers.get("content-type", "")
                     await self._read_body(reader, status, headers)
                     return
             finally:
                 writer.transport.abort()
-            next_url = _absolute_http_url(location, url) or location.strip()
-            result.redirects.append({"url": url, "status": status, "location": location, "address": result.address})
-            next_target = _Target.from_url(next_url)
-            if next_target is None:
+            result.redirects.append(
+                {"url": url, "status": status, "location": location, "address": result.address})
+            next_url = _absolute_http_url(location, url)
+            if next_url is None:
                 result.error = f"redirect to unsupported url: {location[:200]}"
-                return
-            if next_url in visited:
+            elif next_url in answered:
                 result.error = "redirect loop"
-                return
-            if len(result.redirects) > self.max_redirects:
+            elif len(result.redirects) > self.max_redirects:
                 result.error = "too many redirects"
-                return
-            if next_target.host not in self.addresses and not _ip_literals([next_target.host]) and self.resolve is None:
+            elif not self._can_reach(next_url):
                 result.redirect_not_followed = next_url
-                return
-            url = next_url
+            else:
+                url = next_url
+                continue
+            return
+
+    def _can_reach(self, url: str) -> bool:
+        """Known addresses, an IP literal, or a resolver to ask: never our own DNS lookup."""
+        target = _Target.from_url(url)
+        host = target.host if target else ""
+        return host in self.addresses or bool(_ip_literals([host])) or self.resolve is not None
 
     # -- one request ---------------------------------------------------------------------
     async def _addresses_for(self, host: str) -> list[str]:
@@ -627,7 +661,7 @@ class _SiteFetch:
             raise _Failed(f"no address for {host}", connecting=True)
         return self.addresses[host]
 
-    async def _request(self, target: _Target) -> tuple[int, list[tuple[str, str]], asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _request(self, target: _Target) -> tuple[int, _Headers, _Reader, _Writer]:
         reader, writer = await self._connect(target)
         answered = False
         try:
@@ -648,10 +682,10 @@ class _SiteFetch:
                 writer.transport.abort()
         return status, headers, reader, writer
 
-    async def _connect(self, target: _Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _connect(self, target: _Target) -> tuple[_Reader, _Writer]:
         addresses = await self._addresses_for(target.host)
         to_host, to_port = self.connect_map.target(target.host, target.port)
-        if to_host != target.host:  # --connect-to override: one endpoint, evidence keeps the real address
+        if to_host != target.host:  # --connect-to: one endpoint; evidence keeps the real address
             endpoints = [(to_host, to_port, addresses[0])]
         else:
             endpoints = [(address, to_port, address) for address in addresses]
@@ -664,7 +698,7 @@ class _SiteFetch:
                 failure = exc
         raise failure
 
-    async def _open(self, target: _Target, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _open(self, target: _Target, host: str, port: int) -> tuple[_Reader, _Writer]:
         verify_error = None
         for verify in ((True, False) if target.scheme == "https" else (None,)):
             context = None if verify is None else _client_context(self.ca_file, verify)
@@ -685,7 +719,7 @@ class _SiteFetch:
         raise AssertionError("unreachable: the unverified attempt returns or raises")
 
     # -- body ----------------------------------------------------------------------------
-    async def _read_body(self, reader: asyncio.StreamReader, status: int, headers: list[tuple[str, str]]) -> None:
+    async def _read_body(self, reader: _Reader, status: int, headers: _Headers) -> None:
         if status in (204, 304):
             return
         encoding = ",".join(v for k, v in headers if k == "transfer-encoding").lower()
@@ -699,7 +733,8 @@ class _SiteFetch:
                 while (chunk := await reader.read(_READ_SIZE)) and self._keep(chunk):
                     pass
         except (OSError, asyncio.IncompleteReadError) as exc:
-            self.result.error = "incomplete body" if isinstance(exc, asyncio.IncompleteReadError) else _describe(exc)
+            cut = isinstance(exc, asyncio.IncompleteReadError)
+            self.result.error = "incomplete body" if cut else _describe(exc)
 
     def _keep(self, chunk: bytes) -> bool:
         """Append within ``max_bytes``; False once the bound is hit (the rest is not read)."""
@@ -711,7 +746,7 @@ class _SiteFetch:
             return False
         return True
 
-    async def _read_sized(self, reader: asyncio.StreamReader, length: int) -> bool:
+    async def _read_sized(self, reader: _Reader, length: int) -> bool:
         while length > 0:
             chunk = await reader.read(min(_READ_SIZE, length))
             if not chunk:
@@ -721,7 +756,7 @@ class _SiteFetch:
                 return False
         return True
 
-    async def _read_chunked(self, reader: asyncio.StreamReader) -> None:
+    async def _read_chunked(self, reader: _Reader) -> None:
         while True:
             try:
                 line = await reader.readline()
@@ -741,10 +776,11 @@ class _SiteFetch:
         self.result.resources, self.result.html_title = scan_html(text, self.result.final_url or "")
 
 
-async def _read_head(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str, str]]]:
+async def _read_head(reader: _Reader) -> tuple[int, _Headers]:
     """Status and headers (names lowercased), skipping 1xx interim responses; bounded."""
+    total = 0  # over all interim responses too: an endless stream of "100 Continue" is bounded
     while True:
-        total, lines = 0, []
+        lines = []
         while True:
             try:
                 line = await reader.readline()
@@ -772,7 +808,7 @@ async def _read_head(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str,
         return status, headers
 
 
-def _kept_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+def _kept_headers(headers: _Headers) -> dict[str, str]:
     kept: dict[str, str] = {}
     for name, value in headers:
         if name in KEPT_HEADERS:

@@ -14,7 +14,7 @@ Built-in routes on every host bound-test clients: ``/huge`` (endless chunked bod
 ``/huge-unsized`` (endless body without length, until the client hangs up), ``/huge-headers``
 (endless headers); ``?chunked`` on any file sends it chunked.
 
-Run it by hand: ``python -m souverain.testing.httpserver SITE_DIR --http-port 8080 --https-port 8443``.
+Run it by hand: ``python -m souverain.testing.httpserver SITE_DIR --http-port 8080``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from souverain.errors import UsageError
 
+_Key = ec.EllipticCurvePrivateKey
+_Reader, _Writer = asyncio.StreamReader, asyncio.StreamWriter
 _STREAM_LIMIT = 1 << 30  # endless routes stop after 1 GiB, in case a client never hangs up
 _REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other",
             307: "Temporary Redirect", 308: "Permanent Redirect", 404: "Not Found",
@@ -54,7 +56,8 @@ class TestCA:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, directory: Path | None = None, organization: str = "souverain test CA") -> None:
+    def __init__(self, directory: Path | None = None,
+                 organization: str = "souverain test CA") -> None:
         self._owned = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="souverain-ca-"))
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -64,7 +67,7 @@ class TestCA:
         self.cert = _certificate(name, self._key.public_key(), name, self._key, ca_path_length=1)
         self.ca_file = self.directory / "ca.pem"
         self.ca_file.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-        self._intermediates: dict[str, tuple[ec.EllipticCurvePrivateKey, x509.Certificate]] = {}
+        self._intermediates: dict[str, tuple[_Key, x509.Certificate]] = {}
         self._leaves: dict[tuple[str, str | None], tuple[Path, Path]] = {}
         self._lock = threading.Lock()  # the server thread issues on demand while tests run
 
@@ -93,20 +96,22 @@ class TestCA:
             signer_key, signer_cert = self._intermediate(issuer_organization)
             chain.append(signer_cert)
         leaf_key = ec.generate_private_key(ec.SECP256R1())
-        leaf = _certificate(_name(None, host), leaf_key.public_key(), signer_cert.subject, signer_key,
-                            host=host)
+        leaf = _certificate(_name(None, host), leaf_key.public_key(), signer_cert.subject,
+                            signer_key, host=host)
         stem = f"{host}--{issuer_organization or 'root'}".replace("/", "_").replace(" ", "_")
         chain_file, key_file = self.directory / f"{stem}.pem", self.directory / f"{stem}.key"
-        chain_file.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [leaf, *chain]))
+        pem = serialization.Encoding.PEM
+        chain_file.write_bytes(b"".join(cert.public_bytes(pem) for cert in [leaf, *chain]))
         key_file.write_bytes(leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         return chain_file, key_file
 
-    def _intermediate(self, organization: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    def _intermediate(self, organization: str) -> tuple[_Key, x509.Certificate]:
         if organization not in self._intermediates:
             key = ec.generate_private_key(ec.SECP256R1())
-            cert = _certificate(_name(organization, f"{organization} test issuer"), key.public_key(),
-                                self.cert.subject, self._key, ca_path_length=0)
+            subject = _name(organization, f"{organization} test issuer")
+            cert = _certificate(subject, key.public_key(), self.cert.subject, self._key,
+                                ca_path_length=0)
             self._intermediates[organization] = (key, cert)
         return self._intermediates[organization]
 
@@ -132,7 +137,8 @@ def _certificate(subject: x509.Name, public_key, issuer: x509.Name, signing_key,
                        critical=False)
     )
     is_ca = ca_path_length is not None
-    builder = builder.add_extension(x509.BasicConstraints(ca=is_ca, path_length=ca_path_length), critical=True)
+    builder = builder.add_extension(
+        x509.BasicConstraints(ca=is_ca, path_length=ca_path_length), critical=True)
     builder = builder.add_extension(x509.KeyUsage(
         digital_signature=not is_ca, key_cert_sign=is_ca, crl_sign=is_ca, content_commitment=False,
         key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
@@ -143,19 +149,23 @@ def _certificate(subject: x509.Name, public_key, issuer: x509.Name, signing_key,
         except ValueError:
             alt_name = x509.DNSName(host)
         builder = builder.add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        builder = builder.add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
     return builder.sign(signing_key, hashes.SHA256())
 
 
-def _load_yaml(path: Path) -> dict:
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+def _per_host(path: Path) -> dict:
+    """``{host: setting}`` from a YAML file next to the host folders, hosts lowercased."""
+    data = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+    return {str(host).lower(): setting for host, setting in data.items()}
 
 
 class WebServer:
     """Serve ``site_dir`` on a loopback address, HTTP always, HTTPS when given a ``TestCA``."""
 
     def __init__(self, site_dir: Path, ca: TestCA | None = None, host: str = "127.0.0.1", *,
-                 slow: dict[str, float] | None = None, http_port: int = 0, https_port: int = 0) -> None:
+                 slow: dict[str, float] | None = None, http_port: int = 0,
+                 https_port: int = 0) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise UsageError(f"the test web server only listens on loopback addresses, not {host}")
         self.site_dir = Path(site_dir).resolve()
@@ -163,12 +173,12 @@ class WebServer:
         self.host = host
         self.http_port: int | None = http_port
         self.https_port: int | None = https_port if ca else None
-        self.redirects = {str(h).lower(): routes or {} for h, routes in _load_yaml(self.site_dir / "redirects.yaml").items()}
-        self.issuers = {str(h).lower(): str(o) for h, o in _load_yaml(self.site_dir / "issuers.yaml").items()}
-        self.extra_headers = {str(h).lower(): v or {} for h, v in _load_yaml(self.site_dir / "headers.yaml").items()}
-        self.slow = {str(h).lower(): float(s) for h, s in _load_yaml(self.site_dir / "slow.yaml").items()}
+        self.redirects: dict[str, dict] = _per_host(self.site_dir / "redirects.yaml")
+        self.issuers: dict[str, str] = _per_host(self.site_dir / "issuers.yaml")
+        self.extra_headers: dict[str, dict] = _per_host(self.site_dir / "headers.yaml")
+        self.slow = {h: float(s) for h, s in _per_host(self.site_dir / "slow.yaml").items()}
         self.slow.update({h.lower(): float(s) for h, s in (slow or {}).items()})
-        self.requests: list[tuple[str, str, str]] = []  # (scheme, host, target) seen, for assertions
+        self.requests: list[tuple[str, str, str]] = []  # (scheme, host, target), for assertions
         self._contexts: dict[str, ssl.SSLContext] = {}
         self._handlers: set[asyncio.Task] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -207,7 +217,7 @@ class WebServer:
         return context
 
     # -- HTTP ----------------------------------------------------------------------------
-    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, scheme: str) -> None:
+    async def _client(self, reader: _Reader, writer: _Writer, scheme: str) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
@@ -215,24 +225,24 @@ class WebServer:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             request_line, *lines = head.decode("latin-1").split("\r\n")
             method, target, _ = request_line.split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-            host = _host_of(headers.get("host", ""))
+            fields = (line.partition(":") for line in lines)
+            host = _host_of(next((v for k, _, v in fields if k.strip().lower() == "host"), ""))
             self.requests.append((scheme, host, target))
             if host in self.slow:
                 await asyncio.sleep(self.slow[host])
             await self._respond(writer, method, host, target)
-        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
-            pass  # the client went away or spoke nonsense: nothing to answer
+        except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass  # the client went away, timed out or spoke nonsense: nothing to answer
         finally:
             self._handlers.discard(task)
             writer.close()
 
-    async def _respond(self, writer: asyncio.StreamWriter, method: str, host: str, target: str) -> None:
+    async def _respond(self, writer: _Writer, method: str, host: str, target: str) -> None:
         path, _, query = target.partition("?")
         extra = {str(k): str(v) for k, v in self.extra_headers.get(host, {}).items()}
         routes = self.redirects.get(host, {})
         redirect = routes.get(target) or routes.get(path)
-        if method not in ("GET", "HEAD"):
+        if method != "GET":
             await _send(writer, 405, {}, b"")
         elif redirect:
             status, location = redirect
@@ -248,8 +258,8 @@ class WebServer:
                 return
             kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
             kind += "; charset=utf-8" if kind.startswith("text/") else ""
-            body = file.read_bytes() if method == "GET" else b""
-            await _send(writer, 200, {"Content-Type": kind, **extra}, body, chunked="chunked" in query)
+            headers = {"Content-Type": kind, **extra}
+            await _send(writer, 200, headers, file.read_bytes(), chunked="chunked" in query)
 
     def _file_for(self, host: str, path: str) -> Path | None:
         root = (self.site_dir / host).resolve()
@@ -265,11 +275,13 @@ class WebServer:
     # -- running -------------------------------------------------------------------------
     async def serve(self) -> None:
         self._stop = asyncio.Event()
-        servers = [await asyncio.start_server(lambda r, w: self._client(r, w, "http"), self.host, self.http_port)]
+        servers = [await asyncio.start_server(
+            lambda r, w: self._client(r, w, "http"), self.host, self.http_port)]
         self.http_port = servers[0].sockets[0].getsockname()[1]
         if self.ca is not None:
             servers.append(await asyncio.start_server(
-                lambda r, w: self._client(r, w, "https"), self.host, self.https_port, ssl=self._tls_context()))
+                lambda r, w: self._client(r, w, "https"), self.host, self.https_port,
+                ssl=self._tls_context()))
             self.https_port = servers[1].sockets[0].getsockname()[1]
         self._ready.set()
         try:
@@ -324,9 +336,10 @@ def _host_of(header: str) -> str:
     return header.rpartition(":")[0] if header.count(":") == 1 else header.rstrip(".")
 
 
-async def _send(writer: asyncio.StreamWriter, status: int, headers: dict[str, str], body: bytes,
+async def _send(writer: _Writer, status: int, headers: dict[str, str], body: bytes,
                 *, chunked: bool = False) -> None:
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", "Server: souverain-test", "Connection: close"]
+    reason = _REASONS.get(status, "Status")
+    head = [f"HTTP/1.1 {status} {reason}", "Server: souverain-test", "Connection: close"]
     head += [f"{name}: {value}" for name, value in headers.items()]
     head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(body)}")
     writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
@@ -341,14 +354,14 @@ async def _send(writer: asyncio.StreamWriter, status: int, headers: dict[str, st
     await writer.drain()
 
 
-async def _drain(writer: asyncio.StreamWriter) -> None:
+async def _drain(writer: _Writer) -> None:
     """``drain()`` returns at once while the buffer is low, and over TLS the buffer stays low
     even after the peer hung up (writes are dropped): yield so the loss can be noticed."""
     await writer.drain()
     await asyncio.sleep(0)
 
 
-async def _stream_endlessly(writer: asyncio.StreamWriter, headers: dict[str, str], *, chunked: bool) -> None:
+async def _stream_endlessly(writer: _Writer, headers: dict[str, str], *, chunked: bool) -> None:
     head = ["HTTP/1.1 200 OK", "Content-Type: text/html; charset=utf-8", "Connection: close"]
     head += [f"{name}: {value}" for name, value in headers.items()]
     head += ["Transfer-Encoding: chunked"] if chunked else []
@@ -362,7 +375,7 @@ async def _stream_endlessly(writer: asyncio.StreamWriter, headers: dict[str, str
         sent += len(piece)
 
 
-async def _endless_headers(writer: asyncio.StreamWriter) -> None:
+async def _endless_headers(writer: _Writer) -> None:
     writer.write(b"HTTP/1.1 200 OK\r\n")
     sent = 0
     while sent < _STREAM_LIMIT and not writer.is_closing():
@@ -381,17 +394,21 @@ def main() -> None:
     parser.add_argument("--no-tls", action="store_true", help="serve HTTP only")
     args = parser.parse_args()
     ca = None if args.no_tls else TestCA()
-    server = WebServer(args.site, ca, args.host, http_port=args.http_port, https_port=args.https_port)
+    server = WebServer(args.site, ca, args.host, http_port=args.http_port,
+                       https_port=args.https_port)
+    server.start()
     if ca is not None:
         print(f"trust {ca.ca_file} (e.g. curl --cacert)", flush=True)
-    print(f"serving {args.site} on http://{args.host}:{args.http_port}"
-          + (f" and https://{args.host}:{args.https_port}" if ca else ""), flush=True)
+    print(f"serving {args.site}: --connect-to {' --connect-to '.join(server.connect_to())}",
+          flush=True)
     try:
-        asyncio.run(server.serve())
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
     finally:
+        server.stop()
         if ca is not None:
             ca.cleanup()
-
 
 if __name__ == "__main__":
     main()
