@@ -53,9 +53,15 @@ class Dependency:
         return (self.function, self.service["id"] if self.service else "", self.subject or "")
 
     def as_dict(self) -> dict:
-        data = dataclasses.asdict(self)
-        data["foreign_access"] = self.foreign_access
-        return data
+        # hand-written: dataclasses.asdict deep-copies every nested value, which dominated survey time
+        return {
+            "domain": self.domain, "function": self.function, "status": self.status,
+            "confidence": self.confidence, "reason": self.reason, "reason_params": dict(self.reason_params),
+            "subject": self.subject, "service": self.service, "operator": self.operator,
+            "controller": self.controller, "chain": self.chain, "chain_text": self.chain_text,
+            "laws": self.laws, "foreign_laws": list(self.foreign_laws), "evidence": list(self.evidence),
+            "rule": self.rule, "foreign_access": self.foreign_access,
+        }
 
 
 def build(
@@ -81,17 +87,35 @@ def build(
         dep.service = {"id": service.id, "name": service.name, "category": service.category}
         entity_id = entity_id or service.operator
     if entity_id and entity_id in kb.entities:
+        view = entity_view(kb, entity_id, at)
+        dep.operator, dep.controller = view["operator"], view["controller"]
+        dep.chain, dep.chain_text = view["chain"], view["chain_text"]
+        dep.laws, dep.foreign_laws = view["laws"], view["foreign_laws"]
+    return dep
+
+
+def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> dict:
+    """Operator, controller, chain and laws of an entity at a date, computed once per KB and date.
+
+    A survey attributes thousands of domains to the same few operators; the KB is read-only, so
+    the ownership walk and law look-up are cached on it. Callers must not mutate the result.
+    """
+    cache = kb.__dict__.setdefault("_entity_views", {})
+    key = (entity_id, at)
+    if key not in cache:
         chain = control_chain(kb, entity_id, at)
         operator, controller = chain[0].entity, chain[-1].entity
-        dep.operator = {"id": operator.id, "name": operator.name, "country": operator.country}
-        dep.controller = {"id": controller.id, "name": controller.name, "country": controller.country}
-        dep.chain = [{"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
-                      "holding": link.describe_edge() or None} for link in chain]
-        dep.chain_text = render_path(chain)
         exposures = laws_for_entity(kb, entity_id, at)
-        dep.laws = [item.as_dict() for item in exposures]
-        dep.foreign_laws = [item.law.id for item in foreign_access_laws(kb, exposures)]
-    return dep
+        cache[key] = {
+            "operator": {"id": operator.id, "name": operator.name, "country": operator.country},
+            "controller": {"id": controller.id, "name": controller.name, "country": controller.country},
+            "chain": [{"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
+                       "holding": link.describe_edge() or None} for link in chain],
+            "chain_text": render_path(chain),
+            "laws": [item.as_dict() for item in exposures],
+            "foreign_laws": [item.law.id for item in foreign_access_laws(kb, exposures)],
+        }
+    return cache[key]
 
 
 def _evidence_order(evidence_id: str) -> int:
