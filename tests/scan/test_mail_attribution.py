@@ -125,3 +125,22 @@ def test_spf_over_ten_lookups(scan_world):
     evidence = result["evidence"]["manyspf.test"]
     assert sum(1 for e in evidence if e["kind"] == "spf") <= 12
     assert one(result, "manyspf.test", "email.inbound")["status"] == "self-managed"
+
+
+def test_unknown_filter_in_front_of_hosted_mailboxes(scan_world):
+    """An MX no fingerprint names, with autodiscover and DKIM pointing to Exchange Online (eval bug B1)."""
+    result = scan_world("filtered.test", "tenantonly.test")
+    inbound = one(result, "filtered.test", "email.inbound")
+    assert service(inbound) == "exchange-online" and inbound["confidence"] == "medium"
+    gateway = one(result, "filtered.test", "email.gateway")
+    assert gateway["reason"] in ("mx-unrecognised-gateway", "mx-self-managed-gateway")
+    # weak signals alone (tenant, SPF, EOP host) never move the mailboxes
+    assert service(one(result, "tenantonly.test", "email.inbound")) == "ovhcloud-network"
+
+
+def test_named_service_on_a_hyperscaler_network_carries_its_laws(scan_world):
+    """Mailgun (Sinch, SE) receiving on Google Cloud addresses is reached by US law (eval bug B2)."""
+    inbound = one(scan_world("gcpmail.test"), "gcpmail.test", "email.inbound")
+    assert service(inbound) == "mailgun"
+    assert inbound["infrastructure"]["controller"]["id"] == "alphabet"
+    assert "us-cloud-act" in inbound["foreign_laws"] and inbound["foreign_access"] is True

@@ -41,6 +41,7 @@ class Dependency:
     foreign_laws: list[str] = dataclasses.field(default_factory=list)
     evidence: list[str] = dataclasses.field(default_factory=list)
     rule: str | None = None
+    infrastructure: dict | None = None  # the network under a named service, when another group runs it
 
     @property
     def foreign_access(self) -> bool | None:
@@ -60,7 +61,7 @@ class Dependency:
             "subject": self.subject, "service": self.service, "operator": self.operator,
             "controller": self.controller, "chain": self.chain, "chain_text": self.chain_text,
             "laws": self.laws, "foreign_laws": list(self.foreign_laws), "evidence": list(self.evidence),
-            "rule": self.rule, "foreign_access": self.foreign_access,
+            "rule": self.rule, "infrastructure": self.infrastructure, "foreign_access": self.foreign_access,
         }
 
 
@@ -92,6 +93,27 @@ def build(
         dep.chain, dep.chain_text = view["chain"], view["chain_text"]
         dep.laws, dep.foreign_laws = view["laws"], view["foreign_laws"]
     return dep
+
+
+def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency, network) -> None:
+    """Record the network operator under a named service when another group controls it.
+
+    A mail service run on a hyperscaler's address space is reached by the laws of both: the
+    infrastructure provider has the data in its possession or custody. Its foreign laws are added
+    to the dependency's, with the infrastructure shown separately (never hidden behind the brand).
+    """
+    if network is None or not network.identified or dep.controller is None:
+        return
+    operator = kb.services[network.service_id].operator
+    view = entity_view(kb, operator, at)
+    if view["controller"]["id"] == dep.controller["id"]:
+        return
+    dep.infrastructure = {
+        "service": {"id": network.service_id, "name": kb.services[network.service_id].name},
+        "operator": view["operator"], "controller": view["controller"], "chain_text": view["chain_text"],
+        "foreign_laws": view["foreign_laws"], "rule": network.match.rule() if network.match else None,
+    }
+    dep.foreign_laws = sorted(set(dep.foreign_laws) | set(view["foreign_laws"]))
 
 
 def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> dict:

@@ -52,6 +52,7 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
     primaries = [host for preference, host in obs.mx if preference == primary_preference]
     deps: list[Dependency] = []
     gateways: dict[str, list[str]] = {}
+    networks: dict[str, list[str]] = {}
     inbound: list[Dependency] = []
     for host in primaries:
         resolved = obs.mx_hosts.get(host)
@@ -61,9 +62,13 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
             service = kb.services[found.service_id]
             if service.category == "mail-gateway":
                 gateways.setdefault(service.id, []).extend(evidence)
+                networks.setdefault(service.id, []).extend(resolved.addresses if resolved else [])
                 continue
-            inbound.append(dep(status="identified", confidence="high", reason="mx-service", service_id=service.id,
-                               subject=host, evidence=evidence, match=found.match, host=host))
+            item = dep(status="identified", confidence="high", reason="mx-service", service_id=service.id,
+                       subject=host, evidence=evidence, match=found.match, host=host)
+            dependency.add_infrastructure(kb, at, item, attribute_addresses(
+                kb, ip_table, host, resolved.addresses if resolved else []))
+            inbound.append(item)
         elif found.identified:
             asn = next(iter(found.networks), None)
             inbound.append(dep(status="self-managed", confidence="medium", reason="mx-self-managed",
@@ -77,16 +82,28 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
             inbound.append(dep(status="unknown", confidence="low", reason="mx-unrecognised", subject=host,
                                evidence=evidence, host=host, networks=asns))
     for service_id, evidence in gateways.items():
-        deps.append(dep("email.gateway", status="identified", confidence="high", reason="mx-gateway",
-                        service_id=service_id, subject=", ".join(primaries), evidence=evidence,
-                        hosts=", ".join(primaries)))
+        item = dep("email.gateway", status="identified", confidence="high", reason="mx-gateway",
+                   service_id=service_id, subject=", ".join(primaries), evidence=evidence, hosts=", ".join(primaries))
+        dependency.add_infrastructure(kb, at, item, attribute_addresses(kb, ip_table, service_id,
+                                                                        networks.get(service_id, [])))
+        deps.append(item)
     if gateways and not inbound:
         inbound.append(_look_through(kb, at, obs, mx_evidence, list(gateways)))
+    elif inbound and all(d.status in ("unknown", "self-managed") for d in inbound):
+        # An MX no provider fingerprint names may still be a filter in front of hosted mailboxes:
+        # only strong signals (autodiscover, DKIM CNAME) may say so; a tenant or SPF alone never does.
+        behind = _look_through(kb, at, obs, mx_evidence, [], strong_only=True)
+        if behind.status == "identified":
+            for front in inbound:
+                front.function = "email.gateway"
+                front.reason = "mx-unrecognised-gateway" if front.status == "unknown" else "mx-self-managed-gateway"
+            deps += inbound
+            inbound = [behind]
     return deps + _dedupe(inbound)
 
 
 def _look_through(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, mx_evidence: list[str],
-                  gateways: list[str]) -> Dependency:
+                  gateways: list[str], strong_only: bool = False) -> Dependency:
     """Who holds the mailboxes behind a gateway: count independent signals per mail host."""
     idx = kb.indexes
     signals: dict[str, list[tuple[str, str, str]]] = {}  # service -> [(signal, strength, evidence)]
@@ -119,8 +136,8 @@ def _look_through(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, mx_evi
 
     ranked = sorted(signals.items(), key=score, reverse=True)
     qualified = [(sid, sigs) for sid, sigs in ranked
-                 if score((sid, sigs))[0] >= 1 or score((sid, sigs))[1] >= 2]
-    names = ", ".join(kb.services[s].name for s in gateways)
+                 if score((sid, sigs))[0] >= 1 or (not strong_only and score((sid, sigs))[1] >= 2)]
+    names = ", ".join(kb.services[s].name for s in gateways) or ", ".join(h for _, h in obs.mx[:3])
     if not qualified:
         candidates = ", ".join(f"{kb.services[s].name} ({', '.join(sorted({g for g, _, _ in sig}))})"
                                for s, sig in ranked) or "-"
