@@ -72,3 +72,36 @@ def _bundled_kb_by_default():
     use_kb(None)
     yield
     use_kb(None)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """The suite never leaves the machine: any socket aimed elsewhere fails the test."""
+    import ipaddress
+    import socket
+
+    def check(address) -> None:
+        if isinstance(address, tuple) and address and isinstance(address[0], str):
+            try:
+                ip = ipaddress.ip_address(address[0].split("%")[0])
+            except ValueError:
+                raise AssertionError(f"a test connected to a host name: {address[0]}") from None
+            assert ip.is_loopback, f"a test tried to reach {address[0]}"
+
+    real_connect, real_connect_ex, real_sendto = socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto
+
+    def connect(self, address):
+        check(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        check(address)
+        return real_connect_ex(self, address)
+
+    def sendto(self, data, *args):
+        check(args[-1])
+        return real_sendto(self, data, *args)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", sendto)

@@ -36,8 +36,11 @@ def scan_world(world_dns, ip_table):
     def run(*domains: str, **overrides):
         key = (domains, tuple(sorted(overrides.items())))
         if key not in cache:
+            settings = {"fetch_web": False, **overrides}
+            if "connect_to" in settings:
+                settings["connect_to"] = list(settings["connect_to"])
             options = ScanOptions(nameservers=[("127.0.0.1", world_dns.port)], timeout=0.3, retries=1,
-                                  at=dt.date(2026, 11, 28), fetch_web=False, **overrides)
+                                  at=dt.date(2026, 11, 28), **settings)
             cache[key] = asyncio.run(scan_domains(load_kb(), list(domains), options, ip_table))
         return cache[key]
 
