@@ -43,6 +43,7 @@ class ScanOptions:
     connect_to: list[str] = dataclasses.field(default_factory=list)
     ca_file: str | None = None
     dkim_selectors: tuple[str, ...] | None = None  # None: the KB's lists
+    lean: bool = False  # survey mode: look-through and policy records only when attribution needs them
 
     def __post_init__(self) -> None:
         unknown = set(self.functions) - set(FUNCTION_GROUPS)
@@ -72,7 +73,17 @@ def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable |
             names += service.fingerprints.dkim_selectors
         selectors = tuple(dict.fromkeys(names))
     derived = tuple(dict.fromkeys(t for s in kb.services.values() for t in s.fingerprints.derived_hosts))
-    return CollectOptions(dkim_selectors=selectors, derived_hosts=derived, fetch_site=fetcher)
+    needs = None
+    if options.lean:
+        def needs(hosts: list[str]) -> bool:
+            """Look through unless every MX host is named by a mailbox provider's fingerprint."""
+            for host in hosts:
+                match = kb.indexes.match_host(host, ("mx",))
+                if match is None or kb.services[match.service].category != "mail-hosting":
+                    return True
+            return False
+    return CollectOptions(dkim_selectors=selectors, derived_hosts=derived, fetch_site=fetcher,
+                          needs_look_through=needs, policy_records=not options.lean)
 
 
 def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections import Counter
@@ -81,13 +80,16 @@ class _Progress:
 @nameserver_option
 @click.option("--timeout", type=click.FloatRange(0.05, 60), default=2.0, show_default=True)
 @click.option("--dkim", type=click.Choice(("fast", "full")), default="fast", show_default=True,
-              help="fast: provider selectors only; full: every selector `scan` probes.")
+              help="fast: provider selectors, and look-through signals (autodiscover, DKIM, derived hosts) "
+                   "only when the MX does not name a mailbox provider, no DMARC/MTA-STS; full: what `scan` asks.")
 @click.option("--web-fetch", is_flag=True, help="Also fetch home pages (slow; off by default for surveys).")
 @at_option
 @click.option("--name", help="Run name (default: input file name and time).")
 @click.option("--resume", "resume", is_flag=True, help="Continue the run named --name (or the last run of INPUT).")
 @db_option
 @click.option("--executor", type=click.Choice(("local", "dask")), default="local", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Local executor: processes, one event loop each (use the number of cores).")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--partition-size", type=click.IntRange(1, 100000), default=500, show_default=True,
               help="Domains per Dask task.")
@@ -97,7 +99,8 @@ class _Progress:
 @click.option("--quiet", "-q", is_flag=True)
 @handle_errors
 def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,
-        web_fetch, at, name, resume, db_url, executor, scheduler, partition_size, batch_size, output, quiet) -> None:
+        web_fetch, at, name, resume, db_url, executor, workers, scheduler, partition_size, batch_size, output,
+        quiet) -> None:
     """Scan every domain of INPUT (CSV, TSV, JSONL or a list); results stream into the database."""
     from souverain.kb.base import load_kb
     from souverain.kb.ipasn import IPASNTable
@@ -141,8 +144,16 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
                 from souverain.survey.dask_backend import run_dask
 
                 outcomes = run_dask(surveys, survey_id, options, scheduler, partition_size, progress=progress)
+            elif workers > 1:
+                from souverain.kb.base import _default_root
+                from souverain.survey.runner import run_processes
+
+                outcomes = run_processes(surveys, survey_id, options, workers, partition_size,
+                                         kb_root=str(_default_root), progress=progress)
             else:
-                outcomes = asyncio.run(run_local(kb, IPASNTable.load(), surveys, survey_id, options, progress))
+                from souverain.survey.runner import run_async
+
+                outcomes = run_async(run_local(kb, IPASNTable.load(), surveys, survey_id, options, progress))
         except KeyboardInterrupt:
             surveys.finish(survey_id, "interrupted")
             click.echo("interrupted: run again with --resume to finish", err=True)

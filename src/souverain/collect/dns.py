@@ -312,5 +312,13 @@ class Resolver:
             writer.close()
 
 
+_clock = {"second": -1, "text": ""}
+
+
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """UTC time to the second, formatted once per second (it is stamped on every answer)."""
+    second = int(time.time())
+    if second != _clock["second"]:
+        _clock["second"] = second
+        _clock["text"] = dt.datetime.fromtimestamp(second, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _clock["text"]

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from souverain.collect.dns import Answer, Resolver
-from souverain.collect.spf import SPFExpansion, expand_spf, is_spf
+from souverain.collect.spf import SPFExpansion, expand_spf
 
 FUNCTION_GROUPS = ("mail", "dns", "web")
 MAX_CNAME_CHAIN = 8
@@ -119,6 +119,10 @@ class CollectOptions:
     dkim_selectors: tuple[str, ...] = ()
     derived_hosts: tuple[str, ...] = ()  # templates with {domain_dashed}
     fetch_site: Callable[[str, list[str]], Awaitable[Any]] | None = None
+    # Survey mode: ask the look-through questions (autodiscover, DKIM, derived hosts) only when this
+    # says the MX hosts do not already name a mailbox provider; None = always ask (scan).
+    needs_look_through: Callable[[list[str]], bool] | None = None
+    policy_records: bool = True  # DMARC and MTA-STS: reported, not needed for attribution
 
 
 async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> DomainObservation:
@@ -172,11 +176,7 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
 
 async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
     domain = obs.domain
-    mx, txt, dmarc, autodiscover, autodiscover_srv, mta_sts = await asyncio.gather(
-        resolver.query(domain, "MX"), resolver.query(domain, "TXT"), resolver.query(f"_dmarc.{domain}", "TXT"),
-        resolver.query(f"autodiscover.{domain}", "CNAME"), resolver.query(f"_autodiscover._tcp.{domain}", "SRV"),
-        resolver.query(f"_mta-sts.{domain}", "TXT"),
-    )
+    mx, txt = await asyncio.gather(resolver.query(domain, "MX"), resolver.query(domain, "TXT"))
     obs.record(mx, "mx")
     obs.mx_status = mx.status
     for value in mx.values("MX"):
@@ -189,31 +189,43 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
     obs.record(txt, "txt")
     obs.txt_status = txt.status
     obs.txt = txt.values("TXT")
+    hosts = [host for _, host in obs.mx[:MAX_MX_HOSTS] if host]
+    stage = [*(resolve_host(resolver, obs, host, "mx-host") for host in hosts), expand_spf(resolver, domain, txt)]
+    if options.policy_records:
+        stage += [_policy_records(resolver, obs)]
+    results = await asyncio.gather(*stage)
+    for index, host in enumerate(hosts):
+        obs.mx_hosts[host] = results[index]
+    obs.spf = results[len(hosts)]
+    for answer in obs.spf.answers:
+        obs.record(answer, "spf")
+    if options.needs_look_through is None or options.needs_look_through(hosts):
+        await _look_through_signals(resolver, obs, options)
+
+
+async def _policy_records(resolver: Resolver, obs: DomainObservation) -> None:
+    dmarc, mta_sts = await asyncio.gather(resolver.query(f"_dmarc.{obs.domain}", "TXT"),
+                                          resolver.query(f"_mta-sts.{obs.domain}", "TXT"))
     obs.record(dmarc, "dmarc")
     obs.dmarc = next((v for v in dmarc.values("TXT") if v.lower().startswith("v=dmarc1")), None)
-    obs.record(autodiscover, "autodiscover")
-    obs.record(autodiscover_srv, "autodiscover")
-    obs.autodiscover = autodiscover.values("CNAME") + [v.split()[-1] for v in autodiscover_srv.values("SRV")]
     obs.record(mta_sts, "mta-sts")
     obs.mta_sts = next((v for v in mta_sts.values("TXT") if v.lower().startswith("v=stsv1")), None)
 
-    hosts = [host for _, host in obs.mx[:MAX_MX_HOSTS] if host]
-    spf_first = txt if any(is_spf(v) for v in obs.txt) or txt.failed else None
+
+async def _look_through_signals(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
+    """Autodiscover, DKIM and derived hosts: what tells who holds the mailboxes behind a filter."""
+    domain = obs.domain
     results = await asyncio.gather(
-        *(resolve_host(resolver, obs, host, "mx-host") for host in hosts),
-        expand_spf(resolver, domain, spf_first or txt),
+        resolver.query(f"autodiscover.{domain}", "CNAME"), resolver.query(f"_autodiscover._tcp.{domain}", "SRV"),
         *(resolver.query(f"{selector}._domainkey.{domain}", "TXT") for selector in options.dkim_selectors),
         *(resolve_host(resolver, obs, template.format(domain_dashed=domain.replace(".", "-")), "derived")
           for template in options.derived_hosts),
     )
-    index = 0
-    for host in hosts:
-        obs.mx_hosts[host] = results[index]
-        index += 1
-    obs.spf = results[index]
-    for answer in obs.spf.answers:
-        obs.record(answer, "spf")
-    index += 1
+    autodiscover, autodiscover_srv = results[0], results[1]
+    obs.record(autodiscover, "autodiscover")
+    obs.record(autodiscover_srv, "autodiscover")
+    obs.autodiscover = autodiscover.values("CNAME") + [v.split()[-1] for v in autodiscover_srv.values("SRV")]
+    index = 2
     for selector in options.dkim_selectors:
         answer: Answer = results[index]
         index += 1

@@ -62,6 +62,9 @@ survey_results = sa.Table(
 )
 
 
+_RESULT_COLUMNS = [c.name for c in survey_results.columns if c.name != "survey_id"]
+
+
 def summarise_domain(domain: str, deps: list[dict], verdict: str | None, status: str = "ok",
                      reason: str | None = None) -> dict[str, Any]:
     """The flat row stored per domain: one status/service/controller/foreign triple per key function."""
@@ -148,16 +151,18 @@ class SurveyStore:
     def write(self, survey_id: int, rows: list[dict]) -> int:
         if not rows:
             return 0
-        values = [{"survey_id": survey_id, **row} for row in rows]
+        values = [{"survey_id": survey_id, **{c: row.get(c) for c in _RESULT_COLUMNS}} for row in rows]
+        with self.engine.begin() as conn:
+            # one compiled statement executed for many rows (executemany), not a statement per batch
+            return max(conn.execute(self._insert(), values).rowcount, 0)
+
+    def _insert(self):
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            statement = postgresql.insert(survey_results).values(values).on_conflict_do_nothing()
-        elif dialect == "sqlite":
-            statement = sqlite.insert(survey_results).values(values).on_conflict_do_nothing()
-        else:  # pragma: no cover - other databases: check first, then insert
-            raise UsageError(f"survey storage supports SQLite and PostgreSQL, not {dialect}")
-        with self.engine.begin() as conn:
-            return conn.execute(statement).rowcount or 0
+            return postgresql.insert(survey_results).on_conflict_do_nothing()
+        if dialect == "sqlite":
+            return sqlite.insert(survey_results).on_conflict_do_nothing()
+        raise UsageError(f"survey storage supports SQLite and PostgreSQL, not {dialect}")
 
     def finish(self, survey_id: int, status: str) -> None:
         with self.engine.begin() as conn:

@@ -8,32 +8,13 @@ and moves the work.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from souverain.errors import UsageError
 from souverain.store.surveys import SurveyStore
-from souverain.survey.runner import SurveyOptions, scan_targets
-
-
-@functools.cache
-def _worker_state(kb_root: str | None):
-    """The KB and the IP table, loaded once per worker process."""
-    from souverain.kb.base import load_kb
-    from souverain.kb.ipasn import IPASNTable
-
-    return load_kb(kb_root), IPASNTable.load()
-
-
-def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> list[dict]:
-    """Dask task: scan one partition and return its rows (plain dicts, cheap to ship back)."""
-    kb, ip_table = _worker_state(kb_root)
-    rows: list[dict] = []
-    asyncio.run(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append))
-    return rows
+from souverain.survey.runner import SurveyOptions, scan_partition
 
 
 def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, scheduler: str | Any,
