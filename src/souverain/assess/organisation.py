@@ -31,7 +31,9 @@ class FunctionSummary:
     unknown: int
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {"function": self.function, "name": self.name, "criticality": self.criticality, "state": self.state,
+                "services": self.services, "controllers": self.controllers, "laws": self.laws,
+                "unknown": self.unknown}
 
 
 def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternatives: bool = True) -> dict:

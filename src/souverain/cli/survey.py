@@ -160,9 +160,14 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
             raise SystemExit(130) from None
         finally:
             progress.close()
+        elapsed = time.monotonic() - progress.started
         counts = surveys.counts(survey_id)
         surveys.finish(survey_id, "complete" if counts["done"] >= total else "partial")
-        click.echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session)", err=True)
+        queries = outcomes.pop("dns_queries", 0)
+        scanned = sum(outcomes.values())
+        click.echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
+                   f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
+                   f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s", err=True)
         if output:
             from souverain.survey.export import write_results
 

@@ -110,9 +110,12 @@ def read_name(message: bytes, offset: int) -> tuple[str, int]:
     return ".".join(labels).lower(), (end if end is not None else offset)
 
 
+_PLAIN = bytes(b for b in range(0x21, 0x7F) if b not in (0x2E, 0x5C))
+
+
 def _label_text(raw: bytes) -> str:
     """Printable ASCII kept; anything else escaped as \\DDD (presentation format)."""
-    if all(0x21 <= b <= 0x7E and b not in (0x2E, 0x5C) for b in raw):
+    if not raw.translate(None, _PLAIN):  # fast path: every byte is plain (checked in C)
         return raw.decode("ascii")
     return "".join(chr(b) if 0x21 <= b <= 0x7E and b not in (0x2E, 0x5C) else f"\\{b:03d}" for b in raw)
 

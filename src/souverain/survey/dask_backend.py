@@ -32,8 +32,10 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
             parts = [domains[i:i + partition_size] for i in range(0, len(domains), partition_size)]
             futures = client.map(scan_partition, parts, options=options.as_dict(), kb_root=kb_root, pure=False)
             for future in as_completed(futures):
-                rows = future.result()
+                part = future.result()
+                rows = part["rows"]
                 store.write(survey_id, rows)
+                totals["dns_queries"] += part["dns_queries"]
                 for row in rows:
                     totals[row["status"]] += 1
                     if progress:

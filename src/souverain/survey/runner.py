@@ -90,6 +90,7 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
                 await emit(row) if asyncio.iscoroutinefunction(emit) else emit(row)
 
         await asyncio.gather(*(worker() for _ in range(workers)))
+        outcomes["dns_queries"] += resolver.stats["queries"]
     return outcomes
 
 
@@ -111,12 +112,12 @@ def _worker_state(kb_root: str | None):
     return load_kb(kb_root), IPASNTable.load()
 
 
-def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> list[dict]:
-    """Worker task (process pool or Dask): scan one partition and return its rows as plain dicts."""
+def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> dict:
+    """Worker task (process pool or Dask): scan one partition; rows as plain dicts, and counters."""
     kb, ip_table = _worker_state(kb_root)
     rows: list[dict] = []
-    run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append))
-    return rows
+    counts = run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append))
+    return {"rows": rows, "dns_queries": counts["dns_queries"]}
 
 
 def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, workers: int,
@@ -131,8 +132,10 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
             futures = [pool.submit(scan_partition, domains[i:i + partition_size], per_worker.as_dict(), kb_root)
                        for i in range(0, len(domains), partition_size)]
             for future in as_completed(futures):
-                rows = future.result()
+                part = future.result()
+                rows = part["rows"]
                 store.write(survey_id, rows)
+                totals["dns_queries"] += part["dns_queries"]
                 for row in rows:
                     totals[row["status"]] += 1
                     if progress:

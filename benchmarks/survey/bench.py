@@ -1,0 +1,149 @@
+"""Survey throughput and memory against NSD on 127.0.0.1, with dnsperf as the reference ceiling.
+
+    python benchmarks/survey/bench.py --world 400000 --sizes 100000,200000,400000 --work /tmp/souverain-bench
+
+For each size: a fresh survey of the first N domains of the synthetic world (gen_world.py),
+`--functions mail,dns`, local executor with --workers processes. Reports domains/s, DNS queries/s,
+the ratio to dnsperf's queries/s measured against the same server in the same run, and the peak
+resident memory of the whole survey process tree (parent and workers, sampled every 0.1 s).
+Everything runs on loopback; nothing is sent anywhere else. Needs: nsd, dnsperf (Debian packages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PORT = 5354
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
+
+
+def ensure_world(work: Path, count: int) -> None:
+    marker = work / "world.json"
+    if marker.exists() and json.loads(marker.read_text()).get("count") == count:
+        return
+    if work.exists():
+        shutil.rmtree(work)
+    started = time.monotonic()
+    run([sys.executable, str(HERE / "gen_world.py"), str(count), str(work)])
+    marker.write_text(json.dumps({"count": count, "seconds": round(time.monotonic() - started, 1)}))
+
+
+def start_nsd(work: Path) -> subprocess.Popen:
+    run(["nsd-checkconf", str(work / "nsd.conf")])
+    process = subprocess.Popen(["nsd", "-c", str(work / "nsd.conf"), "-d"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    probe = (work / "domains.txt").read_text().split("\n", 1)[0]
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        out = subprocess.run(["kdig", f"@127.0.0.1", "-p", str(PORT), probe, "SOA", "+short", "+time=1", "+retry=0"],
+                             capture_output=True, text=True)
+        if out.stdout.strip():
+            return process
+        time.sleep(1)
+    raise SystemExit("NSD did not come up")
+
+
+def dnsperf(work: Path) -> float:
+    out = run(["dnsperf", "-s", "127.0.0.1", "-p", str(PORT), "-d", str(work / "queries.txt"), "-n", "1",
+               "-c", "1", "-q", "200", "-t", "2"]).stdout
+    return float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+        stack.extend(children.get(current, []))
+    return total
+
+
+def survey(work: Path, size: int, workers: int, concurrency: int) -> dict:
+    names = (work / "domains.txt").read_text().split("\n")[:size]
+    population = work / f"domains-{size}.txt"
+    population.write_text("\n".join(names) + "\n")
+    db = work / f"survey-{size}.db"
+    db.unlink(missing_ok=True)
+    cmd = ["souverain", "survey", str(population), "--nameserver", f"127.0.0.1:{PORT}", "--functions", "mail,dns",
+           "--db", f"sqlite:///{db}", "--name", f"bench-{size}", "--timeout", "2", "--concurrency",
+           str(concurrency), "--workers", str(workers), "--quiet"]
+    started = time.monotonic()
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_kb(process.pid))
+        time.sleep(0.1)
+    stderr = process.stderr.read()
+    if process.returncode != 0:
+        raise SystemExit(f"survey failed: {stderr[-2000:]}")
+    line = [l for l in stderr.splitlines() if l.startswith("done:")][-1]
+    numbers = re.search(r"= (\d+) domains/s, (\d+) DNS queries = (\d+) queries/s", line)
+    return {"size": size, "wall_s": round(time.monotonic() - started, 1), "domains_per_s": int(numbers.group(1)),
+            "queries": int(numbers.group(2)), "queries_per_s": int(numbers.group(3)), "peak_rss_mb": round(peak / 1024),
+            "summary": line}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--world", type=int, default=200_000, help="domains in the synthetic world")
+    parser.add_argument("--sizes", default="100000", help="comma-separated survey sizes")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--concurrency", type=int, default=500)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/souverain-bench"))
+    args = parser.parse_args()
+    for tool in ("nsd", "dnsperf", "kdig", "souverain"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found: apt-get install nsd dnsperf knot-dnsutils; pip install -e '.[fast]'")
+    ensure_world(args.work, args.world)
+    nsd = start_nsd(args.work)
+    try:
+        reference = dnsperf(args.work)
+        results = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            result = survey(args.work, size, args.workers, args.concurrency)
+            result["dnsperf_qps"] = round(reference)
+            result["ratio_to_dnsperf"] = round(result["queries_per_s"] / reference, 3)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    finally:
+        os.killpg(nsd.pid, signal.SIGTERM)
+        nsd.wait(30)
+    machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"\n| size | domains/s | queries/s | dnsperf q/s | ratio | peak RSS (MB) |  ({machine}, "
+          f"{time.strftime('%Y-%m-%d')}, workers={args.workers})")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['size']:,} | {r['domains_per_s']:,} | {r['queries_per_s']:,} | {r['dnsperf_qps']:,} | "
+              f"{r['ratio_to_dnsperf']:.1%} | {r['peak_rss_mb']} |")
+
+
+if __name__ == "__main__":
+    main()
