@@ -541,10 +541,16 @@ def _country(dep: dict) -> str | None:
     return (dep.get("controller") or {}).get("country")
 
 
+def _us_reachable(dep: dict) -> bool:
+    """US-controlled operator, or a US-controlled network under it (the dependency's infrastructure)."""
+    infrastructure = (dep.get("infrastructure") or {}).get("controller") or {}
+    return _country(dep) == "US" or infrastructure.get("country") == "US"
+
+
 def our_labels(rec: Record, deps: list[dict]) -> dict:
     inbound = [d for d in deps if d["function"] == "email.inbound"]
     gateways = [d for d in deps if d["function"] == "email.gateway"]
-    us = [d for d in inbound if d["status"] in ("identified", "self-managed") and _country(d) == "US"]
+    us = [d for d in inbound if d["status"] in ("identified", "self-managed") and _us_reachable(d)]
     identified = [d for d in inbound if d["status"] == "identified"]
     managed = [d for d in inbound if d["status"] == "self-managed"]
     if us:

@@ -1,0 +1,262 @@
+"""What a web page loads: every http(s) URL in its static HTML, CSS and well-known loader snippets.
+
+Pure functions over text (no network). Robust against hostile HTML: the standard library parser
+is stopped before ``close()`` (which is quadratic on unterminated constructs), CSS patterns are
+bounded, and at most ``MAX_RESOURCES`` URLs are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+
+MAX_RESOURCES = 2_000
+
+
+def _normal_host(host: str) -> str:
+    return host.strip().rstrip(".").lower()
+
+_MAX_SRCSET = 32  # candidates read per srcset: real ones list a handful of widths
+
+
+# -- resources a page loads -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """A URL a page makes the browser fetch (or names as a connection to open)."""
+
+    url: str
+    host: str
+    tag: str
+    attribute: str | None  # None: found in the element's text (inline script, <style>)
+    kind: str
+
+
+RESOURCE_KINDS = (
+    "script", "stylesheet", "preconnect", "dns-prefetch", "preload", "image", "iframe", "media",
+    "form", "css-import", "css-url", "loader-snippet", "inline-script",
+)
+_ATTRIBUTE_KINDS = {
+    ("script", "src"): "script", ("img", "src"): "image", ("img", "srcset"): "image",
+    ("iframe", "src"): "iframe", ("frame", "src"): "iframe", ("source", "src"): "media",
+    ("source", "srcset"): "media", ("video", "src"): "media", ("video", "poster"): "image",
+    ("audio", "src"): "media", ("embed", "src"): "media", ("object", "data"): "media",
+    ("form", "action"): "form",
+}
+_LINK_KINDS = {
+    "stylesheet": "stylesheet", "preconnect": "preconnect", "dns-prefetch": "dns-prefetch",
+    "preload": "preload", "modulepreload": "preload", "icon": "image",
+    "apple-touch-icon": "image", "apple-touch-icon-precomposed": "image",
+}
+# Script types that hold data or templates, not code: URLs in them are not loaded.
+_DATA_SCRIPT_TYPES = re.compile(r"json|template|html|text/plain", re.I)
+
+# Bounded on purpose: page content is hostile, and an unbounded lazy match per "url(" would make
+# a crafted style sheet quadratic. An unclosed comment runs to the end, as in CSS.
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
+_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"'()\s;]{1,2048})\1""", re.I)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"'()\s]{0,2048})\1\s*\)""", re.I)
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = rf"(?:{_LABEL}\.)+(?:[A-Za-z][A-Za-z0-9-]{{0,62}})|\d{{1,3}}(?:\.\d{{1,3}}){{3}}"
+# Absolute URLs anywhere, protocol-relative ones only right after a quote, "(" or "=" (so that
+# "// comment" does not count) and only with a path.
+_SCRIPT_URL = re.compile(
+    rf"""(?<![\w.+-])https?://(?:{_HOSTNAME})(?::\d{{1,5}})?(?:/[^\s"'`<>\\]*)?"""
+    rf"""|(?<=["'(=])//(?:{_HOSTNAME})(?::\d{{1,5}})?/[^\s"'`<>\\]*""",
+)
+_TRAILING_PUNCTUATION = ".,;:!?)]}"
+
+# Well-known loader snippets: they build the URL of what they load from pieces, so the generic
+# URL scan sees at best a prefix. Each rule yields the URL the snippet will fetch.
+_GTM_ID = re.compile(r"\bGTM-[A-Z0-9]{4,12}\b")
+_GTAG_URL = re.compile(r"googletagmanager\.com/gtag/js(?:\?id=([\w-]+))?")
+_GTAG_CONFIG = re.compile(r"""gtag\(\s*["']config["']\s*,\s*["']([A-Z]{1,3}-[\w-]+)["']""")
+_GA = re.compile(r"google-analytics\.com/(analytics|ga)\.js")
+_FBEVENTS = re.compile(r"connect\.facebook\.net/([\w-]+)/fbevents\.js")
+_MATOMO_BASE = re.compile(r"""\bu\s*=\s*["']((?:https?:)?//[^"'\s/]+(?:/[^"'\s]*)?)["']""")
+_HOTJAR_ID = re.compile(r"hjid\s*:\s*(\d+)")
+_HOTJAR_SV = re.compile(r"hjsv\s*:\s*(\d+)")
+
+
+def _loader_urls(script: str) -> list[str]:
+    """URLs that well-known tag loaders (GTM, gtag, GA, Facebook pixel, Matomo, Hotjar) fetch."""
+    urls: list[str] = []
+    if "googletagmanager.com/gtm.js" in script:
+        ids = _GTM_ID.findall(script)
+        urls += [f"https://www.googletagmanager.com/gtm.js?id={i}" for i in ids]
+        urls += [] if ids else ["https://www.googletagmanager.com/gtm.js"]
+    gtag_ids = [m.group(1) for m in _GTAG_URL.finditer(script) if m.group(1)]
+    if "gtag(" in script:
+        gtag_ids += _GTAG_CONFIG.findall(script)
+    urls += [f"https://www.googletagmanager.com/gtag/js?id={i}" for i in gtag_ids]
+    if not gtag_ids and _GTAG_URL.search(script):
+        urls.append("https://www.googletagmanager.com/gtag/js")
+    urls += [f"https://www.google-analytics.com/{name}.js" for name in _GA.findall(script)]
+    urls += [f"https://connect.facebook.net/{loc}/fbevents.js" for loc in _FBEVENTS.findall(script)]
+    if "_paq" in script and (base := _MATOMO_BASE.search(script)):
+        prefix = base.group(1) if base.group(1).endswith("/") else base.group(1) + "/"
+        urls.append(prefix + ("piwik.js" if "piwik.js" in script else "matomo.js"))
+    if "static.hotjar.com" in script:
+        hjid, hjsv = _HOTJAR_ID.search(script), _HOTJAR_SV.search(script)
+        version = hjsv.group(1) if hjsv else "6"
+        urls.append(f"https://static.hotjar.com/c/hotjar-{hjid.group(1)}.js?sv={version}"
+                    if hjid else "https://static.hotjar.com/")
+    return list(dict.fromkeys(urls))
+
+
+def _css_urls(css: str) -> list[tuple[str, str]]:
+    """(url, kind) for ``@import`` and ``url(...)`` references in a style sheet or attribute."""
+    css = _CSS_COMMENT.sub("", css)
+    found, import_spans = [], []
+    for match in _CSS_IMPORT.finditer(css):
+        found.append((match.group(2), "css-import"))
+        import_spans.append(match.span())
+    for match in _CSS_URL.finditer(css):
+        if not any(start <= match.start() < end for start, end in import_spans):
+            found.append((match.group(2), "css-url"))
+    return found
+
+
+class _PageParser(HTMLParser):
+    """Collects resources and the title. html.parser never stops on malformed markup; the few
+    constructs it chokes on are neutralised in ``scan_html``."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base_url = base_url
+        self.found: dict[tuple[str, str], Resource] = {}
+        self.title: str | None = None
+        self._title_parts: list[str] | None = None
+        self._base_seen = False
+        self._text_tag: str | None = None  # "script" or "style" while collecting their text
+        self._text_parts: list[str] = []
+        self._tried: set[tuple[str, str, str]] = set()
+
+    # -- collecting --------------------------------------------------------------------------
+    def add(self, value: str, tag: str, attribute: str | None, kind: str) -> None:
+        if len(self.found) >= MAX_RESOURCES or (value, tag, self.base_url) in self._tried:
+            return
+        self._tried.add((value, tag, self.base_url))  # repeated values cost one urljoin
+        url = _absolute_http_url(value, self.base_url)
+        if url is None or (url, tag) in self.found:
+            return
+        host = _normal_host(urlsplit(url).hostname or "")
+        self.found[(url, tag)] = Resource(url, host, tag, attribute, kind)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values: dict[str, str] = {}
+        for name, value in attrs:  # the first of duplicate attributes wins, as in browsers
+            if value is not None:
+                values.setdefault(name, value)
+        if tag == "base" and not self._base_seen and "href" in values:
+            self._base_seen = True
+            self.base_url = _absolute_http_url(values["href"], self.base_url) or self.base_url
+        for (element, attribute), kind in _ATTRIBUTE_KINDS.items():
+            if element == tag and attribute in values:
+                if attribute == "srcset":
+                    for candidate in values["srcset"].split(",")[:_MAX_SRCSET]:
+                        if candidate.strip():
+                            self.add(candidate.split()[0], tag, attribute, kind)
+                elif values[attribute].strip():
+                    self.add(values[attribute], tag, attribute, kind)
+        if tag == "link" and "href" in values:
+            tokens = values.get("rel", "").lower().split()
+            kind = next((_LINK_KINDS[t] for t in tokens if t in _LINK_KINDS), None)
+            if kind:
+                self.add(values["href"], tag, "href", kind)
+        if "style" in values:
+            for url, kind in _css_urls(values["style"]):
+                self.add(url, tag, "style", kind)
+        if tag == "title" and self.title is None:
+            self._title_parts = []
+        elif tag == "style" or (
+            tag == "script" and "src" not in values
+            and not _DATA_SCRIPT_TYPES.search(values.get("type", ""))
+        ):
+            self._text_tag, self._text_parts = tag, []
+
+    def handle_data(self, data: str) -> None:
+        if self._text_tag is not None:
+            self._text_parts.append(data)
+        elif self._title_parts is not None:
+            self._title_parts.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self._title_parts is not None:
+            self.title = " ".join("".join(self._title_parts).split())[:500]
+            self._title_parts = None
+        if tag == self._text_tag:
+            self.flush_text()
+
+    def finish(self) -> None:
+        """End of document, instead of ``close()``, which rescans the unparsed tail once per "<"
+        in it (quadratic: 0.8 MB of "<!--" takes minutes). The tail starts with an unterminated
+        comment, tag or declaration, which HTML5 drops at end of file anyway, or is the text of
+        an unterminated <script> or <style>, which we read."""
+        if self._text_tag is not None:
+            self._text_parts.append(self.rawdata)
+            self.flush_text()
+        self.rawdata = ""
+
+    def flush_text(self) -> None:
+        tag, text = self._text_tag, "".join(self._text_parts)
+        self._text_tag, self._text_parts = None, []
+        if tag == "style":
+            for url, kind in _css_urls(text):
+                self.add(url, "style", None, kind)
+        elif tag == "script":
+            self.add_script_urls(text)
+
+    def add_script_urls(self, script: str) -> None:
+        script = script.replace("\\/", "/")  # JSON-escaped URLs
+        loaders = _loader_urls(script)
+        for url in loaders:
+            self.add(url, "script", None, "loader-snippet")
+        # Pieces of a loader's URL ("https://www.googletagmanager.com/gtm.js?id=") add nothing.
+        covered = [_without_scheme(urljoin(self.base_url, u)) for u in loaders]
+        for match in _SCRIPT_URL.finditer(script):
+            url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
+            bare = _without_scheme(urljoin(self.base_url, url))
+            if not any(c.startswith(bare) for c in covered):
+                self.add(url, "script", None, "inline-script")
+
+
+def _without_scheme(url: str) -> str:
+    return url.partition("//")[2]
+
+
+def _absolute_http_url(value: str, base_url: str) -> str | None:
+    """``value`` resolved against ``base_url`` the way browsers clean it, or None if not http(s)."""
+    value = re.sub(r"[\t\n\r]", "", value.strip())
+    try:
+        url = urldefrag(urljoin(base_url, value)).url
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    # One spelling per URL, so that duplicates are found: lowercase host, "/" for an empty path.
+    return urlunsplit(parts._replace(netloc=parts.netloc.lower(), path=parts.path or "/"))
+
+
+def scan_html(html: str, base_url: str) -> tuple[list[Resource], str | None]:
+    """Resources (see ``extract_resources``) and the title of an HTML document."""
+    parser = _PageParser(base_url)
+    # "<![" starts a bogus comment in HTML5, but html.parser asserts on unknown marked sections;
+    # "<?" has the same meaning (ignored up to the next ">") and parses everywhere.
+    parser.feed(html.replace("<![", "<?["))
+    parser.finish()
+    return list(parser.found.values()), parser.title
+
+
+def extract_resources(html: str, base_url: str) -> list[Resource]:
+    """Every http(s) URL the page makes a browser load or connect to, in document order.
+
+    Pure: no network. Relative URLs are resolved against ``base_url`` (or ``<base href>``),
+    duplicates by (url, tag) are dropped, at most ``MAX_RESOURCES`` are returned.
+    """
+    return scan_html(html, base_url)[0]
