@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from souverain.kb.ipasn import IPASNTable
@@ -330,7 +330,7 @@ class World:
         folder.mkdir(parents=True, exist_ok=True)
         for origin, lines in zones.items():
             head = [f"$ORIGIN {origin}.", "$TTL 300",
-                    f"@ IN SOA ns.replay.invalid. hostmaster.replay.invalid. 2026010101 3600 600 86400 300",
+                    "@ IN SOA ns.replay.invalid. hostmaster.replay.invalid. 2026010101 3600 600 86400 300",
                     "@ IN NS ns.replay.invalid."]
             (folder / f"{origin}.zone").write_text("\n".join(head + lines) + "\n", encoding="utf-8")
         return len(zones)

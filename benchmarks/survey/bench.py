@@ -49,7 +49,7 @@ def start_nsd(work: Path) -> subprocess.Popen:
     probe = (work / "domains.txt").read_text().split("\n", 1)[0]
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
-        out = subprocess.run(["kdig", f"@127.0.0.1", "-p", str(PORT), probe, "SOA", "+short", "+time=1", "+retry=0"],
+        out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(PORT), probe, "SOA", "+short", "+time=1", "+retry=0"],
                              capture_output=True, text=True)
         if out.stdout.strip():
             return process
