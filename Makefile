@@ -11,4 +11,4 @@ demo: install
 	souverain who aws-european-sovereign-cloud
 
 test: install
-	$(PYTHON) -m pytest
+	SOUVERAIN_TEST_POSTGRES="$${SOUVERAIN_TEST_POSTGRES:-$$(bash scripts/test_services.sh)}" $(PYTHON) -m pytest

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Start the services the test suite can use and print the PostgreSQL URL on stdout (nothing when
+# PostgreSQL cannot be had here: those tests are then skipped, and say so). Loopback only.
+set -u
+log() { echo "test services: $*" >&2; }
+if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing PostgreSQL (apt-get)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null 2>&1 \
+      || { log "PostgreSQL could not be installed"; exit 0; }
+  else
+    log "no PostgreSQL and no root/apt-get: PostgreSQL tests will be skipped"; exit 0
+  fi
+fi
+version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -1)
+[ -n "$version" ] || { log "no PostgreSQL cluster found"; exit 0; }
+pg_ctlcluster "$version" main start >/dev/null 2>&1 || true
+for _ in $(seq 1 30); do
+  su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break
+  sleep 1
+done
+su postgres -c "psql -qtAc \"select 1 from pg_roles where rolname='souverain'\"" 2>/dev/null | grep -q 1 \
+  || su postgres -c "psql -qc \"create user souverain with password 'souverain' createdb\"" >/dev/null 2>&1
+su postgres -c "psql -qtAc \"select 1 from pg_database where datname='souverain_test'\"" 2>/dev/null | grep -q 1 \
+  || su postgres -c "createdb -O souverain souverain_test" >/dev/null 2>&1
+echo "postgresql+psycopg://souverain:souverain@127.0.0.1:5432/souverain_test"
