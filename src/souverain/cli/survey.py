@@ -106,7 +106,7 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
     from souverain.kb.ipasn import IPASNTable
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
-    from souverain.survey.inputs import read_population
+    from souverain.survey.inputs import BadRow, iter_population
     from souverain.survey.runner import SurveyOptions, run_local
 
     if executor == "dask" and not scheduler:
@@ -125,17 +125,27 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
             options = SurveyOptions.from_dict(__import__("json").loads(run_row["options"]))
             click.echo(f"resuming survey {run_row['name']!r} (id {survey_id})", err=True)
         else:
-            population = read_population(input_path, input_format, domain_column)
-            for bad in population.bad[:20]:
-                click.echo(f"{input_path}: {bad}", err=True)
-            if population.bad:
-                click.echo(f"{len(population.bad)} bad row(s) skipped, {population.duplicates} duplicate(s)", err=True)
-            if not population.targets:
-                raise UsageError(f"{input_path}: no valid domain")
             name = name or f"{input_path.stem}-{time.strftime('%Y%m%dT%H%M%S')}"
-            survey_id = surveys.create(name, str(input_path), options.as_dict(), kb.version, population.targets,
-                                       len(population.bad))
-            click.echo(f"survey {name!r} (id {survey_id}): {len(population.targets)} domains", err=True)
+            bad = _BadRows(input_path)
+            read = {"rows": 0}
+
+            def targets():
+                for item in iter_population(input_path, input_format, domain_column):
+                    if isinstance(item, BadRow):
+                        bad(item)
+                    else:
+                        read["rows"] += 1
+                        yield item
+
+            survey_id = surveys.create(name, str(input_path), options.as_dict(), kb.version, targets())
+            surveys.set_bad_rows(survey_id, bad.count)
+            total = surveys.find(str(survey_id))["total"]
+            if bad.count or read["rows"] != total:
+                click.echo(f"{bad.count} bad row(s) skipped, {read['rows'] - total} duplicate(s)", err=True)
+            if not total:
+                surveys.finish(survey_id, "empty")
+                raise UsageError(f"{input_path}: no valid domain")
+            click.echo(f"survey {name!r} (id {survey_id}): {total} domains", err=True)
         counts = surveys.counts(survey_id)
         total = surveys.find(str(survey_id))["total"]
         progress = _Progress(total - counts["done"], quiet)
@@ -173,6 +183,22 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
 
             written = write_results(surveys.results(survey_id), output)
             click.echo(f"wrote {written} rows to {output}", err=True)
+
+
+class _BadRows:
+    """Report the first bad rows with their line numbers, count them all (nothing is kept)."""
+
+    shown = 20
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count = path, 0
+
+    def __call__(self, row) -> None:
+        self.count += 1
+        if self.count <= self.shown:
+            click.echo(f"{self.path}: {row}", err=True)
+        elif self.count == self.shown + 1:
+            click.echo(f"{self.path}: more bad rows (counted, not shown)", err=True)
 
 
 def _last_run_of(surveys, input_path: Path) -> str:

@@ -101,21 +101,34 @@ class SurveyStore:
         self.engine = store.engine
 
     def create(self, name: str, input_path: str, options: dict, kb_version: str, targets: Iterable,
-               bad_rows: int) -> int:
+               bad_rows: int = 0) -> int:
+        """Register a run and its targets, streamed in chunks; a repeated domain is kept once."""
         created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        targets = list(targets)
         with self.engine.begin() as conn:
             if conn.execute(sa.select(surveys.c.id).where(surveys.c.name == name)).first():
                 raise UsageError(f"a survey named {name!r} exists already: use --resume, or another --name")
             survey_id = conn.execute(surveys.insert().values(
                 name=name, input=input_path, created=created, options=json.dumps(options, default=str),
-                kb_version=kb_version, status="running", total=len(targets), bad_rows=bad_rows,
+                kb_version=kb_version, status="creating", total=0, bad_rows=bad_rows,
             )).inserted_primary_key[0]
-            for chunk in _chunks(targets, 5000):
-                conn.execute(survey_targets.insert(), [
-                    {"survey_id": survey_id, "domain": t.domain, "line": t.line,
-                     "attrs": json.dumps(t.attrs, ensure_ascii=False)} for t in chunk])
+            insert = self._insert_ignore(survey_targets)
+            chunk: list[dict] = []
+            for target in targets:
+                chunk.append({"survey_id": survey_id, "domain": target.domain, "line": target.line,
+                              "attrs": json.dumps(target.attrs, ensure_ascii=False)})
+                if len(chunk) >= 5000:
+                    conn.execute(insert, chunk)
+                    chunk = []
+            if chunk:
+                conn.execute(insert, chunk)
+            total = conn.execute(sa.select(sa.func.count()).select_from(survey_targets)
+                                 .where(survey_targets.c.survey_id == survey_id)).scalar_one()
+            conn.execute(surveys.update().where(surveys.c.id == survey_id).values(status="running", total=total))
         return int(survey_id)
+
+    def set_bad_rows(self, survey_id: int, count: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(surveys.update().where(surveys.c.id == survey_id).values(bad_rows=count))
 
     def find(self, ref: str) -> dict:
         """A run by id or by name."""
@@ -157,11 +170,14 @@ class SurveyStore:
             return max(conn.execute(self._insert(), values).rowcount, 0)
 
     def _insert(self):
+        return self._insert_ignore(survey_results)
+
+    def _insert_ignore(self, table: sa.Table):
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            return postgresql.insert(survey_results).on_conflict_do_nothing()
+            return postgresql.insert(table).on_conflict_do_nothing()
         if dialect == "sqlite":
-            return sqlite.insert(survey_results).on_conflict_do_nothing()
+            return sqlite.insert(table).on_conflict_do_nothing()
         raise UsageError(f"survey storage supports SQLite and PostgreSQL, not {dialect}")
 
     def finish(self, survey_id: int, status: str) -> None:
@@ -190,7 +206,3 @@ class SurveyStore:
                 data["attrs"] = json.loads(data["attrs"])
                 yield data
 
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]

@@ -70,42 +70,54 @@ def to_domain(value: str) -> str:
     return validate_host(text, value)
 
 
-def read_population(path: Path, fmt: str | None = None, domain_column: str | None = None) -> Population:
+def iter_population(path: Path, fmt: str | None = None, domain_column: str | None = None) -> Iterator[Target | BadRow]:
+    """Stream targets and bad rows in file order (bounded memory: nothing is kept)."""
     fmt = detect_format(path, fmt)
     try:
-        rows = list(_rows(path, fmt))
+        rows = _rows(path, fmt)
+        column = None
+        first = next(rows, None)
+        if fmt != "list":
+            columns = list(first[1]) if first and isinstance(first[1], dict) else []
+            column = _domain_column(columns, domain_column, path)
+        if first is None:
+            return
+        for line, row, problem in _chain(first, rows):
+            if problem:
+                yield BadRow(line, str(row), problem)
+                continue
+            raw = row if column is None else (row.get(column) or "")
+            attrs = {} if column is None else {k: str(v) for k, v in row.items() if k != column and v not in (None, "")}
+            try:
+                yield Target(line, to_domain(str(raw)), attrs)
+            except UsageError as exc:
+                yield BadRow(line, str(raw), str(exc).split(": ", 1)[-1] if raw else "empty domain")
     except OSError as exc:
         raise DataError(f"{path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    columns: list[str] = []
-    for _, row, _ in rows:
-        if isinstance(row, dict):
-            columns = list(row)
-            break
-    column = None
-    if fmt != "list":
-        column = _domain_column(columns, domain_column, path)
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def read_population(path: Path, fmt: str | None = None, domain_column: str | None = None) -> Population:
+    """The whole population in memory, de-duplicated (for small inputs and tests)."""
     targets: list[Target] = []
     bad: list[BadRow] = []
     seen: set[str] = set()
     duplicates = 0
-    for line, row, problem in rows:
-        if problem:
-            bad.append(BadRow(line, str(row), problem))
-            continue
-        raw = row if column is None else (row.get(column) or "")
-        attrs = {} if column is None else {k: str(v) for k, v in row.items() if k != column and v not in (None, "")}
-        try:
-            domain = to_domain(str(raw))
-        except UsageError as exc:
-            bad.append(BadRow(line, str(raw), str(exc).split(": ", 1)[-1] if raw else "empty domain"))
-            continue
-        if domain in seen:
+    columns: list[str] = []
+    for item in iter_population(path, fmt, domain_column):
+        if isinstance(item, BadRow):
+            bad.append(item)
+        elif item.domain in seen:
             duplicates += 1
-            continue
-        seen.add(domain)
-        targets.append(Target(line, domain, attrs))
+        else:
+            seen.add(item.domain)
+            targets.append(item)
     return Population(targets, bad, duplicates, columns)
 
 
