@@ -63,8 +63,12 @@ def dnsperf(work: Path) -> float:
     return float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, from /proc.
+
+    RSS counts pages shared between the parent and its forked workers once per process; PSS
+    splits them between the processes sharing them, so the PSS sum is the memory really used.
+    """
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -73,17 +77,20 @@ def tree_rss_kb(pid: int) -> int:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    total, stack = 0, [pid]
+    rss = pss = 0
+    stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
         except OSError:
             pass
         stack.extend(children.get(current, []))
-    return total
+    return rss, pss
 
 
 def survey(work: Path, size: int, workers: int, concurrency: int) -> dict:
@@ -97,9 +104,10 @@ def survey(work: Path, size: int, workers: int, concurrency: int) -> dict:
            str(concurrency), "--workers", str(workers), "--quiet"]
     started = time.monotonic()
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak_rss = peak_pss = 0
     while process.poll() is None:
-        peak = max(peak, tree_rss_kb(process.pid))
+        rss, pss = tree_memory_kb(process.pid)
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
         time.sleep(0.1)
     stderr = process.stderr.read()
     if process.returncode != 0:
@@ -107,7 +115,8 @@ def survey(work: Path, size: int, workers: int, concurrency: int) -> dict:
     line = [l for l in stderr.splitlines() if l.startswith("done:")][-1]
     numbers = re.search(r"= (\d+) domains/s, (\d+) DNS queries = (\d+) queries/s", line)
     return {"size": size, "wall_s": round(time.monotonic() - started, 1), "domains_per_s": int(numbers.group(1)),
-            "queries": int(numbers.group(2)), "queries_per_s": int(numbers.group(3)), "peak_rss_mb": round(peak / 1024),
+            "queries": int(numbers.group(2)), "queries_per_s": int(numbers.group(3)), "peak_rss_mb": round(peak_rss / 1024),
+            "peak_pss_mb": round(peak_pss / 1024),
             "summary": line}
 
 
@@ -137,12 +146,12 @@ def main() -> None:
         os.killpg(nsd.pid, signal.SIGTERM)
         nsd.wait(30)
     machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"\n| size | domains/s | queries/s | dnsperf q/s | ratio | peak RSS (MB) |  ({machine}, "
-          f"{time.strftime('%Y-%m-%d')}, workers={args.workers})")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"\n| size | domains/s | queries/s | dnsperf q/s | ratio | peak RSS sum (MB) | peak PSS sum (MB) |"
+          f"  ({machine}, {time.strftime('%Y-%m-%d')}, workers={args.workers})")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['size']:,} | {r['domains_per_s']:,} | {r['queries_per_s']:,} | {r['dnsperf_qps']:,} | "
-              f"{r['ratio_to_dnsperf']:.1%} | {r['peak_rss_mb']} |")
+              f"{r['ratio_to_dnsperf']:.1%} | {r['peak_rss_mb']} | {r['peak_pss_mb']} |")
 
 
 if __name__ == "__main__":

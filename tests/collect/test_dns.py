@@ -125,3 +125,12 @@ def test_wire_parser_agrees_with_dnspython():
 def test_wire_parser_rejects_hostile_messages(wire):
     with pytest.raises(dnswire.WireError):
         dnswire.parse_response(wire)
+
+
+def test_one_socket_per_server_under_concurrency(server):
+    async def go():
+        async with Resolver([("127.0.0.1", server.port)], timeout=0.5) as resolver:
+            await asyncio.gather(*(resolver.query(f"n{i}.unit.test", "A") for i in range(200)))
+            return len(resolver._channels), len(resolver._opening)
+
+    assert asyncio.run(go()) == (1, 0)

@@ -173,6 +173,7 @@ class Resolver:
         self._qps = qps
         self._next_slot = 0.0
         self._channels: dict[tuple[str, int], _UDPChannel] = {}
+        self._opening: dict[tuple[str, int], asyncio.Future] = {}
         self._cache: collections.OrderedDict[tuple[str, str], asyncio.Future] = collections.OrderedDict()
         self._cache_size = cache_size
         self._rotate = 0
@@ -275,13 +276,28 @@ class Resolver:
             status = "ERROR"
         return Answer(name, rdtype, status, response.answers, label, at, elapsed, tcp)
 
-    async def _udp(self, server: tuple[str, int], qid: int, wire: bytes, question: bytes) -> bytes | None:
+    async def _channel(self, server: tuple[str, int]) -> _UDPChannel:
+        """The one UDP socket for ``server``, created once even when many queries start together."""
         channel = self._channels.get(server)
-        if channel is None:
+        if channel is not None:
+            return channel
+        opening = self._opening.get(server)
+        if opening is None:
             loop = asyncio.get_running_loop()
             family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-            _, channel = await loop.create_datagram_endpoint(_UDPChannel, remote_addr=server, family=family)
-            self._channels[server] = channel
+            opening = asyncio.ensure_future(
+                loop.create_datagram_endpoint(_UDPChannel, remote_addr=server, family=family))
+            self._opening[server] = opening
+        try:
+            _, channel = await asyncio.shield(opening)
+        finally:
+            if opening.done():
+                self._opening.pop(server, None)
+        self._channels[server] = channel
+        return channel
+
+    async def _udp(self, server: tuple[str, int], qid: int, wire: bytes, question: bytes) -> bytes | None:
+        channel = await self._channel(server)
         while qid in channel.pending:
             qid = random.getrandbits(16)
             wire = struct.pack("!H", qid) + wire[2:]
