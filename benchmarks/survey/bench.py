@@ -93,7 +93,7 @@ def tree_memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def survey(work: Path, size: int, workers: int, concurrency: int) -> dict:
+def survey(work: Path, size: int, workers: int, concurrency: int, extra: list[str]) -> dict:
     names = (work / "domains.txt").read_text().split("\n")[:size]
     population = work / f"domains-{size}.txt"
     population.write_text("\n".join(names) + "\n")
@@ -101,7 +101,7 @@ def survey(work: Path, size: int, workers: int, concurrency: int) -> dict:
     db.unlink(missing_ok=True)
     cmd = ["souverain", "survey", str(population), "--nameserver", f"127.0.0.1:{PORT}", "--functions", "mail,dns",
            "--db", f"sqlite:///{db}", "--name", f"bench-{size}", "--timeout", "2", "--concurrency",
-           str(concurrency), "--workers", str(workers), "--quiet"]
+           str(concurrency), "--workers", str(workers), "--quiet", *extra]
     started = time.monotonic()
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak_rss = peak_pss = 0
@@ -127,6 +127,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--concurrency", type=int, default=500)
     parser.add_argument("--work", type=Path, default=Path("/tmp/souverain-bench"))
+    parser.add_argument("--survey-args", default="", help="extra survey options, e.g. '--dkim full'")
     args = parser.parse_args()
     for tool in ("nsd", "dnsperf", "kdig", "souverain"):
         if shutil.which(tool) is None:
@@ -137,7 +138,7 @@ def main() -> None:
         reference = dnsperf(args.work)
         results = []
         for size in (int(s) for s in args.sizes.split(",")):
-            result = survey(args.work, size, args.workers, args.concurrency)
+            result = survey(args.work, size, args.workers, args.concurrency, args.survey_args.split())
             result["dnsperf_qps"] = round(reference)
             result["ratio_to_dnsperf"] = round(result["queries_per_s"] / reference, 3)
             results.append(result)
@@ -147,7 +148,7 @@ def main() -> None:
         nsd.wait(30)
     machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n| size | domains/s | queries/s | dnsperf q/s | ratio | peak RSS sum (MB) | peak PSS sum (MB) |"
-          f"  ({machine}, {time.strftime('%Y-%m-%d')}, workers={args.workers})")
+          f"  ({machine}, {time.strftime('%Y-%m-%d')}, workers={args.workers} {args.survey_args})")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['size']:,} | {r['domains_per_s']:,} | {r['queries_per_s']:,} | {r['dnsperf_qps']:,} | "
