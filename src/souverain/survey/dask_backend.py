@@ -14,7 +14,7 @@ from typing import Any
 
 from souverain.errors import UsageError
 from souverain.store.surveys import SurveyStore
-from souverain.survey.runner import SurveyOptions, scan_partition
+from souverain.survey.runner import SurveyOptions, scan_partition, store_partitions
 
 
 def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, scheduler: str | Any,
@@ -31,15 +31,7 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
             domains = [domain for domain, _ in batch]
             parts = [domains[i:i + partition_size] for i in range(0, len(domains), partition_size)]
             futures = client.map(scan_partition, parts, options=options.as_dict(), kb_root=kb_root, pure=False)
-            for future in as_completed(futures):
-                part = future.result()
-                rows = part["rows"]
-                store.write(survey_id, rows)
-                totals["dns_queries"] += part["dns_queries"]
-                for row in rows:
-                    totals[row["status"]] += 1
-                    if progress:
-                        progress(row)
+            store_partitions(store, survey_id, (f.result() for f in as_completed(futures)), totals, progress)
     finally:
         if client is not scheduler:
             client.close()

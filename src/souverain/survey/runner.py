@@ -131,16 +131,20 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
             domains = [domain for domain, _ in batch]
             futures = [pool.submit(scan_partition, domains[i:i + partition_size], per_worker.as_dict(), kb_root)
                        for i in range(0, len(domains), partition_size)]
-            for future in as_completed(futures):
-                part = future.result()
-                rows = part["rows"]
-                store.write(survey_id, rows)
-                totals["dns_queries"] += part["dns_queries"]
-                for row in rows:
-                    totals[row["status"]] += 1
-                    if progress:
-                        progress(row)
+            store_partitions(store, survey_id, (f.result() for f in as_completed(futures)), totals, progress)
     return totals
+
+
+def store_partitions(store: SurveyStore, survey_id: int, parts, totals: Counter,
+                     progress: Callable[[dict], Any] | None) -> None:
+    """Write finished partitions (from a process pool or Dask) as they arrive, and count them."""
+    for part in parts:
+        store.write(survey_id, part["rows"])
+        totals["dns_queries"] += part["dns_queries"]
+        for row in part["rows"]:
+            totals[row["status"]] += 1
+            if progress:
+                progress(row)
 
 
 async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> dict:
