@@ -9,6 +9,7 @@ install:
 demo: install
 	souverain kb validate
 	souverain who aws-european-sovereign-cloud
+	$(PYTHON) scripts/demo.py m365pp.test web.test
 
 test: install
 	SOUVERAIN_TEST_POSTGRES="$${SOUVERAIN_TEST_POSTGRES:-$$(bash scripts/test_services.sh)}" $(PYTHON) -m pytest
