@@ -134,3 +134,22 @@ def test_one_socket_per_server_under_concurrency(server):
             return len(resolver._channels), len(resolver._opening)
 
     assert asyncio.run(go()) == (1, 0)
+
+
+def test_wire_parser_never_crashes_on_random_bytes():
+    """Hostile servers: any byte string either parses or raises WireError, never anything else."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    valid = _response("x.test. 60 IN CNAME y.test.", "y.test. 60 IN A 192.0.2.9")
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.binary(max_size=600), st.integers(min_value=0, max_value=len(valid) - 1), st.binary(min_size=1, max_size=8))
+    def check(noise, position, patch):
+        for message in (noise, valid[:position] + patch + valid[position + len(patch):]):
+            try:
+                dnswire.parse_response(message)
+            except dnswire.WireError:
+                pass
+
+    check()
