@@ -157,3 +157,10 @@ def test_change_of_controller_changes_result_at_date(kb):
     after = assess_offer(kb, offer("moving", ALL_GOOD), dt.date(2021, 6, 1), "csf-2026")
     assert before["csf"]["seal"] == 4 and before["secnumcloud_19_6"]["status"] == "pass"
     assert after["csf"]["seal"] == 1 and after["secnumcloud_19_6"]["status"] == "fail"
+
+
+def test_claim_on_an_unknown_answer_is_unsupported_not_contradicted(kb):
+    claims = [{"text": "Top-grade security", "criterion": "SOV-3.1", "option": "good", "sources": SOURCE}]
+    result = assess_offer(kb, offer("frco", {}, claims), AT, "csf-2026")
+    assert result["csf"]["contradictions"] == []
+    assert [c["id"] for c in result["csf"]["unsupported_claims"]] == ["SOV-3.1"]

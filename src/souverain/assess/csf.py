@@ -39,7 +39,8 @@ class CriterionResult:
     evidence: str | None
     mapping: str
     claimed: str | None = None  # option claimed by the offer, when it differs
-    contradiction: bool = False
+    contradiction: bool = False  # a known answer (derived or evidenced) contradicts the claim
+    unsupported: bool = False  # the claim is better than the worst case but nothing supports it
 
 
 @dataclasses.dataclass
@@ -129,6 +130,7 @@ def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, en
     raw = sum(parts.values())
     cap = framework.score_cap_pct or 100.0
     known = [s for s in seal_by_objective.values() if s is not None]
+    answered = [r.seal for r in results if r.seal is not None and r.source != "unknown"]
     return {
         "profile": {"id": profile_id, "name": profile.name, "method": profile.method, "weights": profile.weights},
         "score_pct": round(min(raw, cap), 2),
@@ -136,9 +138,12 @@ def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, en
         "score_parts": parts,
         "objectives": objectives,
         "seal": min(known) if known else None,
+        # the same weakest link over answered and derived criteria only: the ceiling the facts allow
+        "seal_known_only": min(answered) if answered else None,
         "criteria": [dataclasses.asdict(r) for r in results],
         "unknown": [r.id for r in results if r.source == "unknown"],
         "contradictions": [dataclasses.asdict(r) for r in results if r.contradiction],
+        "unsupported_claims": [dataclasses.asdict(r) for r in results if r.unsupported],
     }
 
 
@@ -174,14 +179,17 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
         chosen, source, evidence = worst, "unknown", None
         claim = claims.get(criterion.id)
         claimed = claim.option if claim else None
-    contradiction = False
+    contradiction = unsupported = False
     if claimed and claimed in options and claimed != chosen.id:
         claimed_option = options[claimed]
-        better_seal = (claimed_option.seal or 0) > (chosen.seal or 0)
-        contradiction = better_seal or claimed_option.points > chosen.points
+        better = (claimed_option.seal or 0) > (chosen.seal or 0) or claimed_option.points > chosen.points
+        if source == "unknown":
+            unsupported = better
+        else:
+            contradiction = better
     return CriterionResult(
         criterion.id, objective, criterion.name, chosen.id, chosen.label, chosen.points, max_points, chosen.seal,
-        source, evidence, criterion.mapping, claimed if claimed != chosen.id else None, contradiction,
+        source, evidence, criterion.mapping, claimed if claimed != chosen.id else None, contradiction, unsupported,
     )
 
 

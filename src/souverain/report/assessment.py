@@ -14,7 +14,7 @@ def _seal(value: int | None) -> str:
 def headline(result: dict, t: Translator) -> list[str]:
     csf = result["csf"]
     lines = [t("assess.headline", offer=result["offer"]["name"], seal=_seal(csf["seal"]), score=csf["score_pct"],
-               profile=csf["profile"]["name"])]
+               profile=csf["profile"]["name"], known=_seal(csf["seal_known_only"]), unknown=len(csf["unknown"]))]
     controller = result["controller"]
     lines.append(t("assess.controller", provider=result["provider"]["name"], country=result["provider"]["country"],
                    controller=controller["name"], controller_country=controller["country"]))
@@ -30,6 +30,8 @@ def headline(result: dict, t: Translator) -> list[str]:
     for item in csf["contradictions"]:
         lines.append(t("assess.contradiction", criterion=item["id"], name=item["name"], claimed=item["claimed"],
                        computed=item["option"], seal=_seal(item["seal"])))
+    if csf["unsupported_claims"]:
+        lines.append(t("assess.unsupported", criteria=", ".join(i["id"] for i in csf["unsupported_claims"])))
     return lines
 
 
@@ -45,7 +47,7 @@ def assessment_table(result: dict, lang: str) -> str:
     derived = terminal.table(
         [t("assess.criterion"), t("assess.answer"), "SEAL", t("assess.source"), t("assess.evidence"), t("assess.claimed")],
         [(f"{c['id']} {c['name']}", c["label"], _seal(c["seal"]), c["source"], c["evidence"] or "-", c["claimed"] or "")
-         for c in csf["criteria"] if c["source"] == "derived" or c["contradiction"]],
+         for c in csf["criteria"] if c["source"] == "derived" or c["contradiction"] or c["unsupported"]],
         title=t("assess.derived"),
     )
     laws = terminal.table(
@@ -74,6 +76,7 @@ def comparison_table(results: list[dict], lang: str) -> str:
         rows.append([f"{objective['id']} {objective['name']}"] +
                     [_seal(r["csf"]["objectives"][index]["seal"]) for r in results])
     rows.append([t("assess.overall")] + [_seal(r["csf"]["seal"]) for r in results])
+    rows.append([t("assess.known_only")] + [_seal(r["csf"]["seal_known_only"]) for r in results])
     rows.append([t("assess.score")] + [f"{r['csf']['score_pct']:g} %" for r in results])
     rows.append([t("field.controller")] + [f"{r['controller']['name']} ({r['controller']['country']})" for r in results])
     rows.append(["§19.6"] + [(r.get("secnumcloud_19_6") or {}).get("status", "-") for r in results])
