@@ -301,15 +301,17 @@ class Resolver:
         while qid in channel.pending:
             qid = random.getrandbits(16)
             wire = struct.pack("!H", qid) + wire[2:]
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         channel.pending[qid] = (future, question)
+        # a timer that resolves the future to None is much cheaper than asyncio.wait_for's wrapper
+        timer = loop.call_later(self.timeout, _expire, future)
         try:
             assert channel.transport is not None
             channel.transport.sendto(wire)
-            return await asyncio.wait_for(future, self.timeout)
-        except asyncio.TimeoutError:
-            return None
+            return await future
         finally:
+            timer.cancel()
             channel.pending.pop(qid, None)
 
     async def _tcp(self, server: tuple[str, int], wire: bytes) -> bytes | None:
@@ -326,6 +328,11 @@ class Resolver:
             return None
         finally:
             writer.close()
+
+
+def _expire(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 _clock = {"second": -1, "text": ""}
