@@ -121,6 +121,9 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
         if resume:
             ref = name or _last_run_of(surveys, input_path)
             run_row = surveys.find(ref)
+            if run_row["status"] == "creating":
+                raise UsageError(f"survey {run_row['name']!r} stopped while its input was being registered: "
+                                 "nothing was scanned; start it again with another --name")
             survey_id = run_row["id"]
             options = SurveyOptions.from_dict(__import__("json").loads(run_row["options"]))
             click.echo(f"resuming survey {run_row['name']!r} (id {survey_id})", err=True)
