@@ -23,6 +23,7 @@ MAX_ALTERNATIVES = 5
 class FunctionSummary:
     function: str
     name: str
+    name_fr: str
     criticality: int
     state: str  # exposed, not-exposed, unknown, absent
     services: list[str]
@@ -31,7 +32,8 @@ class FunctionSummary:
     unknown: int
 
     def as_dict(self) -> dict:
-        return {"function": self.function, "name": self.name, "criticality": self.criticality, "state": self.state,
+        return {"function": self.function, "name": self.name, "name_fr": self.name_fr,
+                "criticality": self.criticality, "state": self.state,
                 "services": self.services, "controllers": self.controllers, "laws": self.laws,
                 "unknown": self.unknown}
 
@@ -45,6 +47,7 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
         info = kb.records.get(function)
         criticality = getattr(info, "criticality", 1)
         name = getattr(info, "name", function)
+        name_fr = getattr(info, "name_fr", None) or name
         known = [d for d in items if d.controller is not None]
         exposed = [d for d in known if d.foreign_laws]
         unknown = sum(1 for d in items if d.status == "unknown")
@@ -57,7 +60,7 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
         else:
             state = "absent"
         functions.append(FunctionSummary(
-            function, name, criticality, state,
+            function, name, name_fr, criticality, state,
             services=sorted({d.service["name"] for d in items if d.service}),
             controllers=sorted({f"{d.controller['name']} ({d.controller['country']})" for d in known}),
             laws=sorted({law for d in exposed for law in d.foreign_laws}),

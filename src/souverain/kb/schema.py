@@ -312,7 +312,9 @@ class FunctionInfo(Record):
     """A business function a scan attributes (``email.inbound``...): how critical, what replaces it."""
 
     criticality: Annotated[int, Field(ge=1, le=5)]
+    name_fr: str | None = None
     description: str = Field(min_length=10)
+    description_fr: str | None = None
     alternative_categories: list[AlternativeCategory] = Field(default_factory=list)
 
 

@@ -28,12 +28,12 @@ def environment() -> jinja2.Environment:
     )
 
 
-def function_chart(functions: list[dict], t: Translator) -> dict:
+def function_chart(functions: list[dict], t: Translator, lang: str = "en") -> dict:
     """Horizontal bars: one per function, length = criticality, colour = state."""
     rows = []
     for index, item in enumerate(functions):
         rows.append({
-            "y": 10 + index * 28, "width": 60 * item["criticality"], "label": item["name"],
+            "y": 10 + index * 28, "width": 60 * item["criticality"], "label": item.get(f"name_{lang}") or item["name"],
             "state": t(f"state.{item['state']}"), "colour": STATE_COLOURS.get(item["state"], "#7f8c8d"),
             "criticality": item["criticality"],
         })
@@ -47,6 +47,7 @@ def scan_html(result: dict, lang: str) -> str:
     evidence = {domain: {item["id"]: item for item in items} for domain, items in result["evidence"].items()}
     return environment().get_template("scan.html.j2").render(
         t=t, lang=lang, result=result, summary=result["summary"], verdict=verdict_lines(result, t),
-        chart=function_chart(result["summary"]["functions"], t), evidence=evidence, reason=lambda d: reason_text(d, t),
+        chart=function_chart(result["summary"]["functions"], t, lang), evidence=evidence,
+        reason=lambda d: reason_text(d, t), fname=lambda f: f.get(f"name_{lang}") or f["name"],
         colours=STATE_COLOURS,
     )

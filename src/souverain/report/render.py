@@ -29,6 +29,11 @@ def render_scan(result: dict, fmt: str, lang: str = "en") -> str:
     return scan_table(result, lang)
 
 
+def function_name(summary: dict, lang: str) -> str:
+    """The function's display name in the report's language (KB data, English by default)."""
+    return summary.get(f"name_{lang}") or summary["name"]
+
+
 def reason_text(dep: dict, t: Translator) -> str:
     return t(f"reason.{dep['reason']}", **dep.get("reason_params", {}))
 
@@ -50,7 +55,7 @@ def scan_table(result: dict, lang: str) -> str:
     parts = []
     parts.append(terminal.table(
         [t("field.function"), t("field.state"), t("field.services"), t("field.controllers"), t("field.foreign_laws")],
-        [(f["name"], t(f"state.{f['state']}"), ", ".join(f["services"]) or "-", ", ".join(f["controllers"]) or "-",
+        [(function_name(f, lang), t(f"state.{f['state']}"), ", ".join(f["services"]) or "-", ", ".join(f["controllers"]) or "-",
           ", ".join(f["laws"]) or "-") for f in summary["functions"]],
         title=t("heading.functions"),
     ))
