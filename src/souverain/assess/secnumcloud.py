@@ -1,8 +1,8 @@
 """SecNumCloud 3.2 §19.6 ownership test, computed from the ownership graph at a date.
 
-Holdings are looked through: a path stops at the first holder outside the home region (the EU),
-whose share is the product of the shares along the path (votes carried whole through an
-intermediate it controls). Each such holder is checked against the individual cap, their sum
+Holdings are looked through (``kb.ownership.stakes``): a path stops at the first holder outside
+the home region (the EU), whose share is the product of the shares along the path (votes carried
+whole through an intermediate it controls). Each such holder is checked against the individual cap, their sum
 against the collective cap; veto rights and board majorities held from outside fail the test.
 The contract-level conditions (technical access, notification of changes) cannot be derived
 from ownership facts: they are reported as ``unknown``, never as passed.
@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from souverain.kb.ownership import owners_at
+from souverain.kb.ownership import stakes
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -63,37 +63,13 @@ class OwnershipResult:
 
 def ownership_test(kb: KnowledgeBase, entity: Entity, test: OwnershipTest, at: dt.date) -> OwnershipResult:
     home = kb.region(test.home_region)
-    holdings: dict[str, Holding] = {}
-
-    def walk(node: str, capital: float, votes: float, path: list[str], seen: frozenset[str]) -> None:
-        for edge in owners_at(kb, node, at):
-            owner = kb.entities.get(edge.owner)
-            if owner is None or edge.owner in seen:
-                continue
-            unknown = edge.capital_pct is None and edge.votes_pct is None
-            cap_share = edge.capital_pct if edge.capital_pct is not None else (edge.votes_pct or 0.0)
-            vote_share = edge.votes_pct if edge.votes_pct is not None else (edge.capital_pct or 0.0)
-            cap = capital * cap_share / 100
-            vot = votes * (100.0 if edge.controls() else vote_share) / 100
-            if owner.country not in home:
-                item = holdings.setdefault(owner.id, Holding(owner.id, owner.name, owner.country, 0.0, 0.0, []))
-                item.capital_pct += cap
-                item.votes_pct += vot
-                item.paths.append([*path, owner.id])
-                item.veto |= edge.veto
-                item.board_majority |= edge.board_majority or (edge.controls() and node == entity.id)
-                item.unknown_share |= unknown and not edge.controls()
-                if unknown and edge.controls():
-                    item.capital_pct = max(item.capital_pct, 50.01)
-                    item.votes_pct = max(item.votes_pct, 50.01)
-                continue  # a non-home holder: its own owners are outside the question
-            walk(owner.id, cap, vot, [*path, owner.id], seen | {owner.id})
-
-    walk(entity.id, 100.0, 100.0, [entity.id], frozenset({entity.id}))
+    outside = stakes(kb, entity.id, at, stop=lambda owner: owner.country not in home)
+    holdings = {
+        holder: Holding(holder, kb.entities[holder].name, kb.entities[holder].country, item.capital_pct,
+                        item.votes_pct, item.paths, item.veto, item.board_majority, item.undisclosed)
+        for holder, item in outside.items() if kb.entities[holder].country not in home
+    }
     items = sorted(holdings.values(), key=lambda h: -max(h.capital_pct, h.votes_pct))
-    for item in items:
-        item.capital_pct = round(item.capital_pct, 4)
-        item.votes_pct = round(item.votes_pct, 4)
     failures: list[str] = []
     unknowns: list[str] = []
     seat_ok = entity.country in home

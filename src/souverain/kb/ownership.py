@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from souverain.kb.schema import Entity, OwnershipEdge
@@ -69,27 +70,58 @@ def ultimate_controller(kb: KnowledgeBase, entity_id: str, at: dt.date) -> Entit
     return chain[-1].entity if chain else None
 
 
-def look_through(kb: KnowledgeBase, entity_id: str, at: dt.date) -> dict[str, tuple[float, float]]:
-    """Indirect holdings: ``{holder: (capital %, votes %)}`` for every holder at every level.
+@dataclasses.dataclass
+class Stake:
+    """What one holder holds of an entity, looked through every level."""
+
+    holder: str
+    capital_pct: float = 0.0
+    votes_pct: float = 0.0
+    paths: list[list[str]] = dataclasses.field(default_factory=list)
+    veto: bool = False
+    board_majority: bool = False
+    undisclosed: bool = False  # a non-controlling stake of unknown size
+
+
+def stakes(kb: KnowledgeBase, entity_id: str, at: dt.date,
+           stop: Callable[[Entity], bool] | None = None) -> dict[str, Stake]:
+    """Indirect holdings of every holder, at every level (not looking above holders where ``stop``).
 
     Shares multiply along each path and add up across paths (a holder reached through two
     subsidiaries counts twice). Votes fall back to capital where votes are unknown. A holder
-    that controls an intermediate is also credited with that intermediate's full voting
-    power, as control carries the votes through.
+    that controls an intermediate is credited with that intermediate's full voting power, as
+    control carries the votes through; a controlling stake of unknown size counts as a majority.
     """
-    holdings: dict[str, list[float]] = {}
+    found: dict[str, Stake] = {}
 
-    def walk(node: str, capital: float, votes: float, path: frozenset[str]) -> None:
+    def walk(node: str, capital: float, votes: float, path: list[str]) -> None:
         for edge in owners_at(kb, node, at):
-            if edge.owner in path or edge.owner not in kb.entities:
+            owner = kb.entities.get(edge.owner)
+            if owner is None or edge.owner in path:
                 continue
-            cap = capital * (edge.capital_pct if edge.capital_pct is not None else edge.votes_pct or 0) / 100
-            vote_share = edge.votes_pct if edge.votes_pct is not None else edge.capital_pct or 0
+            unknown = edge.capital_pct is None and edge.votes_pct is None
+            cap = capital * (edge.capital_pct if edge.capital_pct is not None else edge.votes_pct or 0.0) / 100
+            vote_share = edge.votes_pct if edge.votes_pct is not None else edge.capital_pct or 0.0
             vot = votes * (100.0 if edge.controls() else vote_share) / 100
-            total = holdings.setdefault(edge.owner, [0.0, 0.0])
-            total[0] += cap
-            total[1] += vot
-            walk(edge.owner, cap, vot, path | {edge.owner})
+            item = found.setdefault(owner.id, Stake(owner.id))
+            item.capital_pct += cap
+            item.votes_pct += vot
+            item.paths.append([*path, owner.id])
+            item.veto |= edge.veto
+            item.board_majority |= edge.board_majority or (edge.controls() and node == entity_id)
+            item.undisclosed |= unknown and not edge.controls()
+            if unknown and edge.controls():
+                item.capital_pct = max(item.capital_pct, 50.01)
+                item.votes_pct = max(item.votes_pct, 50.01)
+            if stop is None or not stop(owner):
+                walk(owner.id, cap, vot, [*path, owner.id])
 
-    walk(entity_id, 100.0, 100.0, frozenset({entity_id}))
-    return {holder: (round(c, 4), round(v, 4)) for holder, (c, v) in holdings.items()}
+    walk(entity_id, 100.0, 100.0, [entity_id])
+    for item in found.values():
+        item.capital_pct, item.votes_pct = round(item.capital_pct, 4), round(item.votes_pct, 4)
+    return found
+
+
+def look_through(kb: KnowledgeBase, entity_id: str, at: dt.date) -> dict[str, tuple[float, float]]:
+    """``{holder: (capital %, votes %)}`` for every holder at every level (see ``stakes``)."""
+    return {holder: (item.capital_pct, item.votes_pct) for holder, item in stakes(kb, entity_id, at).items()}
