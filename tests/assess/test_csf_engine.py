@@ -48,6 +48,7 @@ def _framework():
                              "options": _opts(("bad", 0, 0), ("mid", 500, 2), ("good", 1000.2, 4))})
         objectives.append({"id": f"SOV-{n}", "name": f"objective {n}", "criteria": criteria})
     return {"id": "eu-csf", "name": "CSF (test)", "version": "test", "score_cap_pct": 100,
+            "ownership_test": {"home_region": "eea", "individual_max_pct": 24, "collective_max_pct": 39},
             "profiles": {"csf-2025": {"name": "doc", "method": "objective-seal", "weights": DOC_WEIGHTS},
                          "csf-2026": {"name": "calc", "method": "criterion-points",
                                       "weights": {"SOV-1": 20, "SOV-2": 10, "SOV-3": 10, "SOV-4": 15, "SOV-5": 10,

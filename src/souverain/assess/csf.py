@@ -15,15 +15,12 @@ from typing import TYPE_CHECKING
 
 from souverain.assess.exposure import foreign_access_laws, laws_for_entity
 from souverain.assess.secnumcloud import OwnershipResult, ownership_test
+from souverain.errors import DataError
 from souverain.kb.ownership import control_chain
-from souverain.kb.schema import OwnershipTest
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
-    from souverain.kb.schema import Assessment, Criterion, Framework
-
-CSF_HOME = "eea"  # the CSF speaks of EU/EEA legal entities
-
+    from souverain.kb.schema import Assessment, Criterion, Framework, OwnershipTest
 
 @dataclasses.dataclass
 class CriterionResult:
@@ -49,8 +46,10 @@ class DerivedAnswer:
     reason: str
 
 
-def derive(kb: KnowledgeBase, entity_id: str, at: dt.date, home_test: OwnershipResult) -> dict[str, DerivedAnswer]:
-    home = kb.region(CSF_HOME)
+def derive(kb: KnowledgeBase, entity_id: str, at: dt.date, home_test: OwnershipResult,
+           test: OwnershipTest) -> dict[str, DerivedAnswer]:
+    """The four criteria that follow from ownership and laws; thresholds from the framework data."""
+    home = kb.region(test.home_region)
     chain = control_chain(kb, entity_id, at)
     entity, controller = chain[0].entity, chain[-1].entity
     exposures = foreign_access_laws(kb, laws_for_entity(kb, entity_id, at))
@@ -60,7 +59,7 @@ def derive(kb: KnowledgeBase, entity_id: str, at: dt.date, home_test: OwnershipR
     if controller.country not in home:
         option = "outside-eu" if entity.country not in home else "mostly-outside-eu"
         out["SOV-1.1"] = DerivedAnswer(option, f"ultimate controller outside the EU/EEA: {path}")
-    elif max(home_test.collective_capital, home_test.collective_votes) > 24:
+    elif max(home_test.collective_capital, home_test.collective_votes) > test.individual_max_pct:
         out["SOV-1.1"] = DerivedAnswer("mostly-eu", f"controlled from the EU/EEA ({path}); holders outside it have "
                                        f"{home_test.collective_votes:g} % of votes")
     else:
@@ -93,9 +92,10 @@ def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, en
              at: dt.date, profile_id: str) -> dict:
     """Score, SEAL per objective and overall, derived answers, claims versus facts, unknowns."""
     profile = framework.profiles[profile_id]
-    home_test = ownership_test(kb, kb.entities[entity_id], OwnershipTest(
-        home_region=CSF_HOME, individual_max_pct=24, collective_max_pct=39), at)
-    derived = derive(kb, entity_id, at, home_test)
+    if framework.ownership_test is None:
+        raise DataError(f"frameworks/{framework.id}.yaml has no ownership_test: the derived criteria need one")
+    home_test = ownership_test(kb, kb.entities[entity_id], framework.ownership_test, at)
+    derived = derive(kb, entity_id, at, home_test, framework.ownership_test)
     claims: dict = {}
     criteria_options = {c.id: {o.id: o for o in c.options} for o_ in framework.objectives for c in o_.criteria}
     for claim in assessment.claims:  # several claims on one criterion: the most favourable one is compared
