@@ -43,7 +43,9 @@ class ScanOptions:
     connect_to: list[str] = dataclasses.field(default_factory=list)
     ca_file: str | None = None
     dkim_selectors: tuple[str, ...] | None = None  # None: the KB's lists
-    lean: bool = False  # survey mode: look-through and policy records only when attribution needs them
+    # survey mode: look-through and policy records only when attribution needs them, and only the
+    # providers' own DKIM selectors (services' fingerprints), not the generic list
+    lean: bool = False
 
     def __post_init__(self) -> None:
         unknown = set(self.functions) - set(FUNCTION_GROUPS)
@@ -68,7 +70,7 @@ def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable |
     selectors = options.dkim_selectors
     if selectors is None:
         generic = kb.records.get("dkim-selectors")
-        names = list(getattr(generic, "values", []))
+        names = [] if options.lean else list(getattr(generic, "values", []))
         for service in kb.services.values():
             names += service.fingerprints.dkim_selectors
         selectors = tuple(dict.fromkeys(names))

@@ -27,10 +27,6 @@ if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
 
-# Survey default: the provider selectors that identify mailbox hosts; the full list is for `scan`.
-FAST_DKIM_SELECTORS = ("selector1", "selector2", "google")
-
-
 @dataclasses.dataclass
 class SurveyOptions:
     functions: tuple[str, ...] = ("mail", "dns", "web")
@@ -48,8 +44,7 @@ class SurveyOptions:
     def scan_options(self) -> ScanOptions:
         return ScanOptions(functions=self.functions, nameservers=self.nameservers, timeout=self.timeout,
                            retries=self.retries, concurrency=self.concurrency, qps=self.qps, at=self.at,
-                           fetch_web=self.fetch_web, lean=self.dkim == "fast",
-                           dkim_selectors=FAST_DKIM_SELECTORS if self.dkim == "fast" else None)
+                           fetch_web=self.fetch_web, lean=self.dkim == "fast")
 
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
