@@ -104,7 +104,7 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
 
 def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> dict[str, list[dict]]:
     """European alternatives for each function that foreign laws reach (those replacing the service first)."""
-    home = kb.region("eu") | kb.region("efta") | {"GB"}
+    home = kb.region("europe")
     out: dict[str, list[dict]] = {}
     exposed: dict[str, set[str]] = {}
     for dep in deps:
