@@ -43,12 +43,9 @@ def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = 
         elif kind == "entities":
             result.entity_id = target.value
     elif target.type == "asn":
-        _attribute_asn(kb, result, int(target.value), ip_table)
+        _attribute_asn(kb, result, int(target.value), ip_table or _table())
     elif target.type == "ip":
-        if ip_table is None:
-            from souverain.kb.ipasn import IPASNTable
-
-            ip_table = IPASNTable.load()
+        ip_table = ip_table or _table()
         hit = ip_table.lookup(target.value)
         if hit is None:
             result.reason = "no-route"
@@ -71,6 +68,12 @@ def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = 
         result.entity_id = kb.services[result.service_id].operator
     result.data = describe(kb, result)
     return result
+
+
+def _table() -> IPASNTable:
+    from souverain.kb.ipasn import IPASNTable
+
+    return IPASNTable.bundled()
 
 
 def _attribute_asn(kb: KnowledgeBase, result: WhoResult, asn: int, ip_table: IPASNTable | None) -> None:

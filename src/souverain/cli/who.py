@@ -29,29 +29,13 @@ def who_command(targets: tuple[str, ...], at, fmt: str, output: Path | None, lan
     from souverain.attribute.who import who
 
     knowledge = load_kb()
-    ip_table = None
-    if any(_needs_ip_table(t) for t in targets):
-        from souverain.kb.ipasn import IPASNTable
-
-        ip_table = IPASNTable.load()
-    results = [who(knowledge, target, at, ip_table).data for target in targets]
+    results = [who(knowledge, target, at).data for target in targets]  # the IP table loads when needed
     if fmt == "json":
         payload = {"schema_version": OUTPUT_SCHEMA_VERSION, "kb_version": knowledge.version, "results": results}
         emit(to_json(payload), output)
         return
     t = Translator(lang)
     emit("\n".join(render_who(item, t) for item in results), output)
-
-
-def _needs_ip_table(raw: str) -> bool:
-    import ipaddress
-
-    text = raw.strip().strip("[]")
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return raw.lower().startswith("as") or "://" in raw
 
 
 def render_who(item: dict, t: Translator) -> str:

@@ -15,6 +15,7 @@ import array
 import bisect
 import csv
 import dataclasses
+import functools
 import ipaddress
 import json
 import sys
@@ -73,6 +74,11 @@ class IPASNTable:
             arrays[section] = values
         return cls(arrays, names, meta)
 
+    @classmethod
+    def bundled(cls) -> IPASNTable:
+        """The bundled table, loaded once per process."""
+        return _bundled_table()
+
     # -- queries ----------------------------------------------------------------------------
     def lookup(self, address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> ASNMatch | None:
         ip = ipaddress.ip_address(address)
@@ -110,6 +116,11 @@ class IPASNTable:
 
     def __len__(self) -> int:
         return len(self._a["v4_starts"]) + len(self._a["v6_starts"])
+
+
+@functools.cache
+def _bundled_table() -> IPASNTable:
+    return IPASNTable.load(BUNDLED)
 
 
 # -- building ---------------------------------------------------------------------------------
