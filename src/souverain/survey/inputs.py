@@ -43,7 +43,6 @@ class Population:
     targets: list[Target]
     bad: list[BadRow]
     duplicates: int
-    columns: list[str]
 
 
 def detect_format(path: Path, explicit: str | None = None) -> str:
@@ -109,7 +108,6 @@ def read_population(path: Path, fmt: str | None = None, domain_column: str | Non
     bad: list[BadRow] = []
     seen: set[str] = set()
     duplicates = 0
-    columns: list[str] = []
     for item in iter_population(path, fmt, domain_column):
         if isinstance(item, BadRow):
             bad.append(item)
@@ -118,7 +116,7 @@ def read_population(path: Path, fmt: str | None = None, domain_column: str | Non
         else:
             seen.add(item.domain)
             targets.append(item)
-    return Population(targets, bad, duplicates, columns)
+    return Population(targets, bad, duplicates)
 
 
 def _domain_column(columns: list[str], wanted: str | None, path: Path) -> str:
