@@ -28,23 +28,19 @@ if TYPE_CHECKING:
     from souverain.kb.ipasn import IPASNTable
 
 @dataclasses.dataclass
-class SurveyOptions:
-    functions: tuple[str, ...] = ("mail", "dns", "web")
-    nameservers: list[tuple[str, int]] | None = None
+class SurveyOptions(ScanOptions):
+    """A scan's options with survey defaults, plus how the run commits; stored with the run."""
+
     timeout: float = 2.0
-    retries: int = 2
     concurrency: int = 200
-    qps: float | None = None
-    at: dt.date = dataclasses.field(default_factory=dt.date.today)
     fetch_web: bool = False
-    dkim: str = "fast"  # fast | full
+    dkim: str = "fast"  # fast (lean collection, providers' selectors) | full (what `scan` asks)
     batch: int = 500
     commit_seconds: float = 2.0
 
-    def scan_options(self) -> ScanOptions:
-        return ScanOptions(functions=self.functions, nameservers=self.nameservers, timeout=self.timeout,
-                           retries=self.retries, concurrency=self.concurrency, qps=self.qps, at=self.at,
-                           fetch_web=self.fetch_web, lean=self.dkim == "fast")
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.lean = self.dkim == "fast"
 
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
@@ -64,11 +60,10 @@ class SurveyOptions:
 async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[str], options: SurveyOptions,
                        emit: Callable[[dict], Any]) -> Counter:
     """Scan ``domains`` with a bounded worker pool; ``emit`` receives one summary row per domain."""
-    scan_options = options.scan_options()
     outcomes: Counter = Counter()
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
                         concurrency=options.concurrency, qps=options.qps) as resolver:
-        collect = collect_options(kb, scan_options, make_fetcher(resolver, scan_options))
+        collect = collect_options(kb, options, make_fetcher(resolver, options))
         queue: asyncio.Queue = asyncio.Queue()
         for domain in domains:
             queue.put_nowait(domain)
@@ -80,7 +75,7 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
                     domain = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                row = await scan_row(kb, resolver, domain, scan_options, collect, ip_table)
+                row = await scan_row(kb, resolver, domain, options, collect, ip_table)
                 outcomes[row["status"]] += 1
                 await emit(row) if asyncio.iscoroutinefunction(emit) else emit(row)
 
