@@ -47,19 +47,29 @@ def _load(kb, offer: str | None, answers: Path | None):
     return record
 
 
+def assessment_options(func):
+    """The options `assess` and `compare` share."""
+    for option in reversed((
+        click.option("--profile", type=click.Choice(PROFILES), default="csf-2026", show_default=True,
+                     help="Weight profile: csf-2025 (v1.2.1 document) or csf-2026 (Commission calculator)."),
+        click.option("--min-seal", metavar="N|SOV-n=N,...",
+                     help="Minimum SEAL gate, global or per objective (assess exits 3 when not met)."),
+        at_option,
+        click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table",
+                     show_default=True),
+        output_option,
+        lang_option,
+    )):
+        func = option(func)
+    return handle_errors(func)
+
+
 @click.command("assess")
 @click.argument("offer", required=False)
 @click.option("--answers", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Assess the offer described by this answers file (see --template).")
 @click.option("--template", "print_template", is_flag=True, help="Print an answers-file template and exit.")
-@click.option("--profile", type=click.Choice(PROFILES), default="csf-2026", show_default=True,
-              help="Weight profile: csf-2025 (v1.2.1 document) or csf-2026 (Commission calculator).")
-@click.option("--min-seal", metavar="N|SOV-n=N,...", help="Minimum SEAL gate; exit 3 when not met.")
-@at_option
-@click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table", show_default=True)
-@output_option
-@lang_option
-@handle_errors
+@assessment_options
 def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, output, lang) -> None:
     """Assess OFFER against the EU Cloud Sovereignty Framework and SecNumCloud §19.6.
 
@@ -91,13 +101,7 @@ def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, o
 
 @click.command("compare")
 @click.argument("offers", nargs=-1, required=True)
-@click.option("--profile", type=click.Choice(PROFILES), default="csf-2026", show_default=True)
-@click.option("--min-seal", metavar="N|SOV-n=N,...", help="Minimum SEAL gate shown for each offer.")
-@at_option
-@click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table", show_default=True)
-@output_option
-@lang_option
-@handle_errors
+@assessment_options
 def compare_command(offers, profile, min_seal, at, fmt, output, lang) -> None:
     """Compare offers side by side (SEAL per objective, score, §19.6, laws)."""
     from souverain.assess.offer import assess_offer
