@@ -130,10 +130,77 @@ def test_wire_parser_rejects_hostile_messages(wire):
 def test_one_socket_per_server_under_concurrency(server):
     async def go():
         async with Resolver([("127.0.0.1", server.port)], timeout=0.5) as resolver:
-            await asyncio.gather(*(resolver.query(f"n{i}.unit.test", "A") for i in range(200)))
-            return len(resolver._channels), len(resolver._opening)
+            answers = await asyncio.gather(*(resolver.query(f"n{i}.unit.test", "A") for i in range(200)))
+            return len(resolver._channels), {a.status for a in answers}
 
-    assert asyncio.run(go()) == (1, 0)
+    assert asyncio.run(go()) == (1, {"NXDOMAIN"})
+
+
+def test_concurrency_limit_queues_the_rest(server):
+    async def go():
+        async with Resolver([("127.0.0.1", server.port)], timeout=0.5, concurrency=3) as resolver:
+            peak = 0
+            futures = [resolver.query(f"q{i}.unit.test", "A") for i in range(40)]
+            while not all(f.done() for f in futures):
+                peak = max(peak, resolver._active)
+                await asyncio.sleep(0)
+            return peak, resolver.stats["queries"], {f.result().status for f in futures}
+
+    peak, queries, statuses = asyncio.run(go())
+    assert 1 <= peak <= 3 and queries == 40 and statuses == {"NXDOMAIN"}
+
+
+def test_qps_spaces_the_sends(server):
+    async def go():
+        loop = asyncio.get_running_loop()
+        async with Resolver([("127.0.0.1", server.port)], timeout=0.5, qps=100) as resolver:
+            started = loop.time()
+            await asyncio.gather(*(resolver.query(f"r{i}.unit.test", "A") for i in range(21)))
+            return loop.time() - started
+
+    assert asyncio.run(go()) >= 0.19  # 21 sends at 100/s cannot take less than 0.2 s
+
+
+def test_shared_question_survives_a_cancelled_waiter(server):
+    async def go():
+        async with Resolver([("127.0.0.1", server.port)], timeout=0.3, retries=0) as resolver:
+            first = asyncio.ensure_future(resolver.query("slow.unit.test", "A"))
+            second = resolver.query("slow.unit.test", "A")
+            await asyncio.sleep(0.05)
+            first.cancel()
+            answer = await second
+            return answer.status, resolver.stats["queries"]
+
+    assert asyncio.run(go()) == ("TIMEOUT", 1)
+
+
+def test_dead_server_is_an_error_then_the_next_server_answers(server):
+    import socket as socketlib
+
+    probe = socketlib.socket(socketlib.AF_INET, socketlib.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    dead_port = probe.getsockname()[1]
+    probe.close()  # nothing listens there: the kernel answers with ICMP port unreachable
+
+    async def go():
+        servers = [("127.0.0.1", dead_port), ("127.0.0.1", server.port)]
+        async with Resolver(servers, timeout=0.5, retries=1) as resolver:
+            return await resolver.query("unit.test", "MX")
+
+    answer = asyncio.run(go())
+    assert answer.status == "NOERROR" and answer.resolver == f"127.0.0.1:{server.port}"
+
+
+def test_close_answers_everything_still_waiting(server):
+    async def go():
+        resolver = Resolver([("127.0.0.1", server.port)], timeout=5, concurrency=1)
+        futures = [resolver.query("slow.unit.test", "A"), resolver.query("unit.test", "MX")]
+        await asyncio.sleep(0.05)
+        await resolver.close()
+        return [f.result() for f in futures]
+
+    slow, queued = asyncio.run(go())
+    assert slow.status == queued.status == "ERROR" and slow.error == "resolver closed"
 
 
 def test_wire_parser_never_crashes_on_random_bytes():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import datetime as dt
 import ipaddress
 import random
@@ -19,6 +18,7 @@ import struct
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from souverain.collect import dnswire
 from souverain.errors import UsageError
@@ -26,8 +26,9 @@ from souverain.errors import UsageError
 STATUSES = ("NOERROR", "NODATA", "NXDOMAIN", "SERVFAIL", "REFUSED", "TIMEOUT", "FORMERR", "ERROR")
 
 
-@dataclasses.dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
+    """The outcome of one question (a tuple: built for every answer, so it must be cheap)."""
+
     name: str
     rdtype: str
     status: str
@@ -113,46 +114,80 @@ def system_nameservers(path: Path = Path("/etc/resolv.conf")) -> list[tuple[str,
     return servers or [("127.0.0.1", 53)]
 
 
-class _UDPChannel(asyncio.DatagramProtocol):
-    """One connected UDP socket to one server; responses are matched to futures by id."""
+class _Query:
+    """One question in flight: its waiters, the attempt and the datagram it is waiting for."""
 
-    def __init__(self) -> None:
-        self.pending: dict[int, tuple[asyncio.Future, bytes]] = {}
-        self.transport: asyncio.DatagramTransport | None = None
+    __slots__ = ("key", "waiters", "attempt", "rotate", "qid", "question", "started", "at", "timer", "channel")
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
+    def __init__(self, key: tuple[str, str], rotate: int) -> None:
+        self.key = key
+        self.waiters: list[asyncio.Future] = []
+        self.attempt = 0
+        self.rotate = rotate
+        self.qid = 0
+        self.question = b""
+        self.started = 0.0
+        self.at = ""
+        self.timer: asyncio.TimerHandle | None = None
+        self.channel: _Channel | None = None
+
+
+class _Channel:
+    """One non-blocking connected UDP socket to one server, read straight from the event loop.
+
+    ``loop.add_reader`` and a drain loop instead of an asyncio transport: each wake-up reads every
+    datagram waiting, and nothing is allocated per packet but the bytes themselves.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, server: tuple[str, int], resolver: Resolver) -> None:
+        family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
+        self.server = server
+        self.label = f"[{server[0]}]:{server[1]}" if family == socket.AF_INET6 else f"{server[0]}:{server[1]}"
+        self.pending: dict[int, _Query] = {}
+        self.loop = loop
+        self.resolver = resolver
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            self.sock.setblocking(False)
             for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
                 try:
-                    sock.setsockopt(socket.SOL_SOCKET, option, 4 * 1024 * 1024)
+                    self.sock.setsockopt(socket.SOL_SOCKET, option, 4 * 1024 * 1024)
                 except OSError:
                     pass
+            self.sock.connect(server)  # a connected socket only accepts datagrams from the server
+            loop.add_reader(self.sock.fileno(), self._readable)
+        except BaseException:
+            self.sock.close()
+            raise
 
-    def datagram_received(self, data: bytes, addr) -> None:
-        if len(data) < 12:
-            return
-        qid = struct.unpack_from("!H", data)[0]
-        entry = self.pending.get(qid)
-        if entry is None:
-            return
-        future, question = entry
-        # the question section must echo ours (defends against stray or spoofed datagrams)
-        if data[12 : 12 + len(question)].lower() != question.lower():
-            return
-        if not future.done():
-            future.set_result(data)
+    def _readable(self) -> None:
+        received = self.resolver._received
+        for _ in range(512):  # bounded, so one busy socket cannot starve the loop
+            try:
+                data = self.sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. ICMP port unreachable reported on the connected socket
+                self.resolver._channel_error(self, exc)
+                return
+            received(self, data)
 
-    def error_received(self, exc: Exception) -> None:
-        for future, _ in self.pending.values():
-            if not future.done():
-                future.set_exception(exc)
-        self.pending.clear()
+    def close(self) -> None:
+        try:
+            self.loop.remove_reader(self.sock.fileno())
+        except (ValueError, RuntimeError):  # loop already closed
+            pass
+        self.sock.close()
 
 
 class Resolver:
-    """Bounded, retrying, caching async stub resolver."""
+    """Bounded, retrying, caching async stub resolver.
+
+    ``query`` returns a future at once: the question is sent from the caller's own stack (no task
+    per query), answers are matched by id in the socket's read callback, and retries, the TCP
+    fallback and the concurrency and ``qps`` limits are driven by callbacks and timers. Only a
+    truncated answer starts a task (the TCP exchange).
+    """
 
     def __init__(
         self,
@@ -169,20 +204,33 @@ class Resolver:
         self.timeout = timeout
         self.retries = retries
         self.recursion = recursion
-        self._limit = asyncio.Semaphore(concurrency)
+        self._concurrency = max(1, concurrency)
+        self._active = 0
+        self._waiting: collections.deque[_Query] = collections.deque()
         self._qps = qps
         self._next_slot = 0.0
-        self._channels: dict[tuple[str, int], _UDPChannel] = {}
-        self._opening: dict[tuple[str, int], asyncio.Future] = {}
-        self._cache: collections.OrderedDict[tuple[str, str], asyncio.Future] = collections.OrderedDict()
+        self._channels: dict[tuple[str, int], _Channel] = {}
+        self._tcp_tasks: set[asyncio.Task] = set()
+        # (name, type) -> Answer once known, or the _Query still in flight (its waiters share it)
+        self._cache: collections.OrderedDict[tuple[str, str], Answer | _Query] = collections.OrderedDict()
         self._cache_size = cache_size
         self._rotate = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
         self.stats = collections.Counter()
 
     async def close(self) -> None:
+        """Close the sockets; anything still unanswered gets an ERROR answer, nothing hangs."""
+        self._closed = True
+        for task in list(self._tcp_tasks):
+            task.cancel()
+        while self._waiting:
+            self._settle(self._waiting.popleft(), "resolver closed")
         for channel in self._channels.values():
-            if channel.transport is not None:
-                channel.transport.close()
+            for query in list(channel.pending.values()):
+                self._forget(query)
+                self._settle(query, "resolver closed")
+            channel.close()
         self._channels.clear()
 
     async def __aenter__(self) -> Resolver:
@@ -191,128 +239,141 @@ class Resolver:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def query(self, name: str, rdtype: str) -> Answer:
-        """Answer for (name, rdtype); concurrent identical questions share one query."""
+    def query(self, name: str, rdtype: str) -> asyncio.Future:
+        """A future of the Answer for (name, rdtype); concurrent identical questions share one query.
+
+        Each caller gets its own future, so cancelling one waiter never cancels the others.
+        """
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         key = (name.rstrip(".").lower(), rdtype)
+        waiter = loop.create_future()
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             self.stats["cache_hits"] += 1
-            return await asyncio.shield(cached)
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self._cache[key] = future
+            if type(cached) is _Query:
+                cached.waiters.append(waiter)
+            else:
+                waiter.set_result(cached)
+            return waiter
+        try:
+            dnswire.encode_name(key[0])
+        except dnswire.WireError as exc:
+            waiter.set_result(Answer(key[0], rdtype, "ERROR", error=str(exc), at=_now()))
+            return waiter
+        query = _Query(key, self._rotate)
+        self._rotate += 1
+        query.waiters.append(waiter)
+        self._cache[key] = query
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        try:
-            answer = await self._resolve(*key)
-        except BaseException as exc:  # never leave waiters hanging (e.g. on cancellation)
-            self._cache.pop(key, None)
-            if not future.done():
-                future.set_exception(exc)
-                future.exception()  # mark retrieved
-            raise
-        future.set_result(answer)
-        return answer
+        if self._active < self._concurrency:
+            self._active += 1
+            self._schedule(query)
+        else:
+            self._waiting.append(query)
+        return waiter
 
-    async def _throttle(self) -> None:
-        if not self._qps:
-            return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / self._qps
-        if slot > now:
-            await asyncio.sleep(slot - now)
+    # -- sending ------------------------------------------------------------------------------
 
-    async def _resolve(self, name: str, rdtype: str) -> Answer:
-        try:
-            dnswire.encode_name(name)
-        except dnswire.WireError as exc:
-            return Answer(name, rdtype, "ERROR", error=str(exc), at=_now())
-        async with self._limit:
-            last: Answer | None = None
-            for attempt in range(self.retries + 1):
-                server = self.nameservers[(self._rotate + attempt) % len(self.nameservers)]
-                await self._throttle()
-                self.stats["queries"] += 1
-                last = await self._ask(server, name, rdtype)
-                if last.status not in ("TIMEOUT", "ERROR") and not (
-                    last.status == "SERVFAIL" and attempt < self.retries and len(self.nameservers) > 1
-                ):
-                    break
-            self._rotate += 1
-            assert last is not None
-            self.stats[last.status] += 1
-            return last
+    def _schedule(self, query: _Query) -> None:
+        """Send now, or at the next free slot of the ``qps`` politeness limit."""
+        if self._qps:
+            now = self._loop.time()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1.0 / self._qps
+            if slot > now:
+                self._loop.call_at(slot, self._send, query)
+                return
+        self._send(query)
 
-    async def _ask(self, server: tuple[str, int], name: str, rdtype: str) -> Answer:
-        started = time.perf_counter()
-        at = _now()
-        label = f"[{server[0]}]:{server[1]}" if ":" in server[0] else f"{server[0]}:{server[1]}"
-        qid = random.getrandbits(16)
-        wire = dnswire.build_query(qid, name, rdtype, recursion=self.recursion)
-        question = wire[12 : len(wire) - 11]  # question section (without the OPT record)
-        tcp = False
-        try:
-            data = await self._udp(server, qid, wire, question)
-            if data is not None and struct.unpack_from("!H", data, 2)[0] & 0x0200:
-                tcp = True
-                self.stats["tcp_fallbacks"] += 1
-                data = await self._tcp(server, wire)
-        except OSError as exc:
-            return Answer(name, rdtype, "ERROR", resolver=label, at=at, error=f"{type(exc).__name__}: {exc}")
-        elapsed = (time.perf_counter() - started) * 1000
-        if data is None:
-            return Answer(name, rdtype, "TIMEOUT", resolver=label, at=at, elapsed_ms=elapsed, tcp=tcp)
-        try:
-            response = dnswire.parse_response(data)
-        except dnswire.WireError as exc:
-            return Answer(name, rdtype, "FORMERR", resolver=label, at=at, elapsed_ms=elapsed, tcp=tcp,
-                          error=f"malformed response: {exc}")
-        status = response.rcode
-        if status == "NOERROR" and not any(r.rdtype == rdtype for r in response.answers):
-            status = "NODATA" if not any(r.rdtype == "CNAME" for r in response.answers) else "NOERROR"
-        if status not in STATUSES:
-            status = "ERROR"
-        return Answer(name, rdtype, status, response.answers, label, at, elapsed, tcp)
-
-    async def _channel(self, server: tuple[str, int]) -> _UDPChannel:
-        """The one UDP socket for ``server``, created once even when many queries start together."""
+    def _channel(self, server: tuple[str, int]) -> _Channel:
         channel = self._channels.get(server)
-        if channel is not None:
-            return channel
-        opening = self._opening.get(server)
-        if opening is None:
-            loop = asyncio.get_running_loop()
-            family = socket.AF_INET6 if ":" in server[0] else socket.AF_INET
-            opening = asyncio.ensure_future(
-                loop.create_datagram_endpoint(_UDPChannel, remote_addr=server, family=family))
-            self._opening[server] = opening
-        try:
-            _, channel = await asyncio.shield(opening)
-        finally:
-            if opening.done():
-                self._opening.pop(server, None)
-        self._channels[server] = channel
+        if channel is None:
+            channel = self._channels[server] = _Channel(self._loop, server, self)
         return channel
 
-    async def _udp(self, server: tuple[str, int], qid: int, wire: bytes, question: bytes) -> bytes | None:
-        channel = await self._channel(server)
+    def _send(self, query: _Query) -> None:
+        if self._closed:  # a send the qps limit had scheduled for later
+            self._settle(query, "resolver closed")
+            return
+        server = self.nameservers[(query.rotate + query.attempt) % len(self.nameservers)]
+        query.started = time.perf_counter()
+        query.at = _now()
+        self.stats["queries"] += 1
+        try:
+            channel = self._channel(server)
+        except OSError as exc:
+            query.channel = None
+            self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}",
+                                              label=f"{server[0]}:{server[1]}"))
+            return
+        qid = random.getrandbits(16)
         while qid in channel.pending:
             qid = random.getrandbits(16)
-            wire = struct.pack("!H", qid) + wire[2:]
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        channel.pending[qid] = (future, question)
-        # a timer that resolves the future to None is much cheaper than asyncio.wait_for's wrapper
-        timer = loop.call_later(self.timeout, _expire, future)
+        wire = dnswire.build_query(qid, query.key[0], query.key[1], recursion=self.recursion)
+        query.qid = qid
+        query.question = wire[12 : len(wire) - 11].lower()  # question section, without the OPT record
+        query.channel = channel
+        channel.pending[qid] = query
+        query.timer = self._loop.call_later(self.timeout, self._expired, query)
         try:
-            assert channel.transport is not None
-            channel.transport.sendto(wire)
-            return await future
-        finally:
-            timer.cancel()
-            channel.pending.pop(qid, None)
+            channel.sock.send(wire)
+        except OSError as exc:
+            self._forget(query)
+            self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}"))
+
+    def _forget(self, query: _Query) -> None:
+        """Stop waiting for the datagram of ``query``'s current attempt."""
+        if query.timer is not None:
+            query.timer.cancel()
+            query.timer = None
+        channel = query.channel
+        if channel is not None and channel.pending.get(query.qid) is query:
+            del channel.pending[query.qid]
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _received(self, channel: _Channel, data: bytes) -> None:
+        if len(data) < 12:
+            return
+        query = channel.pending.get((data[0] << 8) | data[1])
+        # the question section must echo ours (defends against stray or spoofed datagrams)
+        if query is None or data[12 : 12 + len(query.question)].lower() != query.question:
+            return
+        self._forget(query)
+        if data[2] & 0x02:  # TC: truncated, ask again over TCP
+            self.stats["tcp_fallbacks"] += 1
+            task = self._loop.create_task(self._tcp_exchange(query, channel.server))
+            self._tcp_tasks.add(task)
+            task.add_done_callback(self._tcp_tasks.discard)
+            return
+        self._outcome(query, self._parse(query, data, tcp=False))
+
+    def _expired(self, query: _Query) -> None:
+        query.timer = None
+        self._forget(query)
+        self._outcome(query, self._answer(query, "TIMEOUT"))
+
+    def _channel_error(self, channel: _Channel, exc: OSError) -> None:
+        for query in list(channel.pending.values()):
+            self._forget(query)
+            self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}"))
+
+    async def _tcp_exchange(self, query: _Query, server: tuple[str, int]) -> None:
+        wire = dnswire.build_query(query.qid, query.key[0], query.key[1], recursion=self.recursion)
+        try:
+            data = await self._tcp(server, wire)
+        except asyncio.CancelledError:
+            self._settle(query, "resolver closed")
+            raise
+        except OSError as exc:
+            answer = self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}", tcp=True)
+        else:
+            answer = self._answer(query, "TIMEOUT", tcp=True) if data is None else self._parse(query, data, tcp=True)
+        self._outcome(query, answer)
 
     async def _tcp(self, server: tuple[str, int], wire: bytes) -> bytes | None:
         try:
@@ -329,10 +390,62 @@ class Resolver:
         finally:
             writer.close()
 
+    # -- answers ------------------------------------------------------------------------------
 
-def _expire(future: asyncio.Future) -> None:
-    if not future.done():
-        future.set_result(None)
+    def _answer(self, query: _Query, status: str, *, records: tuple = (), error: str | None = None,
+                tcp: bool = False, label: str | None = None) -> Answer:
+        if label is None:
+            label = query.channel.label if query.channel is not None else ""
+        elapsed = (time.perf_counter() - query.started) * 1000
+        return Answer(query.key[0], query.key[1], status, records, label, query.at, elapsed, tcp, error)
+
+    def _parse(self, query: _Query, data: bytes, *, tcp: bool) -> Answer:
+        try:
+            rcode, answers = dnswire.parse_answers(data)
+        except dnswire.WireError as exc:
+            return self._answer(query, "FORMERR", tcp=tcp, error=f"malformed response: {exc}")
+        rdtype = query.key[1]
+        if rcode == "NOERROR" and not any(r.rdtype == rdtype for r in answers):
+            rcode = "NODATA" if not any(r.rdtype == "CNAME" for r in answers) else "NOERROR"
+        elif rcode not in STATUSES:
+            rcode = "ERROR"
+        return self._answer(query, rcode, records=answers, tcp=tcp)
+
+    def _outcome(self, query: _Query, answer: Answer) -> None:
+        """Retry on timeouts and errors (and SERVFAIL when another server can be asked), or finish."""
+        status = answer.status
+        if query.attempt < self.retries and (
+                status in ("TIMEOUT", "ERROR") or (status == "SERVFAIL" and len(self.nameservers) > 1)):
+            query.attempt += 1
+            self._schedule(query)
+            return
+        self._finish(query, answer)
+
+    def _finish(self, query: _Query, answer: Answer) -> None:
+        self.stats[answer.status] += 1
+        self._deliver(query, answer)
+        self._active -= 1
+        while self._waiting and self._active < self._concurrency and not self._closed:
+            self._active += 1
+            self._schedule(self._waiting.popleft())
+
+    def _deliver(self, query: _Query, answer: Answer) -> None:
+        if self._cache.get(query.key) is query:
+            self._cache[query.key] = answer
+        for waiter in query.waiters:
+            if not waiter.done():
+                waiter.set_result(answer)
+        query.waiters = []
+
+    def _settle(self, query: _Query, error: str) -> None:
+        """End ``query`` without an answer (the resolver is closing); not cached."""
+        if self._cache.get(query.key) is query:
+            del self._cache[query.key]
+        answer = Answer(query.key[0], query.key[1], "ERROR", at=query.at or _now(), error=error)
+        for waiter in query.waiters:
+            if not waiter.done():
+                waiter.set_result(answer)
+        query.waiters = []
 
 
 _clock = {"second": -1, "text": ""}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import struct
+from typing import NamedTuple
 
 TYPES = {
     "A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33,
@@ -28,8 +29,9 @@ class WireError(ValueError):
     """A malformed or hostile DNS message."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
+    """One resource record of an answer section (a tuple: there are millions in a survey)."""
+
     name: str
     rdtype: str
     ttl: int
@@ -176,11 +178,7 @@ def _decode_rdata(message: bytes, rdtype: int, start: int, length: int) -> str |
 
 
 def parse_response(message: bytes) -> Response:
-    if len(message) < _HEADER.size:
-        raise WireError("message shorter than a DNS header")
-    qid, flags, qdcount, ancount, _nscount, _arcount = _HEADER.unpack_from(message)
-    if not flags & 0x8000:
-        raise WireError("not a response")
+    qid, flags, qdcount, ancount = _header(message)
     offset = _HEADER.size
     question = None
     for _ in range(qdcount):
@@ -190,24 +188,73 @@ def parse_response(message: bytes) -> Response:
         qtype = struct.unpack_from("!H", message, offset)[0]
         offset += 4
         question = (qname, TYPE_NAMES.get(qtype, str(qtype)))
-    answers: list[Record] = []
-    for _ in range(ancount):
-        name, offset = read_name(message, offset)
-        if offset + _RR.size > len(message):
-            raise WireError("truncated resource record")
-        rdtype, _rdclass, ttl, rdlength = _RR.unpack_from(message, offset)
-        offset += _RR.size
-        if offset + rdlength > len(message):
-            raise WireError("rdata runs past the end of the message")
-        value = _decode_rdata(message, rdtype, offset, rdlength)
-        offset += rdlength
-        if value is not None:
-            answers.append(Record(name, TYPE_NAMES[rdtype], ttl, value))
     return Response(
         id=qid,
         rcode=RCODES.get(flags & 0x000F, f"RCODE{flags & 0x000F}"),
         truncated=bool(flags & 0x0200),
         authoritative=bool(flags & 0x0400),
         question=question,
-        answers=tuple(answers),
+        answers=_answer_section(message, offset, ancount),
     )
+
+
+def parse_answers(message: bytes) -> tuple[str, tuple[Record, ...]]:
+    """(rcode, answer records): what the resolver needs, without decoding the question."""
+    _qid, flags, qdcount, ancount = _header(message)
+    offset = _HEADER.size
+    for _ in range(qdcount):
+        offset = _skip_name(message, offset) + 4
+        if offset > len(message):
+            raise WireError("truncated question")
+    return RCODES.get(flags & 0x000F, f"RCODE{flags & 0x000F}"), _answer_section(message, offset, ancount)
+
+
+def _header(message: bytes) -> tuple[int, int, int, int]:
+    if len(message) < _HEADER.size:
+        raise WireError("message shorter than a DNS header")
+    qid, flags, qdcount, ancount, _nscount, _arcount = _HEADER.unpack_from(message)
+    if not flags & 0x8000:
+        raise WireError("not a response")
+    return qid, flags, qdcount, ancount
+
+
+def _skip_name(message: bytes, offset: int) -> int:
+    """Offset just after the name at ``offset``, checking its bounds but not decoding it."""
+    size = len(message)
+    total = 0
+    while True:
+        if offset >= size:
+            raise WireError("name runs past the end of the message")
+        length = message[offset]
+        if length & 0xC0 == 0xC0:
+            if offset + 1 >= size:
+                raise WireError("truncated compression pointer")
+            if (((length & 0x3F) << 8) | message[offset + 1]) >= offset:
+                raise WireError("compression pointer loop or forward pointer")
+            return offset + 2
+        if length & 0xC0:
+            raise WireError("unsupported label type")
+        offset += 1 + length
+        total += 1 + length
+        if length == 0:
+            return offset
+        if total > 255 or offset > size:
+            raise WireError("bad name in question")
+
+
+def _answer_section(message: bytes, offset: int, count: int) -> tuple[Record, ...]:
+    answers: list[Record] = []
+    size = len(message)
+    for _ in range(count):
+        name, offset = read_name(message, offset)
+        if offset + _RR.size > size:
+            raise WireError("truncated resource record")
+        rdtype, _rdclass, ttl, rdlength = _RR.unpack_from(message, offset)
+        offset += _RR.size
+        if offset + rdlength > size:
+            raise WireError("rdata runs past the end of the message")
+        value = _decode_rdata(message, rdtype, offset, rdlength)
+        offset += rdlength
+        if value is not None:
+            answers.append(Record(name, TYPE_NAMES[rdtype], ttl, value))
+    return tuple(answers)

@@ -14,24 +14,25 @@ from typing import Any
 
 from souverain.errors import UsageError
 from souverain.store.surveys import SurveyStore
-from souverain.survey.runner import SurveyOptions, scan_partition, store_partitions
+from souverain.survey.runner import SurveyOptions, partitions, run_window, scan_partition, store_partitions
 
 
 def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, scheduler: str | Any,
              partition_size: int = 500, kb_root: str | None = None,
              progress: Callable[[dict], Any] | None = None) -> Counter:
     try:
-        from dask.distributed import Client, as_completed
+        from dask.distributed import Client, wait
     except ImportError as exc:
         raise UsageError("--executor dask needs the dask extra: pip install 'souverain[dask]'") from exc
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     totals: Counter = Counter()
+    per_task = options.as_dict()
     try:
-        for batch in store.pending(survey_id, batch=partition_size * 20):
-            domains = [domain for domain, _ in batch]
-            parts = [domains[i:i + partition_size] for i in range(0, len(domains), partition_size)]
-            futures = client.map(scan_partition, parts, options=options.as_dict(), kb_root=kb_root, pure=False)
-            store_partitions(store, survey_id, (f.result() for f in as_completed(futures)), totals, progress)
+        window = 3 * max(1, sum(client.nthreads().values()))
+        run_window(partitions(store, survey_id, partition_size),
+                   lambda part: client.submit(scan_partition, part, per_task, kb_root, pure=False),
+                   lambda futures: wait(futures, return_when="FIRST_COMPLETED").done,
+                   window, lambda part: store_partitions(store, survey_id, [part], totals, progress))
     finally:
         if client is not scheduler:
             client.close()

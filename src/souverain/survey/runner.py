@@ -13,9 +13,9 @@ import dataclasses
 import datetime as dt
 import functools
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import summarise
@@ -58,30 +58,49 @@ class SurveyOptions(ScanOptions):
 
 
 async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[str], options: SurveyOptions,
-                       emit: Callable[[dict], Any]) -> Counter:
-    """Scan ``domains`` with a bounded worker pool; ``emit`` receives one summary row per domain."""
+                       emit: Callable[[dict], Any], resolver: Resolver | None = None) -> Counter:
+    """Scan ``domains`` with a bounded worker pool; ``emit`` receives one summary row per domain.
+
+    ``resolver`` may be shared between calls (its cache of provider hosts then carries over);
+    without one, a resolver lives for this call only.
+    """
+    if resolver is None:
+        async with _resolver(options) as own:
+            return await scan_targets(kb, ip_table, domains, options, emit, own)
     outcomes: Counter = Counter()
-    async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
-                        concurrency=options.concurrency, qps=options.qps) as resolver:
-        collect = collect_options(kb, options, make_fetcher(resolver, options))
-        queue: asyncio.Queue = asyncio.Queue()
-        for domain in domains:
-            queue.put_nowait(domain)
-        workers = max(1, min(len(domains), options.concurrency // 4 or 1))
+    sent_before = resolver.stats["queries"]
+    collect = collect_options(kb, options, make_fetcher(resolver, options))
+    queue: asyncio.Queue = asyncio.Queue()
+    for domain in domains:
+        queue.put_nowait(domain)
+    workers = max(1, min(len(domains), options.concurrency // 4 or 1))
 
-        async def worker() -> None:
-            while True:
-                try:
-                    domain = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                row = await scan_row(kb, resolver, domain, options, collect, ip_table)
-                outcomes[row["status"]] += 1
-                await emit(row) if asyncio.iscoroutinefunction(emit) else emit(row)
+    async def worker() -> None:
+        while True:
+            try:
+                domain = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            row = await scan_row(kb, resolver, domain, options, collect, ip_table)
+            outcomes[row["status"]] += 1
+            await emit(row) if asyncio.iscoroutinefunction(emit) else emit(row)
 
-        await asyncio.gather(*(worker() for _ in range(workers)))
-        outcomes["dns_queries"] += resolver.stats["queries"]
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    outcomes["dns_queries"] += resolver.stats["queries"] - sent_before
     return outcomes
+
+
+def _resolver(options: SurveyOptions) -> Resolver:
+    return Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
+                    concurrency=options.concurrency, qps=options.qps)
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def run_async(coroutine):
@@ -110,18 +129,48 @@ def scan_partition(domains: list[str], options: dict, kb_root: str | None = None
     return {"rows": rows, "dns_queries": counts["dns_queries"]}
 
 
+def partitions(store: SurveyStore, survey_id: int, size: int) -> Iterator[list[str]]:
+    """The run's pending domains, ``size`` at a time, read from the store lazily."""
+    for batch in store.pending(survey_id, batch=size * 16):
+        domains = [domain for domain, _ in batch]
+        for start in range(0, len(domains), size):
+            yield domains[start:start + size]
+
+
+def run_window(parts: Iterator[list[str]], submit: Callable[[list[str]], Any],
+               wait_first: Callable[[set], set], window: int, finished: Callable[[Any], None]) -> None:
+    """Keep ``window`` partitions in flight, handing each result to ``finished`` as it arrives.
+
+    A sliding window rather than batches: a worker never waits for the slowest partition of a
+    batch, and at most ``window`` partitions are held in memory.
+    """
+    in_flight: set = set()
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < window:
+            part = next(parts, None)
+            if part is None:
+                exhausted = True
+            else:
+                in_flight.add(submit(part))
+        if not in_flight:
+            return
+        for future in wait_first(in_flight):
+            in_flight.discard(future)
+            finished(future.result())
+
+
 def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, workers: int,
                   partition_size: int = 500, kb_root: str | None = None,
                   progress: Callable[[dict], Any] | None = None) -> Counter:
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows."""
-    per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers))
+    per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers)).as_dict()
     totals: Counter = Counter()
     with ProcessPoolExecutor(workers) as pool:
-        for batch in store.pending(survey_id, batch=partition_size * workers * 8):
-            domains = [domain for domain, _ in batch]
-            futures = [pool.submit(scan_partition, domains[i:i + partition_size], per_worker.as_dict(), kb_root)
-                       for i in range(0, len(domains), partition_size)]
-            store_partitions(store, survey_id, (f.result() for f in as_completed(futures)), totals, progress)
+        run_window(partitions(store, survey_id, partition_size),
+                   lambda part: pool.submit(scan_partition, part, per_worker, kb_root),
+                   lambda futures: wait(futures, return_when=FIRST_COMPLETED).done,
+                   workers * 3, lambda part: store_partitions(store, survey_id, [part], totals, progress))
     return totals
 
 
@@ -174,8 +223,9 @@ async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore,
         if len(buffer) >= options.batch or time.monotonic() - last_commit > options.commit_seconds:
             await flush()
 
-    for batch in store.pending(survey_id, batch=max(options.batch * 10, 1000)):
-        totals += await scan_targets(kb, ip_table, [domain for domain, _ in batch], options, emit)
-        await flush()
+    async with _resolver(options) as resolver:  # one resolver (socket and cache) for the whole run
+        for batch in store.pending(survey_id, batch=max(options.batch * 10, 1000)):
+            totals += await scan_targets(kb, ip_table, [domain for domain, _ in batch], options, emit, resolver)
+            await flush()
     await flush()
     return totals
