@@ -15,7 +15,7 @@ from souverain.kb.psl import normalise_host
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
 
-HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host")
+HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host")
 
 
 @dataclasses.dataclass(frozen=True)

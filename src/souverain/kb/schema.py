@@ -22,6 +22,7 @@ FUNCTIONS = (
     "email.inbound",
     "email.gateway",
     "email.sending",
+    "email.reporting",
     "dns.authoritative",
     "web.hosting",
     "web.cdn",
@@ -35,6 +36,7 @@ Function = Literal[
     "email.inbound",
     "email.gateway",
     "email.sending",
+    "email.reporting",
     "dns.authoritative",
     "web.hosting",
     "web.cdn",
@@ -49,6 +51,7 @@ ServiceCategory = Literal[
     "mail-hosting",
     "mail-gateway",
     "mail-sending",
+    "mail-reporting",
     "dns-hosting",
     "hosting-network",
     "cloud",
@@ -185,6 +188,8 @@ class Fingerprints(Strict):
     spf: list[HostSuffix] = Field(default_factory=list)
     dkim: list[HostSuffix] = Field(default_factory=list)
     autodiscover: list[HostSuffix] = Field(default_factory=list)
+    # domains of the mailboxes that receive DMARC (rua/ruf) and SMTP TLS (TLS-RPT) reports
+    report: list[HostSuffix] = Field(default_factory=list)
     ns: list[HostSuffix] = Field(default_factory=list)
     cname: list[HostSuffix] = Field(default_factory=list)
     host: list[HostSuffix] = Field(default_factory=list)
@@ -195,7 +200,7 @@ class Fingerprints(Strict):
     dkim_selectors: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")]] = Field(default_factory=list)
     derived_hosts: list[Annotated[str, Field(pattern=r"^\{domain_dashed\}\.[a-z0-9.-]+$")]] = Field(default_factory=list)
 
-    @field_validator("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host")
+    @field_validator("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host")
     @classmethod
     def _lower_no_dot(cls, values: list[str]) -> list[str]:
         for value in values:
@@ -214,7 +219,7 @@ class Fingerprints(Strict):
     def items(self) -> list[tuple[str, str]]:
         """(kind, value) pairs, values normalised for duplicate detection."""
         pairs: list[tuple[str, str]] = []
-        for kind in ("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host", "txt", "header", "ca", "asn"):
+        for kind in ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "txt", "header", "ca", "asn"):
             for value in getattr(self, kind):
                 pairs.append((kind, str(value).lower()))
         return pairs
@@ -284,6 +289,7 @@ AlternativeCategory = Literal[
     "identity",
     "mail-gateway",
     "mail-sending",
+    "mail-reporting",
     "payment",
     "web-hosting",
     "project-management",

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.loader import RawRecord
 
-HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "ns", "cname", "host")
+HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host")
 SINGULAR = {
     "entities": "an entity",
     "services": "a service",
