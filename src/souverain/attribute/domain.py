@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from souverain.attribute.dns_hosting import attribute_dns
 from souverain.attribute.mail import attribute_mail
+from souverain.attribute.reporting import attribute_reporting
 from souverain.attribute.saas import attribute_saas
 from souverain.attribute.web import attribute_web
 
@@ -23,6 +24,7 @@ def attribute_domain(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_
     if "mail" in obs.functions:
         deps += attribute_mail(kb, at, obs, ip_table)
         deps += attribute_saas(kb, at, obs)
+        deps += attribute_reporting(kb, at, obs)
     if "dns" in obs.functions:
         deps += attribute_dns(kb, at, obs, ip_table)
     if "web" in obs.functions:

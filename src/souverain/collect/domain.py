@@ -2,8 +2,8 @@
 
 Every answer becomes an ``Evidence`` item that a person can re-check (``dig @resolver name TYPE``);
 the structured fields of ``DomainObservation`` point back to evidence ids. Groups of checks are
-selected by ``functions``: ``mail`` (MX, SPF, DMARC, DKIM, autodiscover, MTA-STS, derived hosts,
-apex TXT), ``dns`` (NS, SOA), ``web`` (apex and www addresses and CNAME chains, CAA, HTTP(S)).
+selected by ``functions``: ``mail`` (MX, SPF, DMARC, TLS-RPT, DKIM, autodiscover, MTA-STS, derived
+hosts, apex TXT), ``dns`` (NS, SOA), ``web`` (apex and www addresses and CNAME chains, CAA, HTTP(S)).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from souverain.collect import reporting
 from souverain.collect.dns import Answer, Resolver
 from souverain.collect.spf import SPFExpansion, expand_spf
 
@@ -77,6 +78,9 @@ class DomainObservation:
     txt_status: str | None = None
     spf: SPFExpansion | None = None
     dmarc: str | None = None
+    tlsrpt: str | None = None
+    # report destinations: {kind, uri, host, problem, authorised, evidence}, see collect.reporting
+    reports: list[dict] = dataclasses.field(default_factory=list)
     dkim: dict[str, dict] = dataclasses.field(default_factory=dict)  # selector -> {cnames, key}
     autodiscover: list[str] = dataclasses.field(default_factory=list)
     derived: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
@@ -122,7 +126,7 @@ class CollectOptions:
     # Survey mode: ask the look-through questions (autodiscover, DKIM, derived hosts) only when this
     # says the MX hosts do not already name a mailbox provider; None = always ask (scan).
     needs_look_through: Callable[[list[str]], bool] | None = None
-    policy_records: bool = True  # DMARC and MTA-STS: reported, not needed for attribution
+    policy_records: bool = True  # MTA-STS: reported, not needed for attribution
 
 
 async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> DomainObservation:
@@ -190,9 +194,10 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
     obs.txt_status = txt.status
     obs.txt = txt.values("TXT")
     hosts = [host for _, host in obs.mx[:MAX_MX_HOSTS] if host]
-    stage = [*(resolve_host(resolver, obs, host, "mx-host") for host in hosts), expand_spf(resolver, domain, txt)]
+    stage = [*(resolve_host(resolver, obs, host, "mx-host") for host in hosts), expand_spf(resolver, domain, txt),
+             _reporting(resolver, obs)]
     if options.policy_records:
-        stage += [_policy_records(resolver, obs)]
+        stage += [_mta_sts(resolver, obs)]
     results = await asyncio.gather(*stage)
     for index, host in enumerate(hosts):
         obs.mx_hosts[host] = results[index]
@@ -203,13 +208,36 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
         await _look_through_signals(resolver, obs, options)
 
 
-async def _policy_records(resolver: Resolver, obs: DomainObservation) -> None:
-    dmarc, mta_sts = await asyncio.gather(resolver.query(f"_dmarc.{obs.domain}", "TXT"),
-                                          resolver.query(f"_mta-sts.{obs.domain}", "TXT"))
-    obs.record(dmarc, "dmarc")
-    obs.dmarc = next((v for v in dmarc.values("TXT") if v.lower().startswith("v=dmarc1")), None)
+async def _mta_sts(resolver: Resolver, obs: DomainObservation) -> None:
+    mta_sts = await resolver.query(f"_mta-sts.{obs.domain}", "TXT")
     obs.record(mta_sts, "mta-sts")
     obs.mta_sts = next((v for v in mta_sts.values("TXT") if v.lower().startswith("v=stsv1")), None)
+
+
+async def _reporting(resolver: Resolver, obs: DomainObservation) -> None:
+    """DMARC and TLS-RPT records, their report destinations, and whether outside ones accept them."""
+    domain = obs.domain
+    dmarc, tlsrpt = await asyncio.gather(resolver.query(f"_dmarc.{domain}", "TXT"),
+                                         resolver.query(f"_smtp._tls.{domain}", "TXT"))
+    dmarc_id, tlsrpt_id = obs.record(dmarc, "dmarc"), obs.record(tlsrpt, "tls-rpt")
+    obs.dmarc = next((v for v in dmarc.values("TXT") if v.lower().startswith("v=dmarc1")), None)
+    obs.tlsrpt = next((v for v in tlsrpt.values("TXT") if v.lower().startswith("v=tlsrptv1")), None)
+    found = [(d, dmarc_id) for d in reporting.dmarc_destinations(obs.dmarc or "")]
+    found += [(d, tlsrpt_id) for d in reporting.tlsrpt_destinations(obs.tlsrpt or "")]
+    outside = sorted({d.host for d, _ in found
+                      if d.host and d.kind != "tls-rpt" and reporting.external(d.host, domain)})
+    answers = await asyncio.gather(*(resolver.query(reporting.authorisation_name(domain, host), "TXT")
+                                     for host in outside))
+    accepts: dict[str, tuple[bool | None, str]] = {}
+    for host, answer in zip(outside, answers, strict=True):
+        accepted = any(v.lower().startswith("v=dmarc1") for v in answer.values("TXT"))
+        accepts[host] = (None if answer.failed else accepted, obs.record(answer, "dmarc-authorisation"))
+    for destination, evidence_id in found:
+        entry = {**dataclasses.asdict(destination), "authorised": None, "evidence": [evidence_id]}
+        if destination.host in accepts and destination.kind != "tls-rpt":
+            entry["authorised"], check_id = accepts[destination.host]
+            entry["evidence"].append(check_id)
+        obs.reports.append(entry)
 
 
 async def _look_through_signals(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
