@@ -213,6 +213,7 @@ class WebResult:
     html_title: str | None = None
     https_error: str | None = None  # why https:// failed when we fell back to http://
     redirect_not_followed: str | None = None  # cross-host Location left alone (no resolve)
+    browser: Any = None  # collect.browser.BrowserResult when the page was also run in Chromium
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -72,7 +72,7 @@ class TestCA:
         self._lock = threading.Lock()  # the server thread issues on demand while tests run
 
     def issue(self, host: str, issuer_organization: str | None = None) -> tuple[Path, Path]:
-        """(chain PEM: leaf then intermediate, key PEM) for ``host``; cached."""
+        """(chain PEM: leaf, intermediate, root; key PEM) for ``host``; cached."""
         with self._lock:
             key = (host, issuer_organization)
             if key not in self._leaves:
@@ -101,7 +101,9 @@ class TestCA:
         stem = f"{host}--{issuer_organization or 'root'}".replace("/", "_").replace(" ", "_")
         chain_file, key_file = self.directory / f"{stem}.pem", self.directory / f"{stem}.key"
         pem = serialization.Encoding.PEM
-        chain_file.write_bytes(b"".join(cert.public_bytes(pem) for cert in [leaf, *chain]))
+        # The root goes last in every chain, as many servers send it: a client that trusts the CA
+        # by its key (Chromium's --ignore-certificate-errors-spki-list) sees it in what is sent.
+        chain_file.write_bytes(b"".join(cert.public_bytes(pem) for cert in [leaf, *chain, self.cert]))
         key_file.write_bytes(leaf_key.private_bytes(
             pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
         return chain_file, key_file
