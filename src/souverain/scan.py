@@ -25,6 +25,7 @@ from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from souverain.attribute.dependency import Dependency
+    from souverain.collect.browser import BrowserOptions
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
 
@@ -46,6 +47,7 @@ class ScanOptions:
     # survey mode: look-through and policy records only when attribution needs them, and only the
     # providers' own DKIM selectors (services' fingerprints), not the generic list
     lean: bool = False
+    browser: BrowserOptions | None = None  # also run the home page in headless Chromium (opt-in)
 
     def __post_init__(self) -> None:
         unknown = set(self.functions) - set(FUNCTION_GROUPS)
@@ -103,10 +105,31 @@ def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:
                              ca_file=options.ca_file, resolve=resolve)
 
 
+def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:
+    """``observe(obs)``: run the fetched home page in headless Chromium (``--browser``), at most
+    ``MAX_BROWSERS`` at a time; None when the browser is not asked for."""
+    if options.browser is None or not options.fetch_web or "web" not in options.functions:
+        return None
+    from souverain.collect.browser import MAX_BROWSERS, observe_site
+    from souverain.collect.web import ConnectMap
+
+    connect_map = ConnectMap.parse(options.connect_to) if options.connect_to else None
+    limit = asyncio.Semaphore(MAX_BROWSERS)
+
+    async def observe(obs: DomainObservation) -> None:
+        async with limit:
+            await observe_site(resolver, obs, options.browser, connect_map=connect_map, ca_file=options.ca_file)
+
+    return observe
+
+
 async def scan_one(kb: KnowledgeBase, resolver: Resolver, domain: str, options: ScanOptions,
                    collect: CollectOptions, ip_table: IPASNTable,
-                   first_party: set[str] | None = None) -> tuple[DomainObservation, list[Dependency]]:
+                   first_party: set[str] | None = None,
+                   browser: Callable | None = None) -> tuple[DomainObservation, list[Dependency]]:
     obs = await collect_domain(resolver, domain, options.functions, collect)
+    if browser is not None:
+        await browser(obs)
     return obs, attribute_domain(kb, options.at, obs, ip_table, first_party)
 
 
@@ -117,11 +140,12 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
                         concurrency=max(options.concurrency, 8), qps=options.qps) as resolver:
         collect = collect_options(kb, options, make_fetcher(resolver, options))
+        browser = make_browser(resolver, options)
         limit = asyncio.Semaphore(max(1, options.concurrency // 8))
 
         async def one(domain: str):
             async with limit:
-                result = await scan_one(kb, resolver, domain, options, collect, ip_table, set(domains))
+                result = await scan_one(kb, resolver, domain, options, collect, ip_table, set(domains), browser)
             if progress:
                 progress(domain)
             return result
@@ -144,6 +168,7 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
             "functions": list(options.functions),
             "nameservers": [f"{h}:{p}" for h, p in (options.nameservers or [])] or ["system"],
             "dns_stats": stats,
+            **({"browser": dataclasses.asdict(options.browser)} if browser is not None else {}),
         },
         "summary": summarise(kb, deps, options.at),
         "dependencies": [dep.as_dict() for dep in deps],

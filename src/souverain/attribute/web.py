@@ -1,4 +1,5 @@
-"""Web attribution: hosting, CDN, certificate authority and third parties embedded in the home page.
+"""Web attribution: hosting, CDN, certificate authority and third parties embedded in the home page
+(named in its HTML, or seen requested when it ran in headless Chromium with ``--browser``).
 
 Hosting comes from the CNAME chain (a cloud platform or CDN named by its fingerprint), response
 headers that reveal a CDN, then the network operator of the addresses. Behind a CDN whose own
@@ -108,12 +109,18 @@ def _certificate(kb, at, obs, site, evidence) -> list[Dependency]:
 
 
 def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[Dependency]:
+    """Third parties the page loads: from its HTML (``evidence``: the fetch) and, with
+    ``--browser``, from what Chromium saw it request (each host's own browser evidence)."""
     psl = PublicSuffixList.bundled()
     own = {psl.registrable_domain(h) or h for h in first_party}
     by_service: dict[str, dict] = {}
-    unknown: dict[str, list[str]] = {}
-    for resource in getattr(site, "resources", []) or []:
-        host = (resource.host or "").lower()
+    unknown: dict[str, dict] = {}
+    browser = getattr(site, "browser", None)
+    seen = [(r.host, r.url, "html", evidence) for r in getattr(site, "resources", []) or []]
+    if browser is not None:
+        seen += [(host, url, "browser", browser.host_evidence.get(host, [])) for host, url, _ in browser.observed()]
+    for host, url, via, ids in seen:
+        host = (host or "").lower()
         if not host:
             continue
         try:
@@ -123,19 +130,30 @@ def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[D
         if registrable in own:
             continue
         match = kb.indexes.match_host(host, ("host", "cname"))
-        if match is None:
-            unknown.setdefault(registrable, []).append(resource.url)
-            continue
-        entry = by_service.setdefault(match.service, {"match": match, "urls": []})
-        entry["urls"].append(resource.url)
+        entry = (unknown.setdefault(registrable, _entry(None)) if match is None
+                 else by_service.setdefault(match.service, _entry(match)))
+        entry["urls"].setdefault(url, None)
+        entry["via"].add(via)
+        entry["evidence"].update(ids)
     deps = [
         dependency.build(kb, at, obs.domain, "web.third_party", status="identified", confidence="high",
-                         reason="third-party-service", service_id=service_id, subject=entry["urls"][0][:200],
-                         evidence=evidence, match=entry["match"], count=len(entry["urls"]))
+                         reason="third-party-service" if "html" in entry["via"] else "third-party-browser",
+                         service_id=service_id, subject=next(iter(entry["urls"]))[:200],
+                         evidence=sorted(entry["evidence"]), match=entry["match"], count=len(entry["urls"]))
         for service_id, entry in sorted(by_service.items())
     ]
-    for registrable, urls in sorted(unknown.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
+    for registrable, entry in sorted(unknown.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
+        deps.append(dependency.build(
+            kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
+            reason="third-party-unknown" if "html" in entry["via"] else "third-party-browser-unknown",
+            subject=registrable, evidence=sorted(entry["evidence"]), host=registrable, count=len(entry["urls"])))
+    if browser is not None and browser.outcome != "ok":
         deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
-                                     reason="third-party-unknown", subject=registrable, evidence=evidence,
-                                     host=registrable, count=len(urls)))
+                                     reason="browser-failed", subject=browser.url,
+                                     evidence=[browser.page_evidence] if browser.page_evidence else [],
+                                     error=browser.error or browser.outcome))
     return deps
+
+
+def _entry(match) -> dict:
+    return {"match": match, "urls": {}, "via": set(), "evidence": set()}

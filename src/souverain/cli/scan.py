@@ -43,6 +43,14 @@ def parse_functions(text: str) -> tuple[str, ...]:
 @click.option("--connect-to", multiple=True, metavar="H1:P1:H2:P2",
               help="Like curl: connect to H2:P2 when fetching H1:P1 (e.g. a loopback test server).")
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True), help="Extra trusted CA certificates (PEM).")
+@click.option("--browser", "use_browser", is_flag=True,
+              help="Also run the home page in headless Chromium and attribute what its scripts, style sheets "
+                   "and frames load (opt-in, a few seconds per domain).")
+@click.option("--chromium", metavar="PATH", help="Chromium executable for --browser (default /usr/bin/chromium).")
+@click.option("--browser-timeout", type=click.FloatRange(2, 300), default=15.0, show_default=True,
+              help="Seconds per page in the browser, start-up included.")
+@click.option("--browser-settle", type=click.FloatRange(0, 60), default=2.0, show_default=True,
+              help="After the page's load event, stop once its network was quiet this many seconds.")
 @at_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 @output_option
@@ -53,8 +61,9 @@ def parse_functions(text: str) -> tuple[str, ...]:
 @click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
 @lang_option
 @handle_errors
-def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, connect_to, ca_file, at, fmt,
-                 output: Path | None, fail_on, db_url, no_store, quiet, lang) -> None:
+def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, connect_to, ca_file, use_browser,
+                 chromium, browser_timeout, browser_settle, at, fmt, output: Path | None, fail_on, db_url,
+                 no_store, quiet, lang) -> None:
     """Scan the domains of ONE organisation: mail, DNS, web hosting, CDN, CA, third parties, SaaS.
 
     Each dependency is attributed to a service, its operator, the ultimate controller at --at DATE
@@ -66,10 +75,12 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
     from souverain.scan import ScanOptions, normalise_domains, scan_domains
 
     targets = normalise_domains(list(domains))
+    functions = parse_functions(functions_text)
     options = ScanOptions(
-        functions=parse_functions(functions_text),
+        functions=functions,
         nameservers=[parse_nameserver(ns) for ns in nameservers] or None,
         timeout=timeout, at=at, fetch_web=not no_web_fetch, connect_to=list(connect_to), ca_file=ca_file,
+        browser=_browser_options(use_browser, chromium, browser_timeout, browser_settle, no_web_fetch, functions),
     )
     kb = load_kb()
     ip_table = IPASNTable.load()
@@ -87,6 +98,26 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
     emit(render_scan(result, fmt, lang), output)
     if fail_on and _reached(result, fail_on):
         sys.exit(3)
+
+
+def _browser_options(use_browser, chromium, timeout, settle, no_web_fetch, functions):
+    """BrowserOptions for --browser (None without it); a missing Chromium is reported here and
+    again, per domain, as evidence: the scan itself goes on."""
+    if not use_browser:
+        if chromium:
+            raise UsageError("--chromium is only used with --browser")
+        return None
+    if no_web_fetch or "web" not in functions:
+        raise UsageError("--browser runs the home page the web check fetches: drop --no-web-fetch "
+                         "and keep web in --functions")
+    from souverain.collect.browser import DEFAULT_CHROMIUM, BrowserError, BrowserOptions, find_chromium
+
+    options = BrowserOptions(chromium=chromium or DEFAULT_CHROMIUM, timeout=timeout, settle=settle)
+    try:
+        find_chromium(options.chromium)
+    except BrowserError as exc:
+        click.echo(f"warning: {exc}; the pages will not be run in a browser", err=True)
+    return options
 
 
 def _reached(result: dict, level: str) -> bool:
