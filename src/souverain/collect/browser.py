@@ -100,6 +100,14 @@ _PREFERENCES = {
     "session": {"restore_on_startup": 4, "startup_urls": ["about:blank"]},
 }
 
+# CDP targets and events that belong to the page, and what counts as network activity.
+_WORKERS = ("service_worker", "shared_worker")
+_BROWSER_SCHEMES = ("chrome:", "chrome-untrusted:", "devtools:")
+_ACTIVITY = frozenset({
+    "Network.requestWillBeSent", "Network.responseReceived", "Network.dataReceived",
+    "Network.loadingFinished", "Network.loadingFailed", "Network.webSocketCreated",
+})
+
 # CDP resource types -> our kinds (Document in a frame is an iframe; anything else: "other").
 _KINDS = {
     "Document": "document", "Stylesheet": "stylesheet", "Image": "image", "Media": "media",
@@ -159,8 +167,9 @@ class BrowserResult:
     host_evidence: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # host -> ids
 
     def observed(self) -> list[tuple[str, str, str]]:
-        """(host, url, kind) of every request, then ("connection") for hosts the proxy connected
-        to without a request being reported (a preconnect, say). Refused connections excluded."""
+        """(host, url, kind) of every request recorded, then (host, origin, "connection") for
+        hosts the proxy connected to whose requests were not recorded (past ``max_requests``).
+        Refused connections are not observations of the page."""
         found = [(r.host, r.url, r.kind) for r in self.requests]
         requested = {r.host for r in self.requests}
         for item in self.connections:
@@ -169,9 +178,6 @@ class BrowserResult:
                 scheme = "http" if item.method != "CONNECT" else "https"
                 found.append((item.host, f"{scheme}://{item.host}:{item.port}/", "connection"))
         return found
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclasses.dataclass
@@ -369,6 +375,8 @@ class _PageRun:
         self.options = options
         self.chromium = _Chromium(self.on_event)
         self.attached: dict[str, asyncio.Future] = {}  # target id -> its session, once set up
+        self.ours: set[str | None] = set()  # sessions of the page, its frames, workers, pop-ups
+        self.our_targets: set[str | None] = set()
         self.main_session: str | None = None
         self.main_frame: str | None = None
         self.requests: dict[tuple[str | None, str], BrowserRequest] = {}
@@ -381,12 +389,19 @@ class _PageRun:
     # -- events ---------------------------------------------------------------------------
     def on_event(self, method: str, params: dict, session: str | None) -> None:
         if method == "Target.attachedToTarget":
-            task = asyncio.ensure_future(self._setup(params["sessionId"], params.get("targetInfo", {})))
+            info = params.get("targetInfo", {})
+            if session in self.ours or info.get("openerId") in self.our_targets \
+                    or info.get("type") in _WORKERS:  # frames, workers and pop-ups of the page
+                self._adopt(params["sessionId"], info)
+            task = asyncio.ensure_future(self._setup(params["sessionId"], info))
             self.setups.add(task)
             task.add_done_callback(self.setups.discard)
             return
+        if session not in self.ours:  # the browser's own pages (its start tab, its UI)
+            return
         if method.startswith("Network."):
-            self.last_activity = time.monotonic()
+            if method in _ACTIVITY:
+                self.last_activity = time.monotonic()
             self._network(method, params, session)
         elif method == "Page.loadEventFired" and self._is_main(session):
             self.loaded = True
@@ -401,9 +416,19 @@ class _PageRun:
     def _is_main(self, session: str | None) -> bool:
         return session is not None and session == self.main_session
 
+    def _adopt(self, session: str, info: dict) -> None:
+        """The events of this target are the page's."""
+        if not info.get("url", "").startswith(_BROWSER_SCHEMES):
+            self.ours.add(session)
+            self.our_targets.add(info.get("targetId"))
+
     async def _setup(self, session: str, info: dict) -> None:
         """Watch the network of every target (page, frame, worker) before letting it run."""
         kind = info.get("type", "")
+        if info.get("url", "").startswith(_BROWSER_SCHEMES):  # the browser's own UI: just let it go
+            await asyncio.gather(self.chromium.send("Runtime.runIfWaitingForDebugger", {}, session),
+                                 return_exceptions=True)
+            return
         calls = [self.chromium.send("Network.enable", {"maxPostDataSize": 0}, session)]
         if kind in ("page", "iframe"):
             calls.append(self.chromium.send("Page.enable", {}, session))
@@ -498,6 +523,7 @@ class _PageRun:
         if failed is not None:
             raise failed
         self.main_session = session
+        self._adopt(session, {"targetId": target["targetId"]})
         self.navigating = True  # from here on, running out of time is a timeout, not a failure
         navigation = await chromium.call("Page.navigate", {"url": self.result.url}, session,
                                          timeout=self._left(deadline))

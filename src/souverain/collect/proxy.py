@@ -50,9 +50,6 @@ class Connection:
     started: float = 0.0  # seconds since the proxy started
     elapsed_ms: float = 0.0
 
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 class _Refused(Exception):
     def __init__(self, code: int, reason: str) -> None:
