@@ -144,3 +144,26 @@ def test_named_service_on_a_hyperscaler_network_carries_its_laws(scan_world):
     assert service(inbound) == "mailgun"
     assert inbound["infrastructure"]["controller"]["id"] == "alphabet"
     assert "us-cloud-act" in inbound["foreign_laws"] and inbound["foreign_access"] is True
+
+
+def test_report_processors_are_attributed_and_authorisation_checked(result):
+    reporting = {service(d): d for d in deps(result, "m365.test", "email.reporting")}
+    assert set(reporting) == {"valimail-dmarc", "redsift-ondmarc"}
+    vali = reporting["valimail-dmarc"]
+    assert vali["status"] == "identified" and vali["confidence"] == "high" and vali["reason"] == "report-processor"
+    assert vali["reason_params"]["kinds"] == "dmarc-aggregate, dmarc-failure"
+    assert vali["controller"]["country"] == "US" and "us-cloud-act" in vali["foreign_laws"]
+    assert len(vali["evidence"]) >= 2, "the DMARC record and the _report._dmarc authorisation are both cited"
+    assert reporting["redsift-ondmarc"]["reason_params"]["kinds"] == "tls-rpt"
+
+
+def test_report_destination_that_refuses_the_domain_is_low_confidence(result):
+    agari = one(result, "gworkspace.test", "email.reporting")
+    assert service(agari) == "agari-dmarc" and agari["confidence"] == "low"
+    assert agari["reason"] == "report-destination-not-authorised"
+
+
+def test_reports_kept_in_house_add_nothing_and_unknown_collectors_stay_unknown(result):
+    collector = one(result, "proton.test", "email.reporting")
+    assert collector["status"] == "unknown" and collector["subject"] == "reports.unknown-collector.test"
+    assert collector["foreign_access"] is None

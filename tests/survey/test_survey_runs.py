@@ -62,6 +62,10 @@ def test_cli_run_report_diff(world_dns, tmp_path):
     report = runner.invoke(cli, ["survey", "report", "first", "--group-by", "region", "--db", db, "--format", "json"])
     data = json.loads(report.output)
     assert data["aggregate"]["domains"] == len(WORLD_DOMAINS) and len(data["aggregate"]["groups"]) == 2
+    reports = data["aggregate"]["functions"]["report"]  # DMARC/TLS-RPT processors, from the stored dependencies
+    assert reports["function"] == "email.reporting" and reports["foreign"] == 2  # m365.test, gworkspace.test
+    assert reports["unknown"] == 2 and reports["none"] == len(WORLD_DOMAINS) - 4  # proton.test's collector, broken.test
+    assert any("valimail-dmarc" in name for name, _ in reports["providers"])
     html = runner.invoke(cli, ["survey", "report", "first", "--group-by", "region", "--db", db, "-o",
                                str(tmp_path / "r.html")])
     assert html.exit_code == 0 and "<svg" in (tmp_path / "r.html").read_text()

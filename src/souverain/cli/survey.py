@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sys
 import time
 from collections import Counter
@@ -243,15 +245,15 @@ def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
     from souverain.report.survey import survey_html, survey_table
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
-    from souverain.survey.aggregate import Aggregate
+    from souverain.survey.aggregate import GROUP_OF, Aggregate
 
     fmt = fmt or ("html" if output and output.suffix.lower() in (".html", ".htm") else "table")
     with Store.open(db_url) as store:
         surveys = SurveyStore(store)
         run_row = surveys.find(run_ref)
         aggregate = Aggregate(group_by).feed(surveys.results(run_row["id"])).as_dict()
-        surveyed = set(__import__("json").loads(run_row["options"]).get("functions", ()))
-        aggregate["functions"] = {k: v for k, v in aggregate["functions"].items() if k in surveyed}
+        surveyed = set(json.loads(run_row["options"]).get("functions", ()))
+        aggregate["functions"] = {k: v for k, v in aggregate["functions"].items() if GROUP_OF.get(k, k) in surveyed}
     data = {"run": {k: run_row[k] for k in ("id", "name", "created", "status", "total", "bad_rows", "kb_version")},
             "aggregate": aggregate}
     if fmt == "json":

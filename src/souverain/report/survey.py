@@ -11,7 +11,7 @@ from souverain.report.html import environment
 from souverain.report.i18n import Translator
 
 MAPS = Path(__file__).parent / "maps"
-PREFIXES = ("mail", "dns", "web")
+PREFIXES = ("mail", "dns", "web", "report")
 
 
 @functools.cache

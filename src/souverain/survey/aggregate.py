@@ -6,10 +6,32 @@ next to them (never folded into "not exposed").
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting"}
+FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting", "report": "email.reporting"}
+COLUMNS = ("mail", "dns", "web")  # functions with their own columns in the stored row
+GROUP_OF = {"report": "mail"}  # the collection group (--functions) a derived function comes from
+
+
+def function_summary(row: dict, prefix: str) -> dict:
+    """status/service/country/foreign of one function of a stored row.
+
+    Key functions have columns; email.reporting is read from the row's dependencies, where
+    "none" means no report leaves the domain (no DMARC/TLS-RPT, or reports kept in-house).
+    """
+    if prefix in COLUMNS:
+        return {key: row.get(f"{prefix}_{key}") for key in ("status", "service", "country", "foreign")}
+    deps = [d for d in json.loads(row.get("dependencies") or "[]") if d["function"] == FUNCTIONS[prefix]]
+    known = [d for d in deps if d.get("controller")]
+    if not deps:
+        return {"status": "none" if row.get("status") == "ok" else None, "service": None, "country": None,
+                "foreign": None}
+    return {"status": (known or deps)[0]["status"],
+            "service": "; ".join(sorted({d["service"] for d in known if d.get("service")})) or None,
+            "country": ";".join(sorted({d["country"] for d in known if d.get("country")})) or None,
+            "foreign": any(d["laws"] for d in known) if known else None}
 
 
 def _share(part: int, whole: int) -> float:
@@ -36,15 +58,16 @@ class Aggregate:
         if group is not None:
             self.group_sizes[group] += 1
         for prefix in FUNCTIONS:
-            foreign = row.get(f"{prefix}_foreign")
+            summary = function_summary(row, prefix)
+            foreign = summary["foreign"]
             state = "unknown" if foreign is None else ("foreign" if foreign else "not-foreign")
-            if row.get(f"{prefix}_status") == "none":
+            if summary["status"] == "none":
                 state = "none"
             self.by_function[prefix][state] += 1
-            if row.get(f"{prefix}_service"):
-                self.providers[prefix][row[f"{prefix}_service"]] += 1
-            if row.get(f"{prefix}_country"):
-                self.countries[prefix][row[f"{prefix}_country"]] += 1
+            if summary["service"]:
+                self.providers[prefix][summary["service"]] += 1
+            if summary["country"]:
+                self.countries[prefix][summary["country"]] += 1
             if group is not None:
                 self.groups[group][prefix][state] += 1
 
@@ -82,9 +105,10 @@ def diff_rows(rows_a: dict[str, dict], rows_b: dict[str, dict]) -> list[dict]:
     for domain in sorted(set(rows_a) & set(rows_b)):
         a, b = rows_a[domain], rows_b[domain]
         for prefix, function in FUNCTIONS.items():
-            before = a.get(f"{prefix}_service") or a.get(f"{prefix}_status") or "-"
-            after = b.get(f"{prefix}_service") or b.get(f"{prefix}_status") or "-"
+            old, new = function_summary(a, prefix), function_summary(b, prefix)
+            before = old["service"] or old["status"] or "-"
+            after = new["service"] or new["status"] or "-"
             if before != after:
                 moves.append({"domain": domain, "function": function, "before": before, "after": after,
-                              "foreign_before": a.get(f"{prefix}_foreign"), "foreign_after": b.get(f"{prefix}_foreign")})
+                              "foreign_before": old["foreign"], "foreign_after": new["foreign"]})
     return moves
