@@ -144,6 +144,15 @@ def test_untrusted_certificates_are_not_accepted(world):
 
 
 @needs_chromium
+def test_hostile_page_cannot_stall_the_browser_with_dialogs(world):
+    """www.hostile.test calls alert() from its load handler: dismissed, the page still loads."""
+    result = run_browse(world, "https://www.hostile.test/", settle=0.5)
+    assert result.outcome == "ok" and result.dialogs == 1, result
+    assert {r.host for r in result.requests} >= {"www.hostile.test", "evil.example", "x.example"}
+    assert result.elapsed_ms < 8000
+
+
+@needs_chromium
 def test_request_cap_truncates(world):
     result = run_browse(world, max_requests=2)
     assert len(result.requests) == 2 and result.truncated

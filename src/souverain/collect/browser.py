@@ -163,6 +163,7 @@ class BrowserResult:
     requests: list[BrowserRequest] = dataclasses.field(default_factory=list)
     connections: list[Connection] = dataclasses.field(default_factory=list)
     truncated: bool = False  # max_requests, max connections or the byte budget was reached
+    dialogs: int = 0  # alert(), confirm(), prompt(), onbeforeunload: dismissed
     page_evidence: str | None = None
     host_evidence: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # host -> ids
 
@@ -318,6 +319,10 @@ class _Chromium:
         self._writer.write(json.dumps(message).encode() + b"\0")
         return future
 
+    def fire(self, method: str, params: dict | None = None, session: str | None = None) -> None:
+        """Send without waiting for the answer (an error, say the target went away, is dropped)."""
+        self.send(method, params, session).add_done_callback(lambda f: f.cancelled() or f.exception())
+
     async def call(self, method: str, params: dict | None = None, session: str | None = None,
                    timeout: float = 5.0) -> dict:
         async with asyncio.timeout(timeout):
@@ -410,6 +415,9 @@ class _PageRun:
             frame = params.get("frame", {})
             if not frame.get("parentId"):
                 self.result.final_url = frame.get("url", "")[:MAX_URL]
+        elif method == "Page.javascriptDialogOpening":  # alert() and the like would stop the page
+            self.result.dialogs += 1
+            self.chromium.fire("Page.handleJavaScriptDialog", {"accept": False}, session)
         elif method in ("Inspector.targetCrashed", "Target.targetCrashed") and self._is_main(session):
             self.result.error = self.result.error or "the page crashed"
 
@@ -645,7 +653,7 @@ def record_evidence(obs: DomainObservation, result: BrowserResult,
         "browser": result.browser or "Chromium", "final_url": result.final_url, "status": result.status, "error": result.error,
         "elapsed_ms": result.elapsed_ms, "requests": len(result.requests),
         "hosts": len({r.host for r in result.requests} | {c.host for c in result.connections}),
-        "truncated": result.truncated, "refused": refused, "url": result.url,
+        "truncated": result.truncated, "dialogs": result.dialogs, "refused": refused, "url": result.url,
     })
     by_host: dict[str, list[BrowserRequest]] = {}
     for request in result.requests:
