@@ -12,6 +12,7 @@ Everything runs on loopback; nothing is sent anywhere else. Needs: nsd, dnsperf 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -33,13 +34,15 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def ensure_world(work: Path, count: int) -> None:
     marker = work / "world.json"
-    if marker.exists() and json.loads(marker.read_text()).get("count") == count:
+    # regenerate when the size or the generator changed (a stale world would measure another mix)
+    generator = hashlib.sha256((HERE / "gen_world.py").read_bytes()).hexdigest()[:16]
+    if marker.exists() and json.loads(marker.read_text()).get("key") == [count, generator]:
         return
     if work.exists():
         shutil.rmtree(work)
     started = time.monotonic()
     run([sys.executable, str(HERE / "gen_world.py"), str(count), str(work)])
-    marker.write_text(json.dumps({"count": count, "seconds": round(time.monotonic() - started, 1)}))
+    marker.write_text(json.dumps({"key": [count, generator], "seconds": round(time.monotonic() - started, 1)}))
 
 
 def start_nsd(work: Path) -> subprocess.Popen:

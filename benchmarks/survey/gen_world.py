@@ -7,8 +7,11 @@ authoritative answer exactly as a resolver would get it. The mix (per 100 domain
 365, 15 Google, 5 behind a Proofpoint gateway, 5 AWS WorkMail/SES, 10 OVHcloud mail, 5 other EU
 hosts, 15 self-managed MX (OVH, AWS, Hetzner, unknown addresses), 5 without MX, 2 null MX,
 3 with a CNAME chain, and 5 % of the input names do not exist (NXDOMAIN: not served) and 2 %
-are under a zone the server refuses (REFUSED, standing for failing names). Provider zones
-(outlook.com, google.com, pphosted.com...) are generated too. Names and addresses are fictitious
+are under a zone the server refuses (REFUSED, standing for failing names). Independently, 55 % of
+the served domains publish DMARC (reports kept in-house for half of them, sent to a report
+processor for a third: Valimail, dmarcian, Cloudflare, Mailhardener, which accept them through a
+wildcard ``_report._dmarc`` record; Agari, which does not; or an unknown collector) and 8 % publish
+TLS-RPT. Provider zones (outlook.com, google.com, pphosted.com, the processors...) are generated too. Names and addresses are fictitious
 or documentation/test ranges except the provider address blocks, which are only ever queried,
 never contacted.
 """
@@ -27,7 +30,34 @@ PROVIDERS = {
     "ovh.com": ['mx IN TXT "v=spf1 ip4:188.165.0.0/16 ~all"'],
     "infomaniak.ch": ["mta-gw IN A 83.166.143.10", 'spf IN TXT "v=spf1 ip4:83.166.143.0/24 -all"'],
     "cloudflare.com": ["ada.ns IN A 173.245.58.10"],
+    # DMARC report processors: RFC 7489 7.1 authorisation for every customer domain (wildcard)
+    "vali.email": ['*._report._dmarc IN TXT "v=DMARC1"'],
+    "dmarcian.com": ['*._report._dmarc.ag IN TXT "v=DMARC1"'],
+    "cloudflare.net": ['*._report._dmarc.dmarc-reports IN TXT "v=DMARC1"'],
+    "mailhardener.com": ['*._report._dmarc.in IN TXT "v=DMARC1"'],
+    "agari.com": ["rua IN MX 10 mx.agari.com."],  # no authorisation: compliant receivers send nothing
+    "collector.example": ['*._report._dmarc.reports IN TXT "v=DMARC1"'],
 }
+PROCESSORS = [  # (rua mailbox host, weight in % of DMARC records)
+    ("vali.email", 8), ("ag.dmarcian.com", 8), ("dmarc-reports.cloudflare.net", 6), ("in.mailhardener.com", 5),
+    ("rua.agari.com", 3), ("reports.collector.example", 5),
+]
+
+
+def reporting_records(rng: random.Random, name: str) -> list[str]:
+    """_dmarc and _smtp._tls TXT records for 55 % / 8 % of the domains."""
+    out = []
+    if rng.random() < 0.55:
+        tags = "v=DMARC1; p=" + rng.choice(["none", "quarantine", "reject"])
+        hosts = [name, None] + [host for host, _ in PROCESSORS]  # in-house, no rua, processors
+        host = rng.choices(hosts, weights=[50, 15] + [weight for _, weight in PROCESSORS])[0]
+        if host is not None:
+            tags += f"; rua=mailto:dmarc-{name.split('.')[0]}@{host}"
+        out.append(f'_dmarc IN TXT "{tags}"')
+    if rng.random() < 0.08:
+        target = rng.choice([f"tls@{name}", "tls@in.mailhardener.com"])
+        out.append(f'_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:{target}"')
+    return out
 
 
 def zone_text(origin: str, body: list[str], ns: str = "ns1.nsbench.test.") -> str:
@@ -90,7 +120,8 @@ def main() -> None:
         if roll < 0.07:  # failing names: served zone answering nothing for them is not possible; refused
             input_names.append(f"x{n}.failing.invalid")
             continue
-        (zones / f"{name}.zone").write_text(zone_text(name, domain_body(n, rng, name)))
+        body = domain_body(n, rng, name) + reporting_records(rng, name)
+        (zones / f"{name}.zone").write_text(zone_text(name, body))
         served.append(name)
         input_names.append(name)
     conf += [f"zone:\n  name: {origin}\n  include-pattern: plain" for origin in served]

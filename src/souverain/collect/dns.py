@@ -23,6 +23,7 @@ from typing import NamedTuple
 from souverain.collect import dnswire
 from souverain.errors import UsageError
 
+_TAIL = dnswire.query_tail()
 STATUSES = ("NOERROR", "NODATA", "NXDOMAIN", "SERVFAIL", "REFUSED", "TIMEOUT", "FORMERR", "ERROR")
 
 
@@ -119,13 +120,13 @@ class _Query:
 
     __slots__ = ("key", "waiters", "attempt", "rotate", "qid", "question", "started", "at", "timer", "channel")
 
-    def __init__(self, key: tuple[str, str], rotate: int) -> None:
+    def __init__(self, key: tuple[str, str], question: bytes, rotate: int) -> None:
         self.key = key
+        self.question = question  # the question section, encoded once; echoed by every answer
         self.waiters: list[asyncio.Future] = []
         self.attempt = 0
         self.rotate = rotate
         self.qid = 0
-        self.question = b""
         self.started = 0.0
         self.at = ""
         self.timer: asyncio.TimerHandle | None = None
@@ -259,11 +260,11 @@ class Resolver:
                 waiter.set_result(cached)
             return waiter
         try:
-            dnswire.encode_name(key[0])
+            question = dnswire.question(key[0], rdtype)
         except dnswire.WireError as exc:
             waiter.set_result(Answer(key[0], rdtype, "ERROR", error=str(exc), at=_now()))
             return waiter
-        query = _Query(key, self._rotate)
+        query = _Query(key, question, self._rotate)
         self._rotate += 1
         query.waiters.append(waiter)
         self._cache[key] = query
@@ -313,9 +314,8 @@ class Resolver:
         qid = random.getrandbits(16)
         while qid in channel.pending:
             qid = random.getrandbits(16)
-        wire = dnswire.build_query(qid, query.key[0], query.key[1], recursion=self.recursion)
+        wire = dnswire.query_header(qid, recursion=self.recursion) + query.question + _TAIL
         query.qid = qid
-        query.question = wire[12 : len(wire) - 11].lower()  # question section, without the OPT record
         query.channel = channel
         channel.pending[qid] = query
         query.timer = self._loop.call_later(self.timeout, self._expired, query)
@@ -341,7 +341,7 @@ class Resolver:
             return
         query = channel.pending.get((data[0] << 8) | data[1])
         # the question section must echo ours (defends against stray or spoofed datagrams)
-        if query is None or data[12 : 12 + len(query.question)].lower() != query.question:
+        if query is None or data[12 : 12 + len(query.question)].lower() != query.question.lower():
             return
         self._forget(query)
         if data[2] & 0x02:  # TC: truncated, ask again over TCP
@@ -363,7 +363,7 @@ class Resolver:
             self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}"))
 
     async def _tcp_exchange(self, query: _Query, server: tuple[str, int]) -> None:
-        wire = dnswire.build_query(query.qid, query.key[0], query.key[1], recursion=self.recursion)
+        wire = dnswire.query_header(query.qid, recursion=self.recursion) + query.question + _TAIL
         try:
             data = await self._tcp(server, wire)
         except asyncio.CancelledError:

@@ -67,12 +67,25 @@ def encode_name(name: str) -> bytes:
     return bytes(out)
 
 
+_OPT = b"\x00" + struct.pack("!HHIH", TYPES["OPT"], EDNS_PAYLOAD, 0, 0)
+
+
 def build_query(qid: int, name: str, rdtype: str, *, recursion: bool = True, edns: bool = True) -> bytes:
-    flags = 0x0100 if recursion else 0
-    header = _HEADER.pack(qid, flags, 1, 0, 0, 1 if edns else 0)
-    question = encode_name(name) + struct.pack("!HH", TYPES[rdtype], 1)
-    opt = b"\x00" + struct.pack("!HHIH", TYPES["OPT"], EDNS_PAYLOAD, 0, 0) if edns else b""
-    return header + question + opt
+    return query_header(qid, recursion=recursion, edns=edns) + question(name, rdtype) + (_OPT if edns else b"")
+
+
+def question(name: str, rdtype: str) -> bytes:
+    """The question section for (name, type), class IN; raises WireError for a name DNS cannot carry."""
+    return encode_name(name) + struct.pack("!HH", TYPES[rdtype], 1)
+
+
+def query_header(qid: int, *, recursion: bool = True, edns: bool = True) -> bytes:
+    return _HEADER.pack(qid, 0x0100 if recursion else 0, 1, 0, 0, 1 if edns else 0)
+
+
+def query_tail() -> bytes:
+    """What follows the question in every query souverain sends: the EDNS OPT record."""
+    return _OPT
 
 
 def read_name(message: bytes, offset: int) -> tuple[str, int]:

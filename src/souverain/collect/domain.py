@@ -151,7 +151,9 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
     loop = False
     status = "NOERROR"
     for _ in range(MAX_CNAME_CHAIN):
-        a, aaaa = await asyncio.gather(resolver.query(current, "A"), resolver.query(current, "AAAA"))
+        # both questions are sent when asked: awaiting them in turn costs no latency, unlike gather
+        a_sent, aaaa_sent = resolver.query(current, "A"), resolver.query(current, "AAAA")
+        a, aaaa = await a_sent, await aaaa_sent
         evidence += [obs.record(a, kind), obs.record(aaaa, kind)]
         ipv4 = [v for v in a.values("A")]
         ipv6 = [v for v in aaaa.values("AAAA")]
@@ -180,7 +182,8 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
 
 async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
     domain = obs.domain
-    mx, txt = await asyncio.gather(resolver.query(domain, "MX"), resolver.query(domain, "TXT"))
+    mx_sent, txt_sent = resolver.query(domain, "MX"), resolver.query(domain, "TXT")
+    mx, txt = await mx_sent, await txt_sent
     obs.record(mx, "mx")
     obs.mx_status = mx.status
     for value in mx.values("MX"):
@@ -217,8 +220,8 @@ async def _mta_sts(resolver: Resolver, obs: DomainObservation) -> None:
 async def _reporting(resolver: Resolver, obs: DomainObservation) -> None:
     """DMARC and TLS-RPT records, their report destinations, and whether outside ones accept them."""
     domain = obs.domain
-    dmarc, tlsrpt = await asyncio.gather(resolver.query(f"_dmarc.{domain}", "TXT"),
-                                         resolver.query(f"_smtp._tls.{domain}", "TXT"))
+    dmarc_sent, tlsrpt_sent = resolver.query(f"_dmarc.{domain}", "TXT"), resolver.query(f"_smtp._tls.{domain}", "TXT")
+    dmarc, tlsrpt = await dmarc_sent, await tlsrpt_sent
     dmarc_id, tlsrpt_id = obs.record(dmarc, "dmarc"), obs.record(tlsrpt, "tls-rpt")
     obs.dmarc = next((v for v in dmarc.values("TXT") if v.lower().startswith("v=dmarc1")), None)
     obs.tlsrpt = next((v for v in tlsrpt.values("TXT") if v.lower().startswith("v=tlsrptv1")), None)
@@ -226,14 +229,15 @@ async def _reporting(resolver: Resolver, obs: DomainObservation) -> None:
     found += [(d, tlsrpt_id) for d in reporting.tlsrpt_destinations(obs.tlsrpt or "")]
     outside = sorted({d.host for d, _ in found
                       if d.host and d.kind != "tls-rpt" and reporting.external(d.host, domain)})
-    answers = await asyncio.gather(*(resolver.query(reporting.authorisation_name(domain, host), "TXT")
-                                     for host in outside))
+    sent = [resolver.query(reporting.authorisation_name(domain, host), "TXT") for host in outside]
+    answers = [await answer for answer in sent]
     accepts: dict[str, tuple[bool | None, str]] = {}
     for host, answer in zip(outside, answers, strict=True):
         accepted = any(v.lower().startswith("v=dmarc1") for v in answer.values("TXT"))
         accepts[host] = (None if answer.failed else accepted, obs.record(answer, "dmarc-authorisation"))
     for destination, evidence_id in found:
-        entry = {**dataclasses.asdict(destination), "authorised": None, "evidence": [evidence_id]}
+        entry = {"kind": destination.kind, "uri": destination.uri, "host": destination.host,
+                 "problem": destination.problem, "authorised": None, "evidence": [evidence_id]}
         if destination.host in accepts and destination.kind != "tls-rpt":
             entry["authorised"], check_id = accepts[destination.host]
             entry["evidence"].append(check_id)
@@ -243,12 +247,11 @@ async def _reporting(resolver: Resolver, obs: DomainObservation) -> None:
 async def _look_through_signals(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
     """Autodiscover, DKIM and derived hosts: what tells who holds the mailboxes behind a filter."""
     domain = obs.domain
-    results = await asyncio.gather(
-        resolver.query(f"autodiscover.{domain}", "CNAME"), resolver.query(f"_autodiscover._tcp.{domain}", "SRV"),
-        *(resolver.query(f"{selector}._domainkey.{domain}", "TXT") for selector in options.dkim_selectors),
-        *(resolve_host(resolver, obs, template.format(domain_dashed=domain.replace(".", "-")), "derived")
-          for template in options.derived_hosts),
-    )
+    sent = [resolver.query(f"autodiscover.{domain}", "CNAME"), resolver.query(f"_autodiscover._tcp.{domain}", "SRV"),
+            *(resolver.query(f"{selector}._domainkey.{domain}", "TXT") for selector in options.dkim_selectors)]
+    derived = await asyncio.gather(*(resolve_host(resolver, obs, template.format(domain_dashed=domain.replace(".", "-")),
+                                                  "derived") for template in options.derived_hosts))
+    results = [await answer for answer in sent] + derived
     autodiscover, autodiscover_srv = results[0], results[1]
     obs.record(autodiscover, "autodiscover")
     obs.record(autodiscover_srv, "autodiscover")
@@ -271,7 +274,8 @@ async def _look_through_signals(resolver: Resolver, obs: DomainObservation, opti
 
 
 async def _dns_hosting(resolver: Resolver, obs: DomainObservation) -> None:
-    ns, soa = await asyncio.gather(resolver.query(obs.domain, "NS"), resolver.query(obs.domain, "SOA"))
+    ns_sent, soa_sent = resolver.query(obs.domain, "NS"), resolver.query(obs.domain, "SOA")
+    ns, soa = await ns_sent, await soa_sent
     obs.record(ns, "ns")
     obs.record(soa, "soa")
     obs.ns_status = ns.status
