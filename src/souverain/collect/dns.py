@@ -118,7 +118,7 @@ def system_nameservers(path: Path = Path("/etc/resolv.conf")) -> list[tuple[str,
 class _Query:
     """One question in flight: its waiters, the attempt and the datagram it is waiting for."""
 
-    __slots__ = ("key", "waiters", "attempt", "rotate", "qid", "question", "started", "at", "timer", "channel")
+    __slots__ = ("key", "waiters", "attempt", "rotate", "qid", "question", "started", "at", "sends", "channel")
 
     def __init__(self, key: tuple[str, str], question: bytes, rotate: int) -> None:
         self.key = key
@@ -129,7 +129,7 @@ class _Query:
         self.qid = 0
         self.started = 0.0
         self.at = ""
-        self.timer: asyncio.TimerHandle | None = None
+        self.sends = 0  # numbers the attempts, so a deadline of an earlier attempt is recognised as stale
         self.channel: _Channel | None = None
 
 
@@ -186,7 +186,7 @@ class Resolver:
 
     ``query`` returns a future at once: the question is sent from the caller's own stack (no task
     per query), answers are matched by id in the socket's read callback, and retries, the TCP
-    fallback and the concurrency and ``qps`` limits are driven by callbacks and timers. Only a
+    fallback and the concurrency and ``qps`` limits are driven by callbacks and one timeout sweeper. Only a
     truncated answer starts a task (the TCP exchange).
     """
 
@@ -218,11 +218,17 @@ class Resolver:
         self._rotate = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._deadlines: collections.deque[tuple[float, _Query, int]] = collections.deque()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._tick = min(0.05, timeout / 4)  # timeouts fire up to this late
         self.stats = collections.Counter()
 
     async def close(self) -> None:
         """Close the sockets; anything still unanswered gets an ERROR answer, nothing hangs."""
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for task in list(self._tcp_tasks):
             task.cancel()
         while self._waiting:
@@ -318,7 +324,10 @@ class Resolver:
         query.qid = qid
         query.channel = channel
         channel.pending[qid] = query
-        query.timer = self._loop.call_later(self.timeout, self._expired, query)
+        query.sends += 1
+        self._deadlines.append((query.started + self.timeout, query, query.sends))
+        if self._sweeper is None:
+            self._sweeper = self._loop.call_later(self._tick, self._sweep)
         try:
             channel.sock.send(wire)
         except OSError as exc:
@@ -326,10 +335,7 @@ class Resolver:
             self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}"))
 
     def _forget(self, query: _Query) -> None:
-        """Stop waiting for the datagram of ``query``'s current attempt."""
-        if query.timer is not None:
-            query.timer.cancel()
-            query.timer = None
+        """Stop waiting for the datagram of ``query``'s current attempt (its deadline goes stale)."""
         channel = query.channel
         if channel is not None and channel.pending.get(query.qid) is query:
             del channel.pending[query.qid]
@@ -352,10 +358,21 @@ class Resolver:
             return
         self._outcome(query, self._parse(query, data, tcp=False))
 
-    def _expired(self, query: _Query) -> None:
-        query.timer = None
-        self._forget(query)
-        self._outcome(query, self._answer(query, "TIMEOUT"))
+    def _sweep(self) -> None:
+        """Time out the attempts whose deadline has passed.
+
+        One timer for all queries instead of one per query: the timeout is the same for every
+        attempt, so deadlines are appended in order and expire from the left of one deque.
+        """
+        now = time.perf_counter()
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] <= now:
+            _, query, sends = deadlines.popleft()
+            channel = query.channel
+            if sends == query.sends and channel is not None and channel.pending.get(query.qid) is query:
+                self._forget(query)
+                self._outcome(query, self._answer(query, "TIMEOUT"))
+        self._sweeper = self._loop.call_later(self._tick, self._sweep) if deadlines and not self._closed else None
 
     def _channel_error(self, channel: _Channel, exc: OSError) -> None:
         for query in list(channel.pending.values()):

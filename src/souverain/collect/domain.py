@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from souverain.collect import reporting
+from souverain.collect import dnswire, reporting
 from souverain.collect.dns import Answer, Resolver
 from souverain.collect.spf import SPFExpansion, expand_spf
 
@@ -30,7 +30,7 @@ class Evidence:
     kind: str  # mx, a, aaaa, cname, txt, spf, dmarc, dkim, autodiscover, mta-sts, ns, soa, caa, derived, http
     subject: str  # the queried name or URL
     status: str
-    records: list[dict] = dataclasses.field(default_factory=list)
+    records: list = dataclasses.field(default_factory=list)  # dicts, or dnswire.Record tuples (converted on output)
     resolver: str | None = None
     at: str | None = None
     detail: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -46,6 +46,7 @@ class Evidence:
 
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
+        data["records"] = [r.as_dict() if isinstance(r, dnswire.Record) else r for r in self.records]
         data["recheck"] = self.recheck()
         return data
 
@@ -107,7 +108,7 @@ class DomainObservation:
         if key in self.ids:
             return self.ids[key]
         evidence_id = self.add(
-            "dns", kind, answer.name, answer.status, records=[r.as_dict() for r in answer.records],
+            "dns", kind, answer.name, answer.status, records=list(answer.records),
             resolver=answer.resolver, at=answer.at,
             detail={"rdtype": answer.rdtype, **({"error": answer.error} if answer.error else {}),
                     **({"tcp": True} if answer.tcp else {})},
