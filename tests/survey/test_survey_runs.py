@@ -75,7 +75,8 @@ def test_cli_run_report_diff(world_dns, tmp_path):
     assert again.exit_code == 2 and "exists already" in again.output
 
 
-def test_sigkill_then_resume_gives_exactly_one_result_per_domain(tmp_path):
+@pytest.mark.parametrize("workers", ["1", "2"])  # in-process loop, and a pool of worker processes
+def test_sigkill_then_resume_gives_exactly_one_result_per_domain(tmp_path, workers):
     count = 300
     server = DNSServer(_bulk_zone(tmp_path, count)).start()
     try:
@@ -84,7 +85,8 @@ def test_sigkill_then_resume_gives_exactly_one_result_per_domain(tmp_path):
         db_path = tmp_path / "s.db"
         args = [sys.executable, "-m", "souverain", "survey", str(population), "--nameserver",
                 f"127.0.0.1:{server.port}", "--timeout", "1", "--db", f"sqlite:///{db_path}", "--name", "crash",
-                "--batch-size", "5", "--concurrency", "8", "--functions", "mail", "--quiet"]
+                "--batch-size", "5", "--partition-size", "5", "--concurrency", "8", "--functions", "mail", "--quiet",
+                "--workers", workers]
         process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         done = 0
         deadline = time.monotonic() + 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import sys
 import time
@@ -71,6 +72,17 @@ class _Progress:
             self.bar.stop()
 
 
+def _workers(value: str) -> int:
+    if value == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise click.BadParameter(f"{value!r}: give a number of processes from 1 to 256, or auto")
+    return int(value)
+
+
 @survey.command("run")
 @click.argument("input_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="INPUT")
 @click.option("--input-format", type=click.Choice(("csv", "tsv", "jsonl", "list")), help="Default: from the extension.")
@@ -90,11 +102,11 @@ class _Progress:
 @click.option("--resume", "resume", is_flag=True, help="Continue the run named --name (or the last run of INPUT).")
 @db_option
 @click.option("--executor", type=click.Choice(("local", "dask")), default="local", show_default=True)
-@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Local executor: processes, one event loop each (use the number of cores).")
+@click.option("--workers", default="auto", show_default=True, callback=lambda _c, _p, v: _workers(v),
+              help="Local executor: processes, one event loop each; auto = the cores this process may use.")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--partition-size", type=click.IntRange(1, 100000), default=500, show_default=True,
-              help="Domains per Dask task.")
+              help="Domains per task of --workers processes or Dask (at most this many per task are redone after a crash).")
 @click.option("--batch-size", type=click.IntRange(1, 100000), default=500, show_default=True,
               help="Results per database commit (at most this many are redone after a crash).")
 @output_option

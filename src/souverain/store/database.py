@@ -80,6 +80,9 @@ class Store:
                 cursor = connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL never corrupts; a power cut may drop the last commits, which a
+                # --resume scans again (results are keyed by run and domain)
+                cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.close()
         from souverain.store import surveys  # noqa: F401 - registers the survey tables
 
