@@ -100,6 +100,7 @@ def test_sigkill_then_resume_gives_exactly_one_result_per_domain(tmp_path, worke
                     done = 0
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
+        assert _wait_until(lambda: not _processes_using(db_path)), "worker processes outlived their parent"
         with sqlite3.connect(db_path) as conn:
             partial = conn.execute("select count(*) from survey_results").fetchone()[0]
         assert 0 < partial < count, partial
@@ -111,6 +112,26 @@ def test_sigkill_then_resume_gives_exactly_one_result_per_domain(tmp_path, worke
         assert total == distinct == targets == count
     finally:
         server.stop()
+
+
+def _processes_using(path: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(path).encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _wait_until(condition, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _rows_without_time(store: SurveyStore, survey_id: int) -> list[dict]:

@@ -12,6 +12,9 @@ import asyncio
 import dataclasses
 import datetime as dt
 import functools
+import os
+import signal
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from collections import Counter
@@ -121,6 +124,17 @@ def _worker_state(kb_root: str | None):
     return load_kb(kb_root), IPASNTable.load()
 
 
+def _die_with_parent(parent: int) -> None:
+    """Worker initialiser: a worker must not outlive a parent killed with SIGKILL (no cleanup runs then)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request above took effect
+        os._exit(1)
+
+
 def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> dict:
     """Worker task (process pool or Dask): scan one partition; rows as plain dicts, and counters."""
     kb, ip_table = _worker_state(kb_root)
@@ -166,7 +180,7 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows."""
     per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers)).as_dict()
     totals: Counter = Counter()
-    with ProcessPoolExecutor(workers) as pool:
+    with ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         run_window(partitions(store, survey_id, partition_size),
                    lambda part: pool.submit(scan_partition, part, per_worker, kb_root),
                    lambda futures: wait(futures, return_when=FIRST_COMPLETED).done,
