@@ -131,19 +131,31 @@ class CollectOptions:
 
 
 async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> DomainObservation:
+    """Every group's first questions leave at once; the groups then read their answers in turn.
+
+    ``Resolver.query`` sends when called, so awaiting answers one after the other costs no
+    waiting, and a domain needs no task per group or per host (a survey runs millions of them).
+    """
     obs = DomainObservation(domain, functions)
-    tasks = []
-    if "mail" in functions:
-        tasks.append(_mail(resolver, obs, options))
-    if "dns" in functions:
-        tasks.append(_dns_hosting(resolver, obs))
-    if "web" in functions:
-        tasks.append(_web(resolver, obs, options))
-    await asyncio.gather(*tasks)
+    web = asyncio.ensure_future(_web(resolver, obs, options)) if "web" in functions else None  # overlaps HTTP
+    mail = _mail_questions(resolver, domain, options) if "mail" in functions else None
+    dns = (resolver.query(domain, "NS"), resolver.query(domain, "SOA")) if "dns" in functions else None
+    if mail is not None:
+        await _mail(resolver, obs, options, mail)
+    if dns is not None:
+        await _dns_hosting(resolver, obs, dns)
+    if web is not None:
+        await web
     return obs
 
 
-async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, kind: str) -> HostAddresses:
+def send_host(resolver: Resolver, host: str) -> tuple[asyncio.Future, asyncio.Future]:
+    """Ask A and AAAA of ``host`` now; ``resolve_host(..., sent=)`` reads them later."""
+    return resolver.query(host, "A"), resolver.query(host, "AAAA")
+
+
+async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, kind: str,
+                       sent: tuple[asyncio.Future, asyncio.Future] | None = None) -> HostAddresses:
     """A and AAAA of ``host``, following CNAMEs client-side (bounded, loops detected)."""
     chain: list[str] = []
     evidence: list[str] = []
@@ -152,8 +164,8 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
     loop = False
     status = "NOERROR"
     for _ in range(MAX_CNAME_CHAIN):
-        # both questions are sent when asked: awaiting them in turn costs no latency, unlike gather
-        a_sent, aaaa_sent = resolver.query(current, "A"), resolver.query(current, "AAAA")
+        a_sent, aaaa_sent = sent or send_host(resolver, current)
+        sent = None
         a, aaaa = await a_sent, await aaaa_sent
         evidence += [obs.record(a, kind), obs.record(aaaa, kind)]
         ipv4 = [v for v in a.values("A")]
@@ -181,10 +193,19 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
     return HostAddresses(host, chain, [], [], evidence, status, loop)
 
 
-async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
+def _mail_questions(resolver: Resolver, domain: str, options: CollectOptions) -> dict[str, asyncio.Future]:
+    """The mail questions that depend on nothing else, sent at once."""
+    sent = {"mx": resolver.query(domain, "MX"), "txt": resolver.query(domain, "TXT"),
+            "dmarc": resolver.query(f"_dmarc.{domain}", "TXT"), "tlsrpt": resolver.query(f"_smtp._tls.{domain}", "TXT")}
+    if options.policy_records:
+        sent["mta_sts"] = resolver.query(f"_mta-sts.{domain}", "TXT")
+    return sent
+
+
+async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOptions,
+                sent: dict[str, asyncio.Future]) -> None:
     domain = obs.domain
-    mx_sent, txt_sent = resolver.query(domain, "MX"), resolver.query(domain, "TXT")
-    mx, txt = await mx_sent, await txt_sent
+    mx, txt = await sent["mx"], await sent["txt"]
     obs.record(mx, "mx")
     obs.mx_status = mx.status
     for value in mx.values("MX"):
@@ -198,30 +219,25 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
     obs.txt_status = txt.status
     obs.txt = txt.values("TXT")
     hosts = [host for _, host in obs.mx[:MAX_MX_HOSTS] if host]
-    stage = [*(resolve_host(resolver, obs, host, "mx-host") for host in hosts), expand_spf(resolver, domain, txt),
-             _reporting(resolver, obs)]
-    if options.policy_records:
-        stage += [_mta_sts(resolver, obs)]
-    results = await asyncio.gather(*stage)
-    for index, host in enumerate(hosts):
-        obs.mx_hosts[host] = results[index]
-    obs.spf = results[len(hosts)]
+    addresses = [send_host(resolver, host) for host in hosts]
+    obs.spf = await expand_spf(resolver, domain, txt)
     for answer in obs.spf.answers:
         obs.record(answer, "spf")
+    await _reporting(resolver, obs, sent["dmarc"], sent["tlsrpt"])
+    if "mta_sts" in sent:
+        mta_sts = await sent["mta_sts"]
+        obs.record(mta_sts, "mta-sts")
+        obs.mta_sts = next((v for v in mta_sts.values("TXT") if v.lower().startswith("v=stsv1")), None)
+    for host, pair in zip(hosts, addresses, strict=True):
+        obs.mx_hosts[host] = await resolve_host(resolver, obs, host, "mx-host", pair)
     if options.needs_look_through is None or options.needs_look_through(hosts):
         await _look_through_signals(resolver, obs, options)
 
 
-async def _mta_sts(resolver: Resolver, obs: DomainObservation) -> None:
-    mta_sts = await resolver.query(f"_mta-sts.{obs.domain}", "TXT")
-    obs.record(mta_sts, "mta-sts")
-    obs.mta_sts = next((v for v in mta_sts.values("TXT") if v.lower().startswith("v=stsv1")), None)
-
-
-async def _reporting(resolver: Resolver, obs: DomainObservation) -> None:
+async def _reporting(resolver: Resolver, obs: DomainObservation, dmarc_sent: asyncio.Future,
+                     tlsrpt_sent: asyncio.Future) -> None:
     """DMARC and TLS-RPT records, their report destinations, and whether outside ones accept them."""
     domain = obs.domain
-    dmarc_sent, tlsrpt_sent = resolver.query(f"_dmarc.{domain}", "TXT"), resolver.query(f"_smtp._tls.{domain}", "TXT")
     dmarc, tlsrpt = await dmarc_sent, await tlsrpt_sent
     dmarc_id, tlsrpt_id = obs.record(dmarc, "dmarc"), obs.record(tlsrpt, "tls-rpt")
     obs.dmarc = next((v for v in dmarc.values("TXT") if v.lower().startswith("v=dmarc1")), None)
@@ -250,9 +266,11 @@ async def _look_through_signals(resolver: Resolver, obs: DomainObservation, opti
     domain = obs.domain
     sent = [resolver.query(f"autodiscover.{domain}", "CNAME"), resolver.query(f"_autodiscover._tcp.{domain}", "SRV"),
             *(resolver.query(f"{selector}._domainkey.{domain}", "TXT") for selector in options.dkim_selectors)]
-    derived = await asyncio.gather(*(resolve_host(resolver, obs, template.format(domain_dashed=domain.replace(".", "-")),
-                                                  "derived") for template in options.derived_hosts))
-    results = [await answer for answer in sent] + derived
+    derived_hosts = [template.format(domain_dashed=domain.replace(".", "-")) for template in options.derived_hosts]
+    derived_sent = [send_host(resolver, host) for host in derived_hosts]
+    results = [await answer for answer in sent]
+    results += [await resolve_host(resolver, obs, host, "derived", pair)
+                for host, pair in zip(derived_hosts, derived_sent, strict=True)]
     autodiscover, autodiscover_srv = results[0], results[1]
     obs.record(autodiscover, "autodiscover")
     obs.record(autodiscover_srv, "autodiscover")
@@ -274,17 +292,18 @@ async def _look_through_signals(resolver: Resolver, obs: DomainObservation, opti
         obs.derived[template] = host_addresses
 
 
-async def _dns_hosting(resolver: Resolver, obs: DomainObservation) -> None:
-    ns_sent, soa_sent = resolver.query(obs.domain, "NS"), resolver.query(obs.domain, "SOA")
-    ns, soa = await ns_sent, await soa_sent
+async def _dns_hosting(resolver: Resolver, obs: DomainObservation,
+                       sent: tuple[asyncio.Future, asyncio.Future]) -> None:
+    ns, soa = await sent[0], await sent[1]
     obs.record(ns, "ns")
     obs.record(soa, "soa")
     obs.ns_status = ns.status
     obs.ns = sorted(set(ns.values("NS")))
     obs.soa = next(iter(soa.values("SOA")), None)
     hosts = obs.ns[:MAX_NS_HOSTS]
-    resolved = await asyncio.gather(*(resolve_host(resolver, obs, host, "ns-host") for host in hosts))
-    obs.ns_hosts = dict(zip(hosts, resolved, strict=True))
+    addresses = [send_host(resolver, host) for host in hosts]
+    obs.ns_hosts = {host: await resolve_host(resolver, obs, host, "ns-host", pair)
+                    for host, pair in zip(hosts, addresses, strict=True)}
 
 
 async def _web(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
