@@ -36,3 +36,8 @@ def test_outside_destinations_and_their_authorisation_name():
     assert external("rua.example.net", "own.test") and not external("dmarc.own.test", "own.test")
     assert not external("own.test", "own.test") and external("notown.test", "own.test")
     assert authorisation_name("own.test", "rua.example.net") == "own.test._report._dmarc.rua.example.net"
+
+
+def test_destinations_in_the_same_organisation_are_in_house():
+    assert not external("dmarc.ville.test", "mairie.ville.test")
+    assert external("ville.test.example.com", "ville.test")

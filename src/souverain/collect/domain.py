@@ -234,13 +234,22 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
         await _look_through_signals(resolver, obs, options)
 
 
+def _dmarc_record(answer: Answer) -> str | None:
+    return next((v for v in answer.values("TXT") if v.lower().startswith("v=dmarc1")), None)
+
+
 async def _reporting(resolver: Resolver, obs: DomainObservation, dmarc_sent: asyncio.Future,
                      tlsrpt_sent: asyncio.Future) -> None:
     """DMARC and TLS-RPT records, their report destinations, and whether outside ones accept them."""
     domain = obs.domain
     dmarc, tlsrpt = await dmarc_sent, await tlsrpt_sent
     dmarc_id, tlsrpt_id = obs.record(dmarc, "dmarc"), obs.record(tlsrpt, "tls-rpt")
-    obs.dmarc = next((v for v in dmarc.values("TXT") if v.lower().startswith("v=dmarc1")), None)
+    obs.dmarc = _dmarc_record(dmarc)
+    organisation = reporting.organisational_domain(domain)
+    if obs.dmarc is None and not dmarc.failed and organisation != domain:  # RFC 7489 §6.6.3 fallback
+        dmarc = await resolver.query(f"_dmarc.{organisation}", "TXT")
+        obs.dmarc, dmarc_id = _dmarc_record(dmarc), obs.record(dmarc, "dmarc")
+        domain = organisation if obs.dmarc else domain
     obs.tlsrpt = next((v for v in tlsrpt.values("TXT") if v.lower().startswith("v=tlsrptv1")), None)
     found = [(d, dmarc_id) for d in reporting.dmarc_destinations(obs.dmarc or "")]
     found += [(d, tlsrpt_id) for d in reporting.tlsrpt_destinations(obs.tlsrpt or "")]

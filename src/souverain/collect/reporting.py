@@ -2,7 +2,8 @@
 
 Receivers of the domain's mail send aggregate reports (sending addresses, volumes, results) to
 the ``rua`` addresses every day, and DMARC failure reports (``ruf``, which may quote headers and
-content) as they happen. A destination outside the domain only receives DMARC reports when it
+content) as they happen. A domain without a DMARC record falls under its organisational domain's
+(RFC 7489 §6.6.3). A destination outside the organisation only receives DMARC reports when it
 publishes ``<domain>._report._dmarc.<destination>`` (RFC 7489 §7.1); TLS-RPT has no such check.
 Records are untrusted text: at most ``MAX_DESTINATIONS`` per record, every host name validated.
 """
@@ -12,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import urllib.parse
+
+from souverain.kb.psl import PublicSuffixList
 
 MAX_DESTINATIONS = 10
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$")
@@ -47,8 +50,18 @@ def tlsrpt_destinations(record: str) -> list[Destination]:
 
 
 def external(host: str, domain: str) -> bool:
-    """True when reports for ``domain`` leave it (the destination is not the domain or below it)."""
-    return host != domain and not host.endswith("." + domain)
+    """True when reports for ``domain`` leave its organisation (another registrable domain)."""
+    if host == domain or host.endswith("." + domain):
+        return False
+    return organisational_domain(host) != organisational_domain(domain)
+
+
+def organisational_domain(host: str) -> str:
+    """The registrable domain (public suffix + 1 label, RFC 7489 §3.2), or ``host`` itself."""
+    try:
+        return PublicSuffixList.bundled().registrable_domain(host) or host
+    except ValueError:
+        return host
 
 
 def authorisation_name(domain: str, host: str) -> str:
