@@ -257,13 +257,19 @@ def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
     from souverain.report.survey import survey_html, survey_table
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
+    from souverain.kb.base import load_kb
     from souverain.survey.aggregate import GROUP_OF, Aggregate
 
     fmt = fmt or ("html" if output and output.suffix.lower() in (".html", ".htm") else "table")
     with Store.open(db_url) as store:
         surveys = SurveyStore(store)
         run_row = surveys.find(run_ref)
-        aggregate = Aggregate(group_by).feed(surveys.results(run_row["id"])).as_dict()
+        kb = load_kb()
+        names = {service.id: service.name for service in kb.services.values()}
+        aggregate = Aggregate(group_by, names).feed(surveys.results(run_row["id"])).as_dict()
+        for entry in aggregate["functions"].values():  # names for the reports, in both languages
+            info = kb.records.get(entry["function"])
+            entry["name"], entry["name_fr"] = getattr(info, "name", None), getattr(info, "name_fr", None)
         surveyed = set(json.loads(run_row["options"]).get("functions", ()))
         aggregate["functions"] = {k: v for k, v in aggregate["functions"].items() if GROUP_OF.get(k, k) in surveyed}
     data = {"run": {k: run_row[k] for k in ("id", "name", "created", "status", "total", "bad_rows", "kb_version")},

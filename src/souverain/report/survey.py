@@ -72,20 +72,25 @@ def choropleth(groups: list[dict], name: str, prefix: str) -> dict:
     return {"viewBox": base["viewBox"], "shapes": shapes, "source": base["source"]}
 
 
+def label(entry: dict, lang: str) -> str:
+    """A function's name in ``lang`` (from the KB, added by the caller), else its id."""
+    return (entry.get("name_fr") if lang == "fr" else None) or entry.get("name") or entry["function"]
+
+
 def survey_table(data: dict, lang: str) -> str:
     t = Translator(lang)
     agg = data["aggregate"]
-    shares = ", ".join(f"{f['function']} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
+    shares = ", ".join(f"{label(f, lang)} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
     lines = [t("survey.headline", name=data["run"]["name"], domains=agg["domains"], shares=shares)]
     parts = [terminal.table(
         [t("field.function"), t("survey.foreign"), t("survey.not_foreign"), t("state.unknown"), t("survey.share")],
-        [(f["function"], f["foreign"], f["not_foreign"], f["unknown"], f"{f['foreign_share_pct']:g} %")
+        [(label(f, lang), f["foreign"], f["not_foreign"], f["unknown"], f"{f['foreign_share_pct']:g} %")
          for f in agg["functions"].values()])]
     surveyed = [p for p in PREFIXES if p in agg["functions"]]
     for prefix in surveyed:
         providers = agg["functions"][prefix]["providers"]
         if providers:
-            parts.append(terminal.table([f"{agg['functions'][prefix]['function']}: {t('field.services')}", t("field.count")],
+            parts.append(terminal.table([f"{label(agg['functions'][prefix], lang)}: {t('field.services')}", t("field.count")],
                                         providers))
     if agg["groups"]:
         parts.append(terminal.table(
@@ -105,10 +110,10 @@ def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
     for index, prefix in enumerate(surveyed):
         f = agg["functions"][prefix]
         total = max(f["foreign"] + f["not_foreign"] + f["unknown"], 1)
-        bars.append({"y": 10 + index * 34, "label": f["function"], "foreign": 600 * f["foreign"] / total,
+        bars.append({"y": 6 + index * 52, "label": label(f, lang), "foreign": 600 * f["foreign"] / total,
                      "not_foreign": 600 * f["not_foreign"] / total, "unknown": 600 * f["unknown"] / total,
                      "share": f["foreign_share_pct"]})
     return environment().get_template("survey.html.j2").render(
         t=t, lang=lang, data=data, agg=agg, result={"kb_version": data["run"]["kb_version"], "schema_version": "1.0"},
-        bars=bars, maps=maps, map_name=map_name, headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
+        bars=bars, maps=maps, map_name=map_name, label=lambda entry: label(entry, lang), headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
     )

@@ -15,11 +15,12 @@ COLUMNS = ("mail", "dns", "web")  # functions with their own columns in the stor
 GROUP_OF = {"report": "mail"}  # the collection group (--functions) a derived function comes from
 
 
-def function_summary(row: dict, prefix: str) -> dict:
+def function_summary(row: dict, prefix: str, names: dict[str, str] | None = None) -> dict:
     """status/service/country/foreign of one function of a stored row.
 
     Key functions have columns; email.reporting is read from the row's dependencies, where
-    "none" means no report leaves the domain (no DMARC/TLS-RPT, or reports kept in-house).
+    "none" means no report leaves the domain (no DMARC/TLS-RPT, or reports kept in-house), and
+    its service ids are shown by the names in ``names`` (the KB's) when given.
     """
     if prefix in COLUMNS:
         return {key: row.get(f"{prefix}_{key}") for key in ("status", "service", "country", "foreign")}
@@ -29,7 +30,8 @@ def function_summary(row: dict, prefix: str) -> dict:
         return {"status": "none" if row.get("status") == "ok" else None, "service": None, "country": None,
                 "foreign": None}
     return {"status": (known or deps)[0]["status"],
-            "service": "; ".join(sorted({d["service"] for d in known if d.get("service")})) or None,
+            "service": "; ".join(sorted({(names or {}).get(d["service"], d["service"])
+                                         for d in known if d.get("service")})) or None,
             "country": ";".join(sorted({d["country"] for d in known if d.get("country")})) or None,
             "foreign": any(d["laws"] for d in known) if known else None}
 
@@ -39,8 +41,9 @@ def _share(part: int, whole: int) -> float:
 
 
 class Aggregate:
-    def __init__(self, group_by: str | None = None) -> None:
+    def __init__(self, group_by: str | None = None, service_names: dict[str, str] | None = None) -> None:
         self.group_by = group_by
+        self.service_names = service_names
         self.total = 0
         self.status = Counter()
         self.verdicts = Counter()
@@ -58,7 +61,7 @@ class Aggregate:
         if group is not None:
             self.group_sizes[group] += 1
         for prefix in FUNCTIONS:
-            summary = function_summary(row, prefix)
+            summary = function_summary(row, prefix, self.service_names)
             foreign = summary["foreign"]
             state = "unknown" if foreign is None else ("foreign" if foreign else "not-foreign")
             if summary["status"] == "none":
