@@ -82,6 +82,18 @@ def test_public_suffix_fingerprint_rejected(tmp_path, mini_records):
     assert any("'co.uk' is a public suffix" in p for p in found), found
 
 
+def test_url_fingerprint_on_a_public_suffix_rejected(tmp_path, mini_records):
+    mini_records["services"]["usparent-web"]["fingerprints"]["url"] = ["co.uk/widget/"]
+    found = problems_for(tmp_path, mini_records)
+    assert any("'co.uk/widget/': its host is a public suffix" in p for p in found), found
+
+
+def test_url_fingerprint_needs_a_path(tmp_path, mini_records):
+    mini_records["services"]["usparent-web"]["fingerprints"]["url"] = ["nopath.example"]
+    found = problems_for(tmp_path, mini_records)
+    assert any("fingerprints.url[0]" in p and "pattern" in p for p in found), found
+
+
 def test_duplicate_id_across_kinds(tmp_path, mini_records):
     clash = dict(mini_records["entities"]["frco"], id="eusub-mail")
     mini_records["entities"]["eusub-mail"] = clash

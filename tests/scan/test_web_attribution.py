@@ -27,7 +27,10 @@ def services(result, domain, function):
 def test_third_parties_in_the_page(web):
     found = services(web, "web.test", "web.third_party")
     assert {"google-tag-manager", "google-fonts", "youtube-embed", "meta-pixel"} <= found, found
-    assert found & {"recaptcha", "google-web"}
+    # one host, two services: the URL fingerprint www.google.com/recaptcha/ wins over the host's
+    assert {"recaptcha", "google-web"} <= found
+    recaptcha = next(d for d in deps(web, "web.test", "web.third_party") if (d["service"] or {}).get("id") == "recaptcha")
+    assert recaptcha["rule"].endswith("fingerprints.url: google.com/recaptcha/")
     assert any(d["service"] and d["service"]["id"] == "facebook-social" or d["service"]["id"] == "meta-pixel"
                for d in deps(web, "web.test", "web.third_party") if d["service"])
     unknown = [d for d in deps(web, "web.test", "web.third_party") if d["status"] == "unknown"]

@@ -129,7 +129,7 @@ def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[D
             continue
         if registrable in own:
             continue
-        match = kb.indexes.match_host(host, ("host", "cname"))
+        match = kb.indexes.match_url(url) or kb.indexes.match_host(host, ("host", "cname"))
         entry = (unknown.setdefault(registrable, _entry(None)) if match is None
                  else by_service.setdefault(match.service, _entry(match)))
         entry["urls"].setdefault(url, None)

@@ -8,6 +8,7 @@ fingerprint wins and ``evilgoogle.com`` can never match ``google.com``.
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from typing import TYPE_CHECKING
 
 from souverain.kb.psl import normalise_host
@@ -36,6 +37,7 @@ class Indexes:
     ca: dict[str, str]  # lowercase issuer organisation -> service
     asn: dict[int, str]  # ASN -> service
     header: list[tuple[str, str, str]]  # (lowercase header name, lowercase value prefix, service)
+    urls: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # host suffix -> [(path prefix, service)]
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -44,6 +46,7 @@ class Indexes:
         ca: dict[str, str] = {}
         asn: dict[int, str] = {}
         header: list[tuple[str, str, str]] = []
+        urls: dict[str, list[tuple[str, str]]] = {}
         for service in kb.services.values():
             if service.deprecated:
                 continue
@@ -51,6 +54,9 @@ class Indexes:
             for kind in HOST_KINDS:
                 for suffix in getattr(fp, kind):
                     hosts.setdefault(suffix, []).append((service.id, kind))
+            for pattern in fp.url:
+                suffix, path = pattern.split("/", 1)
+                urls.setdefault(suffix, []).append(("/" + path, service.id))
             txt.extend((prefix.lower(), service.id) for prefix in fp.txt)
             ca.update((name.lower(), service.id) for name in fp.ca)
             asn.update((number, service.id) for number in fp.asn)
@@ -59,7 +65,9 @@ class Indexes:
                 header.append((name.lower(), prefix.lower(), service.id))
         txt.sort(key=lambda item: -len(item[0]))  # longest prefix first
         header.sort(key=lambda item: -len(item[1]))
-        return cls(hosts, txt, ca, asn, header)
+        for prefixes in urls.values():
+            prefixes.sort(key=lambda item: -len(item[0]))  # longest path first
+        return cls(hosts, txt, ca, asn, header, urls)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
@@ -73,6 +81,24 @@ class Indexes:
             for service, kind in self.hosts.get(suffix, ()):
                 if kinds is None or kind in kinds:
                     return Match(service, kind, suffix, name)
+        return None
+
+    def match_url(self, url: str) -> Match | None:
+        """A ``url`` fingerprint: host suffix on label boundaries (longest first), then path prefix."""
+        if not self.urls:
+            return None
+        parts = urllib.parse.urlsplit(url)
+        try:
+            name = normalise_host(parts.hostname or "")
+        except ValueError:
+            return None
+        path = parts.path or "/"
+        labels = name.split(".")
+        for i in range(len(labels)):
+            suffix = ".".join(labels[i:])
+            for prefix, service in self.urls.get(suffix, ()):
+                if path.startswith(prefix):
+                    return Match(service, "url", suffix + prefix, url[:200])
         return None
 
     def match_txt(self, value: str) -> Match | None:

@@ -193,6 +193,10 @@ class Fingerprints(Strict):
     ns: list[HostSuffix] = Field(default_factory=list)
     cname: list[HostSuffix] = Field(default_factory=list)
     host: list[HostSuffix] = Field(default_factory=list)
+    # URLs of embedded resources: "<host suffix>/<path prefix>", for services that share their hosts
+    # with others (reCAPTCHA under www.google.com/recaptcha/); checked before host fingerprints
+    url: list[Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+/\S*$")]] = Field(
+        default_factory=list)
     txt: list[str] = Field(default_factory=list)
     header: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+(:.+)?$")]] = Field(default_factory=list)
     ca: list[str] = Field(default_factory=list)
@@ -219,7 +223,8 @@ class Fingerprints(Strict):
     def items(self) -> list[tuple[str, str]]:
         """(kind, value) pairs, values normalised for duplicate detection."""
         pairs: list[tuple[str, str]] = []
-        for kind in ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "txt", "header", "ca", "asn"):
+        for kind in ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "url", "txt", "header", "ca",
+                     "asn"):
             for value in getattr(self, kind):
                 pairs.append((kind, str(value).lower()))
         return pairs
@@ -324,7 +329,24 @@ class FunctionInfo(Record):
     alternative_categories: list[AlternativeCategory] = Field(default_factory=list)
 
 
-DerivedRule = Literal["control", "jurisdiction", "extraterritorial", "compelled-access"]
+DerivedRule = Literal["control", "jurisdiction", "extraterritorial", "compelled-access", "technology"]
+
+TechnologyComponent = Literal[
+    "cloud-platform",
+    "productivity-suite",
+    "hypervisor",
+    "container-platform",
+    "operating-system",
+    "database",
+    "hardware",
+    "firmware",
+]
+# How the offer depends on the technology provider (kb/data/README.md, `technology`):
+# vendor-operated: the provider's own staff, data centres or control plane run the stack for the offer;
+# licensed-stack-operated-locally: the offer's operator runs the provider's stack (licensed, or supplied
+#   inside the provider's group; hardware and its firmware count here) itself, in the EU, with its own staff;
+# open-source-fork: the operator builds the provider's open-source code itself and can maintain it alone.
+TechnologyDependencyLevel = Literal["vendor-operated", "licensed-stack-operated-locally", "open-source-fork"]
 
 
 class CriterionOption(Strict):
@@ -374,13 +396,70 @@ class OwnershipTest(Strict):
     other_conditions: list[str] = Field(default_factory=list)
 
 
+Tristate = list[bool | None]  # allowed values of a yes/no/unknown fact; null in the list matches "unknown"
+
+
+class TechnologyMatch(Strict):
+    """One row of a technology rule: every condition given must hold for a technology item to match."""
+
+    dependency: list[TechnologyDependencyLevel] | None = None
+    component: list[TechnologyComponent] | None = None
+    open_source: Tristate | None = None
+    updates: Tristate | None = None  # updates_from_provider
+    keys: Tristate | None = None  # keys_from_provider
+    support: Tristate | None = None  # support_from_provider
+    same_controller: bool | None = None  # provider and offer operator share their ultimate controller
+    result: RecordId  # an option id of the criterion (CSF) or pass / fail / unknown (SecNumCloud)
+    because: str = Field(min_length=3)  # the link shown in the derivation path
+
+
+class TechnologyRule(Strict):
+    """Which answer a criterion gets from the offer's technology items whose provider is foreign."""
+
+    applies_to: str = Field(min_length=2)  # a criterion id (SOV-5.6) or a condition (19.6 c)
+    rows: list[TechnologyMatch] = Field(min_length=1)  # first row matched by any foreign item wins
+    otherwise: RecordId | None = None  # when foreign items match no row; None: no derived answer
+    explanation: str = Field(min_length=20)  # why the ladder maps this way (shown in kb show)
+
+
+class TechnologyTest(Strict):
+    """Rules applied to an offer's technology providers controlled or seated outside ``home_region``."""
+
+    home_region: RecordId
+    rules: list[TechnologyRule] = Field(min_length=1)
+
+
 class Framework(Record):
     version: str
     seal_levels: dict[int, str] = Field(default_factory=dict)
     objectives: list[Objective] = Field(default_factory=list)
     profiles: dict[RecordId, WeightProfile] = Field(default_factory=dict)
     ownership_test: OwnershipTest | None = None
+    technology_test: TechnologyTest | None = None
     score_cap_pct: float | None = None
+
+    @model_validator(mode="after")
+    def _technology_rules_fit(self) -> Framework:
+        if self.technology_test is None:
+            return self
+        if not self.objectives:  # a pass/fail test such as SecNumCloud §19.6
+            for rule in self.technology_test.rules:
+                for result in [*(row.result for row in rule.rows), *([rule.otherwise] if rule.otherwise else [])]:
+                    if result not in ("pass", "fail", "unknown"):
+                        raise ValueError(f"technology_test: {result!r} is not pass, fail or unknown")
+            return self
+        criteria = {c.id: c for o in self.objectives for c in o.criteria}
+        for rule in self.technology_test.rules:
+            criterion = criteria.get(rule.applies_to)
+            if criterion is None:
+                raise ValueError(f"technology_test: {rule.applies_to} is not a criterion of this framework")
+            if criterion.derived != "technology":
+                raise ValueError(f"technology_test: {rule.applies_to} must have derived: technology")
+            options = {o.id for o in criterion.options}
+            for result in [*(row.result for row in rule.rows), *([rule.otherwise] if rule.otherwise else [])]:
+                if result not in options:
+                    raise ValueError(f"technology_test: {result!r} is not an option of {rule.applies_to}")
+        return self
 
 
 EvidenceKind = Literal["derived", "self-declared", "audited", "regulator-listed"]
@@ -408,6 +487,33 @@ class InlineEntity(Strict):
     owners: list[OwnershipEdge] = Field(default_factory=list)
 
 
+class TechnologyDependency(Strict):
+    """Technology the offer runs on, licensed or operated by another company (``Assessment.technology``)."""
+
+    entity: RecordId  # the technology provider, an entity of the KB
+    component: TechnologyComponent
+    product: str | None = None
+    dependency: TechnologyDependencyLevel
+    open_source: bool | None = None
+    updates_from_provider: bool | None = None  # the provider builds and ships the updates the offer runs
+    keys_from_provider: bool | None = None  # the provider holds or supplies the encryption keys
+    support_from_provider: bool | None = None  # the provider's engineers support or escalate for the offer
+    since: dt.date | None = None
+    until: dt.date | None = None
+    sources: list[Source] = Field(min_length=1)
+    as_of: dt.date
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> TechnologyDependency:
+        if self.since and self.until and self.until < self.since:
+            raise ValueError("until is before since")
+        return self
+
+    def valid_at(self, at: dt.date) -> bool:
+        return (self.since is None or self.since <= at) and (self.until is None or at < self.until)
+
+
 class Assessment(Record):
     framework: RecordId = "eu-csf"
     provider: RecordId | None = None  # entity id in the KB
@@ -417,6 +523,7 @@ class Assessment(Record):
     answers: dict[Annotated[str, Field(pattern=r"^SOV-[1-8]\.[0-9]+$")], Answer] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
     certifications: list[Certification] = Field(default_factory=list)
+    technology: list[TechnologyDependency] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _provider_given(self) -> Assessment:

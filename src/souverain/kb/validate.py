@@ -147,7 +147,7 @@ def _fingerprints(kb: KnowledgeBase, report) -> list[Problem]:
     hosts: dict[str, str] = {}
     for sid, service in kb.services.items():
         fp = service.fingerprints
-        for kind in (*HOST_KINDS, "txt", "header", "ca", "asn"):
+        for kind in (*HOST_KINDS, "url", "txt", "header", "ca", "asn"):
             values = getattr(fp, kind)
             seen_here: set[str] = set()
             for i, value in enumerate(values):
@@ -165,6 +165,8 @@ def _fingerprints(kb: KnowledgeBase, report) -> list[Problem]:
                         report(sid, loc, f"duplicate fingerprint {value!r}, also in services/{other}.yaml")
                     hosts.setdefault(key_value, sid)
                     continue
+                if kind == "url" and psl.is_public_suffix(key_value.split("/", 1)[0]):
+                    report(sid, loc, f"{value!r}: its host is a public suffix: it would match every domain under it")
                 other = owners.get((kind, key_value))
                 if other and other != sid:
                     report(sid, loc, f"duplicate fingerprint {kind} {value!r}, also in services/{other}.yaml")
