@@ -19,7 +19,8 @@ from souverain.assess.organisation import summarise
 from souverain.attribute.domain import attribute_domain
 from souverain.attribute.targets import validate_host
 from souverain.collect.dns import Resolver
-from souverain.collect.domain import FUNCTION_GROUPS, CollectOptions, DomainObservation, collect_domain
+from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, DomainObservation, collect_domain,
+                                      resolve_first_party_hosts)
 from souverain.errors import UsageError
 from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
 
@@ -130,6 +131,8 @@ async def scan_one(kb: KnowledgeBase, resolver: Resolver, domain: str, options: 
     obs = await collect_domain(resolver, domain, options.functions, collect)
     if browser is not None:
         await browser(obs)
+    if obs.site is not None:
+        await resolve_first_party_hosts(resolver, obs, set(first_party or ()))
     return obs, attribute_domain(kb, options.at, obs, ip_table, first_party)
 
 

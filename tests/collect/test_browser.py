@@ -66,7 +66,7 @@ def run_browse(world, url: str = PAGE, *, ca: bool = True, **options) -> Browser
     dns, test_ca, web = world
 
     async def go() -> BrowserResult:
-        async with Resolver([("127.0.0.1", dns.port)], timeout=0.3, retries=1) as resolver:
+        async with Resolver([("127.0.0.1", dns.port)], timeout=2, retries=1) as resolver:
             async def resolve(host: str) -> list[str]:
                 a, aaaa = await asyncio.gather(resolver.query(host, "A"), resolver.query(host, "AAAA"))
                 return aaaa.values("AAAA") + a.values("A")

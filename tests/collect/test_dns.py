@@ -220,3 +220,15 @@ def test_wire_parser_never_crashes_on_random_bytes():
                 pass
 
     check()
+
+
+def test_resolve_host_keeps_a_chain_answered_in_one_response(server):
+    """Recursive resolvers answer CNAMEs and addresses together: the chain must still be kept."""
+    from souverain.collect.domain import DomainObservation, resolve_host
+
+    async def go():
+        async with Resolver([("127.0.0.1", server.port)], timeout=0.5) as resolver:
+            return await resolve_host(resolver, DomainObservation("unit.test", ("web",)), "www.unit.test", "web-host")
+
+    found = asyncio.run(go())
+    assert found.cnames == ["web.unit.test", "host.unit.test"] and found.ipv4 == ["192.0.2.80"]

@@ -38,6 +38,15 @@ def test_third_parties_in_the_page(web):
     assert all(d["controller"]["country"] == "US" for d in deps(web, "web.test", "web.third_party") if d["controller"])
 
 
+def test_cname_cloaked_tracker_is_a_third_party(web):
+    adobe = next(d for d in deps(web, "web.test", "web.third_party") if (d["service"] or {}).get("id") == "adobe-analytics")
+    assert adobe["reason"] == "third-party-cname-cloaked" and adobe["controller"]["country"] == "US"
+    assert adobe["reason_params"] == {"count": 1, "host": "metrics.web.test", "target": "web-test.sc.omtrdc.net"}
+    assert len(adobe["evidence"]) >= 2, "the page and the DNS answers that reveal the CNAME"
+    # a first-party subdomain on the site's own addresses stays first party
+    assert not [d for d in deps(web, "web.test", "web.third_party") if "static.web.test" in (d["subject"] or "")]
+
+
 def test_certificate_authority_and_hosting(web):
     ca = one(web, "web.test", "tls.ca")
     assert ca["service"]["id"] == "lets-encrypt" and ca["controller"]["id"] == "isrg"

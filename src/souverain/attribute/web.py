@@ -128,20 +128,32 @@ def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[D
         except ValueError:
             continue
         if registrable in own:
-            continue
-        match = kb.indexes.match_url(url) or kb.indexes.match_host(host, ("host", "cname"))
-        entry = (unknown.setdefault(registrable, _entry(None)) if match is None
-                 else by_service.setdefault(match.service, _entry(match)))
+            cloaked = _cloaked(kb, obs, host, own)
+            if cloaked is None:
+                continue
+            match, target = cloaked
+            entry = by_service.setdefault(match.service, _entry(match))
+            entry["cloaked"].setdefault(host, target)
+            entry["evidence"].update(obs.first_party_hosts[host].evidence)
+        else:
+            match = kb.indexes.match_url(url) or kb.indexes.match_host(host, ("host", "cname"))
+            entry = (unknown.setdefault(registrable, _entry(None)) if match is None
+                     else by_service.setdefault(match.service, _entry(match)))
         entry["urls"].setdefault(url, None)
         entry["via"].add(via)
         entry["evidence"].update(ids)
-    deps = [
-        dependency.build(kb, at, obs.domain, "web.third_party", status="identified", confidence="high",
-                         reason="third-party-service" if "html" in entry["via"] else "third-party-browser",
-                         service_id=service_id, subject=next(iter(entry["urls"]))[:200],
-                         evidence=sorted(entry["evidence"]), match=entry["match"], count=len(entry["urls"]))
-        for service_id, entry in sorted(by_service.items())
-    ]
+    deps = []
+    for service_id, entry in sorted(by_service.items()):
+        params = {"count": len(entry["urls"])}
+        if entry["cloaked"]:  # served under the site's own name: say so first, it is the finding
+            reason = "third-party-cname-cloaked"
+            host, target = next(iter(entry["cloaked"].items()))
+            params.update(host=host, target=target)
+        else:
+            reason = "third-party-service" if "html" in entry["via"] else "third-party-browser"
+        deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="identified", confidence="high",
+                                     reason=reason, service_id=service_id, subject=next(iter(entry["urls"]))[:200],
+                                     evidence=sorted(entry["evidence"]), match=entry["match"], **params))
     for registrable, entry in sorted(unknown.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
         deps.append(dependency.build(
             kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
@@ -156,4 +168,26 @@ def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[D
 
 
 def _entry(match) -> dict:
-    return {"match": match, "urls": {}, "via": set(), "evidence": set()}
+    return {"match": match, "urls": {}, "via": set(), "evidence": set(), "cloaked": {}}
+
+
+def _cloaked(kb, obs, host: str, own: set[str]):
+    """(match, CNAME target) when a first-party ``host`` is a CNAME to a known third-party service.
+
+    Only services that are third parties of web pages count: a subdomain on a CDN or a hosting
+    provider is the site's own hosting, not a tracker in disguise.
+    """
+    resolved = obs.first_party_hosts.get(host)
+    if resolved is None:
+        return None
+    psl = PublicSuffixList.bundled()
+    for target in resolved.cnames:
+        try:
+            if (psl.registrable_domain(target) or target) in own:
+                continue
+        except ValueError:
+            continue
+        match = kb.indexes.match_host(target, ("host", "cname"))
+        if match is not None and "web.third_party" in kb.services[match.service].functions:
+            return match, target
+    return None

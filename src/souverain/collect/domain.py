@@ -16,11 +16,13 @@ from typing import Any
 from souverain.collect import dnswire, reporting
 from souverain.collect.dns import Answer, Resolver
 from souverain.collect.spf import SPFExpansion, expand_spf
+from souverain.kb.psl import PublicSuffixList
 
 FUNCTION_GROUPS = ("mail", "dns", "web")
 MAX_CNAME_CHAIN = 8
 MAX_MX_HOSTS = 10
 MAX_NS_HOSTS = 8
+MAX_FIRST_PARTY_HOSTS = 20
 
 
 @dataclasses.dataclass
@@ -91,6 +93,8 @@ class DomainObservation:
     ns_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
     soa: str | None = None
     web_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
+    # the page's own subdomains and where their CNAME chains lead (metrics.example.fr -> a tracker)
+    first_party_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
     caa: list[str] = dataclasses.field(default_factory=list)
     site: Any = None  # collect.web.WebResult
     site_evidence: str | None = None
@@ -171,6 +175,11 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
         ipv4 = [v for v in a.values("A")]
         ipv6 = [v for v in aaaa.values("AAAA")]
         if ipv4 or ipv6:
+            # a recursive resolver returns the CNAME chain with the addresses in one answer
+            for target in a.cname_chain() or aaaa.cname_chain():
+                if target not in seen:
+                    seen.add(target)
+                    chain.append(target)
             return HostAddresses(host, chain, ipv4, ipv6, evidence, "NOERROR")
         links = a.cname_chain() or aaaa.cname_chain()
         if not links:
@@ -335,3 +344,30 @@ async def _web(resolver: Resolver, obs: DomainObservation, options: CollectOptio
         at=None, detail={"final_url": site.final_url, "status": site.status, "error": site.error,
                          "address": site.address, "tls": site.tls, "resources": len(site.resources)},
     )
+
+
+async def resolve_first_party_hosts(resolver: Resolver, obs: DomainObservation, first_party: set[str]) -> None:
+    """Follow the CNAME chains of the subdomains the page loads from its own domain(s).
+
+    A tracker "cloaked" behind ``metrics.<domain>`` (a CNAME to the tracker's servers) looks
+    first-party to the HTML and to browser blockers; its chain shows who really serves it.
+    """
+    site = obs.site
+    if site is None:
+        return
+    psl = PublicSuffixList.bundled()
+    own = {psl.registrable_domain(h) or h for h in first_party | {obs.domain}}
+    seen = [r.host for r in getattr(site, "resources", []) or []]
+    if getattr(site, "browser", None) is not None:
+        seen += [host for host, _, _ in site.browser.observed()]
+    hosts: list[str] = []
+    for host in dict.fromkeys(h.lower() for h in seen if h):
+        try:
+            mine = (psl.registrable_domain(host) or host) in own
+        except ValueError:
+            continue
+        if mine and host not in obs.web_hosts and len(hosts) < MAX_FIRST_PARTY_HOSTS:
+            hosts.append(host)
+    sent = [send_host(resolver, host) for host in hosts]
+    for host, pair in zip(hosts, sent, strict=True):
+        obs.first_party_hosts[host] = await resolve_host(resolver, obs, host, "first-party-host", pair)
