@@ -59,6 +59,10 @@ def check_references(assessment: Assessment, kb: KnowledgeBase, shown: str, line
             if edge.owner not in kb.entities:
                 loc = ("provider_entity", "owners", i, "owner")
                 problems.append(Problem(shown, line_of(lines, loc), format_field(loc), f"unknown entity {edge.owner!r}"))
+    for i, item in enumerate(assessment.technology):
+        if item.entity not in kb.entities:
+            loc = ("technology", i, "entity")
+            problems.append(Problem(shown, line_of(lines, loc), format_field(loc), f"unknown entity {item.entity!r}"))
     for criterion_id, answer in assessment.answers.items():
         loc = ("answers", criterion_id)
         criterion = criteria.get(criterion_id)
@@ -81,7 +85,9 @@ def template(framework: Framework) -> str:
     out = [
         "# souverain answers file: fill in `option` for each criterion (leave null when unknown:",
         "# unknown answers count as the worst option). Derived criteria are computed from the",
-        "# provider's ownership; an answer you give for them is compared as a claim.",
+        "# provider's ownership; an answer you give for them is compared as a claim. Criteria",
+        "# marked 'technology' are computed from `technology` when it names a provider outside",
+        "# the EU/EEA (your answer counts otherwise, and may stay below the computed one).",
         "id: my-offer",
         "name: My offer",
         f"framework: {framework.id}",
@@ -99,12 +105,20 @@ def template(framework: Framework) -> str:
         "    retrieved: 2026-11-28",
         "as_of: 2026-11-28",
         "claims: []",
+        "# technology the offer runs on, licensed or operated by another company (entity ids of the KB):",
+        "technology: []       # e.g. [{entity: vmware, component: hypervisor, dependency: licensed-stack-operated-locally,",
+        "                     #        updates_from_provider: true, sources: [...], as_of: 2026-11-28}]",
         "answers:",
     ]
     for objective in framework.objectives:
         out.append(f"  # {objective.id} {objective.name}")
         for criterion in objective.criteria:
-            note = " (derived from ownership: your answer is compared as a claim)" if criterion.derived else ""
+            if criterion.derived == "technology":
+                note = " (computed from `technology` when a provider is outside the EU/EEA)"
+            elif criterion.derived:
+                note = " (derived from ownership: your answer is compared as a claim)"
+            else:
+                note = ""
             out.append(f"  {criterion.id}:   # {criterion.name}{note}")
             for option in criterion.options:
                 seal = f"SEAL-{option.seal}" if option.seal is not None else "no SEAL mapping"

@@ -5,6 +5,12 @@ Four criteria are computed from the ownership graph and the law table, never typ
 extraterritorial laws, SOV-2.3 compelled-access pathways. A typed answer or a marketing claim
 for those criteria is kept as a *claim* and compared with the computed answer. Unknown answers
 count as the worst option (0 points, lowest SEAL) and are listed as unknown.
+
+Criteria marked ``derived: technology`` are computed from the offer's technology providers
+(``assess.technology``, rows in the framework's ``technology_test``) when one of them is foreign.
+That answer is a ceiling: a typed answer above it is a claim the facts contradict, a typed answer
+below it stands (its evidence is more specific). Without a foreign provider the typed answer, or
+unknown, counts as before.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ from typing import TYPE_CHECKING
 
 from souverain.assess.exposure import foreign_access_laws, laws_for_entity
 from souverain.assess.secnumcloud import OwnershipResult, ownership_test
+from souverain.assess.technology import rule_outcome, technology_links
 from souverain.errors import DataError
 from souverain.kb.ownership import control_chain
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
-    from souverain.kb.schema import Assessment, Criterion, Framework, OwnershipTest
+    from souverain.kb.schema import Assessment, Criterion, CriterionOption, Framework, OwnershipTest
 
 @dataclasses.dataclass
 class CriterionResult:
@@ -88,6 +95,23 @@ def derive(kb: KnowledgeBase, entity_id: str, at: dt.date, home_test: OwnershipR
     return out
 
 
+def derive_technology(kb: KnowledgeBase, framework: Framework, assessment: Assessment, entity_id: str,
+                      at: dt.date) -> dict[str, DerivedAnswer]:
+    """Criteria answered by the framework's technology rows, for offers with a foreign technology provider."""
+    test = framework.technology_test
+    if test is None or not assessment.technology:
+        return {}
+    home = kb.region(test.home_region)
+    links = technology_links(kb, assessment, entity_id, at)
+    operator = kb.entities[entity_id].name
+    out = {}
+    for rule in test.rules:
+        outcome = rule_outcome(rule, links, home, operator)
+        if outcome is not None:
+            out[rule.applies_to] = DerivedAnswer(outcome.result, outcome.reason)
+    return out
+
+
 def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, entity_id: str,
              at: dt.date, profile_id: str) -> dict:
     """Score, SEAL per objective and overall, derived answers, claims versus facts, unknowns."""
@@ -96,6 +120,7 @@ def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, en
         raise DataError(f"frameworks/{framework.id}.yaml has no ownership_test: the derived criteria need one")
     home_test = ownership_test(kb, kb.entities[entity_id], framework.ownership_test, at)
     derived = derive(kb, entity_id, at, home_test, framework.ownership_test)
+    derived.update(derive_technology(kb, framework, assessment, entity_id, at))
     claims: dict = {}
     criteria_options = {c.id: {o.id: o for o in c.options} for o_ in framework.objectives for c in o_.criteria}
     for claim in assessment.claims:  # several claims on one criterion: the most favourable one is compared
@@ -163,14 +188,21 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
     max_points = max(o.points for o in criterion.options)
     answer = assessment.answers.get(criterion.id)
     claimed = None
+    typed_option = options.get(answer.option) if answer and answer.option else None
     if criterion.derived and criterion.id in derived:
         chosen = options.get(derived[criterion.id].option)
         if chosen is None:  # framework data and derivation disagree on option ids: fail loudly in tests
             raise KeyError(f"{criterion.id}: derived option {derived[criterion.id].option!r} not in the framework")
         source, evidence = "derived", derived[criterion.id].reason
-        typed = answer.option if answer and answer.option else None
         claim = claims.get(criterion.id)
-        claimed = typed or (claim.option if claim else None)
+        if criterion.derived == "technology" and typed_option is not None and _rank(typed_option) < _rank(chosen):
+            # below the ceiling the technology facts allow: the typed answer and its evidence stand
+            evidence = f"{answer.evidence or '-'} (the technology facts allow at most {chosen.id}: {evidence})"
+            chosen, source = typed_option, answer.kind
+            claimed = claim.option if claim else None
+        else:
+            typed = answer.option if answer and answer.option else None
+            claimed = typed or (claim.option if claim else None)
     elif answer and answer.option in options:
         chosen, source, evidence = options[answer.option], answer.kind, answer.evidence
         claim = claims.get(criterion.id)
@@ -191,6 +223,10 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
         criterion.id, objective, criterion.name, chosen.id, chosen.label, chosen.points, max_points, chosen.seal,
         source, evidence, criterion.mapping, claimed if claimed != chosen.id else None, contradiction, unsupported,
     )
+
+
+def _rank(option: CriterionOption) -> tuple[int, float]:
+    return (option.seal if option.seal is not None else 0, option.points)
 
 
 def gate(seal_by_objective: dict[str, int | None], overall: int | None, minimum: int | dict[str, int] | None) -> dict:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from souverain.assess.csf import evaluate, gate
 from souverain.assess.exposure import foreign_access_laws, laws_for_entity
-from souverain.assess.secnumcloud import ownership_test
+from souverain.assess.secnumcloud import ownership_test, technology_conditions
+from souverain.assess.technology import technology_links
 from souverain.errors import DataError
 from souverain.kb.ownership import control_chain
 from souverain.kb.schema import Entity
@@ -47,9 +48,16 @@ def assess_offer(kb: KnowledgeBase, assessment: Assessment, at: dt.date, profile
     csf = evaluate(view, framework, assessment, entity_id, at, profile)
     seal_by_objective = {o["id"]: o["seal"] for o in csf["objectives"]}
     csf["gate"] = gate(seal_by_objective, csf["seal"], minimum)
-    snc = view.records.get("secnumcloud")
-    snc_result = ownership_test(view, view.entities[entity_id], snc.ownership_test, at).as_dict() if snc else None
     chain = control_chain(view, entity_id, at)
+    links = technology_links(view, assessment, entity_id, at)
+    snc = view.records.get("secnumcloud")
+    snc_result = None
+    if snc:
+        snc_test = ownership_test(view, view.entities[entity_id], snc.ownership_test, at)
+        if snc.technology_test:
+            technology_conditions(view, snc.technology_test, links, chain[0].entity.name, snc_test)
+        snc_result = snc_test.as_dict()
+    csf_home = view.region(framework.technology_test.home_region) if framework.technology_test else view.region("eea")
     exposures = laws_for_entity(view, entity_id, at)
     foreign = {e.law.id for e in foreign_access_laws(view, exposures)}
     return {
@@ -61,6 +69,7 @@ def assess_offer(kb: KnowledgeBase, assessment: Assessment, at: dt.date, profile
         "chain": [{"id": l.entity.id, "name": l.entity.name, "country": l.entity.country,
                    "holding": l.describe_edge() or None} for l in chain],
         "laws": [dict(e.as_dict(), foreign_access=e.law.id in foreign) for e in exposures],
+        "technology": [link.as_dict(csf_home, chain[0].entity.name) for link in links],
         "csf": csf,
         "secnumcloud_19_6": snc_result,
         "claims": [{"text": c.text, "criterion": c.criterion, "option": c.option,

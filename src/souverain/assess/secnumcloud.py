@@ -5,7 +5,11 @@ the home region (the EU), whose share is the product of the shares along the pat
 whole through an intermediate it controls). Each such holder is checked against the individual cap, their sum
 against the collective cap; veto rights and board majorities held from outside fail the test.
 The contract-level conditions (technical access, notification of changes) cannot be derived
-from ownership facts: they are reported as ``unknown``, never as passed.
+from ownership facts: they are reported as ``unknown``, never as passed. Where the offer names its
+technology providers, ``technology_conditions`` applies the framework's ``technology_test`` rows
+(§19.6 c: a third party seated or controlled outside the EU must have no technical ability to obtain
+the data) to each of them: a provider that runs the stack fails, one that ships updates or supports
+it is ``unknown`` (whether that gives access depends on controls the KB does not hold).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from souverain.assess.technology import TechnologyLink, item_outcomes
 from souverain.kb.ownership import stakes
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
-    from souverain.kb.schema import Entity, OwnershipTest
+    from souverain.kb.schema import Entity, OwnershipTest, TechnologyTest
 
 
 @dataclasses.dataclass
@@ -45,6 +50,7 @@ class OwnershipResult:
     failures: list[str]
     unknowns: list[str]
     other_conditions: list[str]
+    technology: list[dict] = dataclasses.field(default_factory=list)  # per provider and condition
 
     @property
     def status(self) -> str:
@@ -93,3 +99,20 @@ def ownership_test(kb: KnowledgeBase, entity: Entity, test: OwnershipTest, at: d
                         f"{collective_votes:g} % of votes together, over the {test.collective_max_pct:g} % cap")
     return OwnershipResult(entity.id, at, seat_ok, items, collective_capital, collective_votes, failures, unknowns,
                            list(test.other_conditions))
+
+
+def technology_conditions(kb: KnowledgeBase, test: TechnologyTest, links: list[TechnologyLink], operator: str,
+                          result: OwnershipResult) -> OwnershipResult:
+    """Add the technology-provider conditions (§19.6 c) to ``result``: failures, unknowns and one row each."""
+    home = kb.region(test.home_region)
+    for rule in test.rules:
+        for outcome in item_outcomes(rule, links, home, operator):
+            text = f"{rule.applies_to}: {outcome.reason}"
+            if outcome.result == "fail":
+                result.failures.append(text)
+            elif outcome.result == "unknown":
+                result.unknowns.append(text)
+            result.technology.append({"condition": rule.applies_to, "status": outcome.result,
+                                      "entity": outcome.link.provider.id, "name": outcome.link.provider.name,
+                                      "reason": outcome.reason})
+    return result

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from souverain.kb.problems import Problem, line_of
 from souverain.kb.psl import PublicSuffixList
-from souverain.kb.schema import Alternative, Entity, Law, Service
+from souverain.kb.schema import Alternative, Assessment, Entity, Law, Service
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -22,6 +22,8 @@ SINGULAR = {
     "regions": "a region",
     "lists": "a list",
     "functions": "a function",
+    "frameworks": "a framework",
+    "assessments": "an assessment",
 }
 
 
@@ -69,6 +71,12 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
             expect(rid, ("service",), record.service, "services")
             for i, ref in enumerate(record.replaces):
                 expect(rid, ("replaces", i), ref, "services")
+        elif isinstance(record, Assessment):
+            expect(rid, ("framework",), record.framework, "frameworks")
+            expect(rid, ("provider",), record.provider, "entities")
+            expect(rid, ("service",), record.service, "services")
+            for i, item in enumerate(record.technology):
+                expect(rid, ("technology", i, "entity"), item.entity, "entities")
         elif isinstance(record, Law):
             for i, status in enumerate(record.status):
                 if status.until and status.until < status.since:

@@ -1,0 +1,145 @@
+"""Technology an offer runs on: who supplies it, who controls the supplier, which laws reach it.
+
+An assessment's ``technology`` items name a provider entity (Microsoft for Bleu, Google for S3NS,
+VMware for a private cloud...). The provider's control chain at a date and the laws that reach it
+come from the same ownership walk and law table as the offer's own provider, so an acquisition
+(VMware -> Broadcom) changes the answer from its completion date on.
+
+What a foreign dependency means for a criterion is data: a framework's ``technology_test`` lists,
+per criterion (or §19.6 condition), rows that match technology items on their dependency level,
+component and the provider's role in updates, keys and support. This module only matches rows in
+order, on the items whose provider is seated or controlled outside the test's home region, and
+renders the path that made the row fire (``Bleu SAS -> licensed stack ... from Microsoft
+Corporation (US) -> CLOUD Act, FISA 702``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from souverain.assess.exposure import LawExposure, foreign_access_laws, laws_for_entity, render_path
+from souverain.kb.ownership import ChainLink, control_chain
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.schema import (
+        Assessment,
+        Entity,
+        TechnologyDependency,
+        TechnologyMatch,
+        TechnologyRule,
+    )
+
+# how a dependency level reads in a derivation path; the levels themselves are documented in kb/data/README.md
+LEVEL_TEXT = {
+    "vendor-operated": "stack run by",
+    "licensed-stack-operated-locally": "licensed stack from",
+    "open-source-fork": "open-source code from",
+}
+
+
+@dataclasses.dataclass
+class TechnologyLink:
+    """One technology item of an offer, resolved at a date."""
+
+    item: TechnologyDependency
+    provider: Entity
+    chain: list[ChainLink]  # from the provider up to its ultimate controller
+    laws: list[LawExposure]  # foreign laws that compel access and reach the provider
+    same_controller: bool  # the offer's operator and the provider share their ultimate controller
+
+    @property
+    def controller(self) -> Entity:
+        return self.chain[-1].entity
+
+    def foreign(self, home: frozenset[str]) -> bool:
+        """Seated outside ``home``, or controlled by an entity seated outside it (§19.6 c wording)."""
+        return any(link.entity.country not in home for link in self.chain)
+
+    def path(self, operator: str, because: str | None = None) -> str:
+        item = self.item
+        what = item.component + (f": {item.product}" if item.product else "")
+        text = f"{operator} -> {because or LEVEL_TEXT[item.dependency]} {render_path(self.chain)} [{what}]"
+        names = sorted({exposure.law.name for exposure in self.laws})
+        return text + (f" -> {', '.join(names)}" if names else "")
+
+    def as_dict(self, home: frozenset[str], operator: str) -> dict:
+        item = self.item
+        return {
+            "entity": self.provider.id, "name": self.provider.name, "country": self.provider.country,
+            "controller": {"id": self.controller.id, "name": self.controller.name, "country": self.controller.country},
+            "component": item.component, "product": item.product, "dependency": item.dependency,
+            "open_source": item.open_source, "updates_from_provider": item.updates_from_provider,
+            "keys_from_provider": item.keys_from_provider, "support_from_provider": item.support_from_provider,
+            "foreign": self.foreign(home), "same_controller": self.same_controller,
+            "chain_text": render_path(self.chain), "path": self.path(operator),
+            "laws": [{"id": e.law.id, "name": e.law.name, "via": e.via, "path_text": e.path_text()} for e in self.laws],
+            "note": item.note,
+            "sources": [s.model_dump(mode="json", exclude_none=True) for s in item.sources],
+        }
+
+
+def technology_links(kb: KnowledgeBase, assessment: Assessment, entity_id: str, at: dt.date) -> list[TechnologyLink]:
+    """The offer's technology items valid at ``at`` whose provider is in the KB, with chains and laws."""
+    operator_chain = control_chain(kb, entity_id, at)
+    operator_controller = operator_chain[-1].entity.id if operator_chain else entity_id
+    links = []
+    for item in assessment.technology:
+        if not item.valid_at(at) or item.entity not in kb.entities:
+            continue
+        chain = control_chain(kb, item.entity, at)
+        laws = foreign_access_laws(kb, laws_for_entity(kb, item.entity, at))
+        links.append(TechnologyLink(item, kb.entities[item.entity], chain, laws,
+                                    chain[-1].entity.id == operator_controller))
+    return links
+
+
+def matches(row: TechnologyMatch, link: TechnologyLink) -> bool:
+    item = link.item
+    facts = (
+        (row.dependency, item.dependency),
+        (row.component, item.component),
+        (row.open_source, item.open_source),
+        (row.updates, item.updates_from_provider),
+        (row.keys, item.keys_from_provider),
+        (row.support, item.support_from_provider),
+    )
+    if any(allowed is not None and value not in allowed for allowed, value in facts):
+        return False
+    return row.same_controller is None or row.same_controller == link.same_controller
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What a rule gives for one technology item (or for the offer: the first row any item matches)."""
+
+    result: str
+    reason: str
+    link: TechnologyLink | None
+    row_index: int  # position of the matching row; len(rows) for ``otherwise``
+
+
+def item_outcomes(rule: TechnologyRule, links: list[TechnologyLink], home: frozenset[str],
+                  operator: str) -> list[Outcome]:
+    """Per foreign item: the first row it matches, else ``otherwise`` (items matching nothing are left out)."""
+    out = []
+    for link in links:
+        if not link.foreign(home):
+            continue
+        for index, row in enumerate(rule.rows):
+            if matches(row, link):
+                out.append(Outcome(row.result, link.path(operator, row.because), link, index))
+                break
+        else:
+            if rule.otherwise:
+                out.append(Outcome(rule.otherwise, link.path(operator), link, len(rule.rows)))
+    return out
+
+
+def rule_outcome(rule: TechnologyRule, links: list[TechnologyLink], home: frozenset[str],
+                 operator: str) -> Outcome | None:
+    """The first row (rows go from worst to best) that any foreign item matches; None when none does."""
+    outcomes = item_outcomes(rule, links, home, operator)
+    return min(outcomes, key=lambda o: o.row_index) if outcomes else None
