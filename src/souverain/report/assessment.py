@@ -20,6 +20,7 @@ def headline(result: dict, t: Translator) -> list[str]:
                    controller=controller["name"], controller_country=controller["country"]))
     foreign = [law["name"] for law in result["laws"] if law["foreign_access"]]
     lines.append(t("assess.laws", laws=", ".join(foreign)) if foreign else t("assess.no_laws"))
+    lines.extend(technology_lines(result, t))
     gate = csf["gate"]
     if gate["required"] is not None:
         key = "assess.gate_pass" if gate["passed"] else "assess.gate_fail"
@@ -33,6 +34,40 @@ def headline(result: dict, t: Translator) -> list[str]:
     if csf["unsupported_claims"]:
         lines.append(t("assess.unsupported", criteria=", ".join(i["id"] for i in csf["unsupported_claims"])))
     return lines
+
+
+def _value(flag: bool | None, t: Translator) -> str:
+    return t("value.unknown") if flag is None else t("value.yes" if flag else "value.no")
+
+
+def _what(item: dict) -> str:
+    return item["component"] + (f": {item['product']}" if item.get("product") else "")
+
+
+def technology_lines(result: dict, t: Translator) -> list[str]:
+    """One line per technology provider, next to the ownership chain in the headline."""
+    items = result.get("technology") or []
+    if not items:
+        return [t("assess.no_technology")]
+    lines = []
+    for item in items:
+        laws = ", ".join(law["name"] for law in item["laws"])
+        lines.append(t("assess.technology_line", component=_what(item), chain=item["chain_text"],
+                       dependency=t(f"technology.{item['dependency']}"), updates=_value(item["updates_from_provider"], t),
+                       keys=_value(item["keys_from_provider"], t), support=_value(item["support_from_provider"], t),
+                       laws=t("assess.technology_laws", laws=laws) if laws else ""))
+    return lines
+
+
+def technology_table(result: dict, t: Translator):
+    roles = ("updates_from_provider", "keys_from_provider", "support_from_provider")
+    return terminal.table(
+        [t("assess.provider"), t("assess.component"), t("assess.dependency"), t("assess.roles"), t("field.laws")],
+        [(item["chain_text"], _what(item), t(f"technology.{item['dependency']}"),
+          " / ".join(_value(item[role], t) for role in roles), ", ".join(law["id"] for law in item["laws"]) or "-")
+         for item in result["technology"]],
+        title=t("assess.technology"),
+    )
 
 
 def assessment_table(result: dict, lang: str) -> str:
@@ -55,6 +90,8 @@ def assessment_table(result: dict, lang: str) -> str:
         [(law["name"], law["country"], law["via"], law["path_text"]) for law in result["laws"]],
     )
     parts = [objectives, derived, laws]
+    if result.get("technology"):
+        parts.append(technology_table(result, t))
     snc = result.get("secnumcloud_19_6")
     if snc and snc["holdings"]:
         parts.append(terminal.table(
@@ -79,6 +116,9 @@ def comparison_table(results: list[dict], lang: str) -> str:
     rows.append([t("assess.known_only")] + [_seal(r["csf"]["seal_known_only"]) for r in results])
     rows.append([t("assess.score")] + [f"{r['csf']['score_pct']:g} %" for r in results])
     rows.append([t("field.controller")] + [f"{r['controller']['name']} ({r['controller']['country']})" for r in results])
+    rows.append([t("assess.technology_providers")] + [
+        ", ".join(dict.fromkeys(f"{i['controller']['name']} ({i['controller']['country']})" for i in r["technology"])) or "-"
+        for r in results])
     rows.append(["§19.6"] + [(r.get("secnumcloud_19_6") or {}).get("status", "-") for r in results])
     rows.append([t("field.foreign_laws")] + [", ".join(l["id"] for l in r["laws"] if l["foreign_access"]) or "-"
                                                for r in results])
