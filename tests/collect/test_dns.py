@@ -232,3 +232,9 @@ def test_resolve_host_keeps_a_chain_answered_in_one_response(server):
 
     found = asyncio.run(go())
     assert found.cnames == ["web.unit.test", "host.unit.test"] and found.ipv4 == ["192.0.2.80"]
+
+
+def test_question_name_shortcut_decodes_the_same_records():
+    wire = _response("x.test. 60 IN CNAME y.test.", "y.test. 60 IN A 192.0.2.9", "y.test. 60 IN AAAA 2001:db8::9")
+    assert dnswire.parse_answers(wire, "x.test") == dnswire.parse_answers(wire)
+    assert dnswire.parse_answers(wire)[1][0].name == "x.test"

@@ -38,6 +38,33 @@ class FunctionSummary:
                 "unknown": self.unknown}
 
 
+def function_state(items: list[Dependency]) -> str:
+    """exposed / unknown / not-exposed / absent for the dependencies of one function."""
+    if any(d.controller is not None and d.foreign_laws for d in items):
+        return "exposed"
+    if any(d.status == "unknown" for d in items):
+        return "unknown"
+    return "not-exposed" if any(d.controller is not None for d in items) else "absent"
+
+
+def verdict(kb: KnowledgeBase, deps: list[Dependency]) -> str:
+    """The verdict of ``summarise`` alone (a survey needs nothing else per domain)."""
+    by_function: dict[str, list[Dependency]] = {}
+    for dep in deps:
+        by_function.setdefault(dep.function, []).append(dep)
+    states = [(function_state(items), getattr(kb.records.get(function), "criticality", 1))
+              for function, items in by_function.items()]
+    return _verdict([state for state, critical in states if critical >= 4], [state for state, _ in states])
+
+
+def _verdict(critical_states: list[str], states: list[str]) -> str:
+    if "exposed" in critical_states:
+        return "exposed"
+    if "exposed" in states:
+        return "partly-exposed"
+    return "undetermined" if "unknown" in critical_states else "not-exposed"
+
+
 def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternatives: bool = True) -> dict:
     by_function: dict[str, list[Dependency]] = {}
     for dep in deps:
@@ -51,14 +78,7 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
         known = [d for d in items if d.controller is not None]
         exposed = [d for d in known if d.foreign_laws]
         unknown = sum(1 for d in items if d.status == "unknown")
-        if exposed:
-            state = "exposed"
-        elif unknown:
-            state = "unknown"
-        elif known:
-            state = "not-exposed"
-        else:
-            state = "absent"
+        state = function_state(items)
         functions.append(FunctionSummary(
             function, name, name_fr, criticality, state,
             services=sorted({d.service["name"] for d in items if d.service}),
@@ -77,17 +97,9 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
     }
     critical_exposed = [f.function for f in functions if f.state == "exposed" and f.criticality >= 4]
     critical_unknown = [f.function for f in functions if f.state == "unknown" and f.criticality >= 4]
-    if critical_exposed:
-        verdict = "exposed"
-    elif any(f.state == "exposed" for f in functions):
-        verdict = "partly-exposed"
-    elif critical_unknown:
-        verdict = "undetermined"
-    else:
-        verdict = "not-exposed"
     laws = sorted({law for f in functions for law in f.laws})
     return {
-        "verdict": verdict,
+        "verdict": _verdict([f.state for f in functions if f.criticality >= 4], [f.state for f in functions]),
         "critical_exposed": critical_exposed,
         "critical_unknown": critical_unknown,
         "laws": [{"id": law, "name": kb.laws[law].name, "country": kb.laws[law].country} for law in laws],

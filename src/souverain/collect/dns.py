@@ -418,7 +418,7 @@ class Resolver:
 
     def _parse(self, query: _Query, data: bytes, *, tcp: bool) -> Answer:
         try:
-            rcode, answers = dnswire.parse_answers(data)
+            rcode, answers = dnswire.parse_answers(data, query.key[0])
         except dnswire.WireError as exc:
             return self._answer(query, "FORMERR", tcp=tcp, error=f"malformed response: {exc}")
         rdtype = query.key[1]

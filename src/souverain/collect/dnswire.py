@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import re
 import struct
 from typing import NamedTuple
 
@@ -211,15 +212,24 @@ def parse_response(message: bytes) -> Response:
     )
 
 
-def parse_answers(message: bytes) -> tuple[str, tuple[Record, ...]]:
-    """(rcode, answer records): what the resolver needs, without decoding the question."""
+def parse_answers(message: bytes, qname: str | None = None) -> tuple[str, tuple[Record, ...]]:
+    """(rcode, answer records): what the resolver needs, without decoding the question.
+
+    ``qname``: the question's name, already checked against the echoed question by the caller;
+    owner names that point at it (nearly all of them) are then not decoded again.
+    """
     _qid, flags, qdcount, ancount = _header(message)
     offset = _HEADER.size
     for _ in range(qdcount):
         offset = _skip_name(message, offset) + 4
         if offset > len(message):
             raise WireError("truncated question")
-    return RCODES.get(flags & 0x000F, f"RCODE{flags & 0x000F}"), _answer_section(message, offset, ancount)
+    known = qname if qdcount == 1 and qname is not None and _PLAIN_NAME.fullmatch(qname) else None
+    return RCODES.get(flags & 0x000F, f"RCODE{flags & 0x000F}"), _answer_section(message, offset, ancount, known)
+
+
+# names read_name returns unchanged (lowercase, nothing to escape)
+_PLAIN_NAME = re.compile(r"[!-\[\]-~]*")
 
 
 def _header(message: bytes) -> tuple[int, int, int, int]:
@@ -255,11 +265,14 @@ def _skip_name(message: bytes, offset: int) -> int:
             raise WireError("bad name in question")
 
 
-def _answer_section(message: bytes, offset: int, count: int) -> tuple[Record, ...]:
+def _answer_section(message: bytes, offset: int, count: int, qname: str | None = None) -> tuple[Record, ...]:
     answers: list[Record] = []
     size = len(message)
     for _ in range(count):
-        name, offset = read_name(message, offset)
+        if qname is not None and offset + 1 < size and message[offset] == 0xC0 and message[offset + 1] == 12:
+            name, offset = qname, offset + 2  # a pointer to the question's name
+        else:
+            name, offset = read_name(message, offset)
         if offset + _RR.size > size:
             raise WireError("truncated resource record")
         rdtype, _rdclass, ttl, rdlength = _RR.unpack_from(message, offset)

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from souverain.assess.organisation import summarise
+from souverain.assess.organisation import verdict as domain_verdict
 from souverain.collect.dns import Resolver
 from souverain.scan import ScanOptions, collect_options, make_fetcher, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
@@ -207,7 +207,7 @@ async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> dic
     except Exception as exc:  # noqa: BLE001 - one bad domain must never stop a population run
         return summarise_domain(domain, [], None, status="unknown", reason=f"{type(exc).__name__}: {exc}")
     dicts = [d.as_dict() for d in deps]
-    verdict = summarise(kb, deps, scan_options.at, alternatives=False)["verdict"]
+    verdict = domain_verdict(kb, deps)
     key = [d for d in dicts if d["function"] in ("email.inbound", "dns.authoritative", "web.hosting")]
     failed = [f"{q}: {s}" for q, s in obs.failures]
     if key and all(d["status"] == "unknown" for d in key) and failed:
