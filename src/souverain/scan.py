@@ -20,7 +20,7 @@ from souverain.attribute.domain import attribute_domain
 from souverain.attribute.targets import validate_host
 from souverain.collect.dns import Resolver
 from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, DomainObservation, collect_domain,
-                                      resolve_first_party_hosts)
+                                      resolve_first_party_hosts, send_host)
 from souverain.errors import UsageError
 from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
 
@@ -99,7 +99,8 @@ def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:
     connect_map = ConnectMap.parse(options.connect_to) if options.connect_to else None
 
     async def resolve(host: str) -> list[str]:
-        a, aaaa = await asyncio.gather(resolver.query(host, "A"), resolver.query(host, "AAAA"))
+        a_sent, aaaa_sent = send_host(resolver, host)
+        a, aaaa = await a_sent, await aaaa_sent
         return aaaa.values("AAAA") + a.values("A")
 
     return functools.partial(fetch_site, timeout=options.web_timeout, connect_map=connect_map,

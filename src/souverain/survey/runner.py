@@ -98,14 +98,6 @@ def _resolver(options: SurveyOptions) -> Resolver:
                     concurrency=options.concurrency, qps=options.qps)
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
-
-
 def run_async(coroutine):
     """asyncio.run, on uvloop when it is installed (the `fast` extra): same code, less loop overhead."""
     try:
