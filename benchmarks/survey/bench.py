@@ -103,15 +103,17 @@ def tree_memory_kb(pids: list[int]) -> tuple[int, int]:
     return rss, pss
 
 
-def survey(work: Path, size: int, workers: int, concurrency: int, extra: list[str]) -> dict:
+def survey(work: Path, size: int, workers: int | None, concurrency: int | None, extra: list[str],
+           souverain: str = "souverain") -> dict:
     names = (work / "domains.txt").read_text().split("\n")[:size]
     population = work / f"domains-{size}.txt"
     population.write_text("\n".join(names) + "\n")
     db = work / f"survey-{size}.db"
     db.unlink(missing_ok=True)
-    cmd = ["souverain", "survey", str(population), "--nameserver", f"127.0.0.1:{PORT}", "--functions", "mail,dns",
-           "--db", f"sqlite:///{db}", "--name", f"bench-{size}", "--timeout", "2", "--concurrency",
-           str(concurrency), "--workers", str(workers), "--quiet", *extra]
+    tuning = [] if concurrency is None else ["--concurrency", str(concurrency)]
+    tuning += [] if workers is None else ["--workers", str(workers)]
+    cmd = [souverain, "survey", str(population), "--nameserver", f"127.0.0.1:{PORT}", "--functions", "mail,dns",
+           "--db", f"sqlite:///{db}", "--name", f"bench-{size}", "--timeout", "2", *tuning, "--quiet", *extra]
     started = time.monotonic()
     process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak_rss = peak_pss = 0
@@ -142,8 +144,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=500)
     parser.add_argument("--work", type=Path, default=Path("/tmp/souverain-bench"))
     parser.add_argument("--survey-args", default="", help="extra survey options, e.g. '--dkim full'")
+    parser.add_argument("--souverain", default="souverain",
+                        help="the souverain executable, e.g. that of a plain `pip install .` in a venv")
+    parser.add_argument("--plain", action="store_true",
+                        help="default settings: pass neither --workers nor --concurrency (as installed)")
     args = parser.parse_args()
-    for tool in ("nsd", "dnsperf", "kdig", "souverain"):
+    if args.plain:
+        args.workers = args.concurrency = None
+    for tool in ("nsd", "dnsperf", "kdig", args.souverain):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: apt-get install nsd dnsperf knot-dnsutils; pip install -e '.[fast]'")
     ensure_world(args.work, args.world)
@@ -152,7 +160,8 @@ def main() -> None:
         reference = dnsperf(args.work)
         results = []
         for size in (int(s) for s in args.sizes.split(",")):
-            result = survey(args.work, size, args.workers, args.concurrency, args.survey_args.split())
+            result = survey(args.work, size, args.workers, args.concurrency, args.survey_args.split(),
+                            args.souverain)
             result["dnsperf_qps"] = round(reference)
             result["ratio_to_dnsperf"] = round(result["queries_per_s"] / reference, 3)
             results.append(result)
@@ -162,7 +171,8 @@ def main() -> None:
         nsd.wait(30)
     machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"\n| size | domains/s | queries/s | dnsperf q/s | ratio | peak RSS sum (MB) | peak PSS sum (MB) |"
-          f"  ({machine}, {time.strftime('%Y-%m-%d')}, workers={args.workers} {args.survey_args})")
+          f"  ({machine}, {time.strftime('%Y-%m-%d')}, workers={args.workers or 'default'} "
+          f"concurrency={args.concurrency or 'default'} {args.souverain} {args.survey_args})")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['size']:,} | {r['domains_per_s']:,} | {r['queries_per_s']:,} | {r['dnsperf_qps']:,} | "
