@@ -42,6 +42,12 @@ def test_nxdomain_verdict_line(scan_world):
     assert mixed[0].startswith("DOES NOT EXIST: gone.nxparent.test") and mixed[1].startswith("EXPOSED")
 
 
+def test_an_alias_to_a_missing_name_exists(scan_world):
+    result = scan_world("dangling.nxparent.test")
+    assert "nonexistent" not in result["summary"]
+    assert not any(d["reason"] == "domain-nxdomain" for d in result["dependencies"])
+
+
 def test_a_domain_without_mx_is_still_implicit_mx(scan_world):
     assert deps(scan_world("nomx.test"), "nomx.test", "email.inbound")[0]["reason"] == "no-mx"
 

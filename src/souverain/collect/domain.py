@@ -160,8 +160,13 @@ async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, 
 
 
 def _nxdomain(obs: DomainObservation) -> bool:
-    """The domain's name answered NXDOMAIN and no question about it found the name (RFC 8020)."""
-    statuses = {item.status for item in obs.evidence if item.source == "dns" and item.subject == obs.domain}
+    """The domain's name answered NXDOMAIN and no question about it found the name (RFC 8020).
+
+    An NXDOMAIN that comes with records is about the end of a CNAME chain (RFC 6604): the
+    domain itself exists, as an alias to a name that does not.
+    """
+    statuses = {"NOERROR" if item.records else item.status
+                for item in obs.evidence if item.source == "dns" and item.subject == obs.domain}
     return "NXDOMAIN" in statuses and not statuses & {"NOERROR", "NODATA"}
 
 

@@ -78,10 +78,9 @@ class ZoneStore:
                     response.flags &= ~dns.flags.AA
                 return response
             node = zone.get_node(name)
-            if node is None:
-                if not response.answer:
-                    response.set_rcode(dns.rcode.NXDOMAIN)
-                    self._add_soa(response, zone)
+            if node is None:  # the rcode is about the last name of a CNAME chain (RFC 6604)
+                response.set_rcode(dns.rcode.NXDOMAIN)
+                self._add_soa(response, zone)
                 return response
             rdataset = node.get_rdataset(dns.rdataclass.IN, rdtype)
             if rdataset is not None:
