@@ -46,7 +46,10 @@ def verdict_lines(result: dict, t: Translator) -> list[str]:
     summary = result["summary"]
     functions = ", ".join(summary["critical_exposed"] or summary["critical_unknown"])
     missing = summary.get("nonexistent", [])
-    lines = [t("verdict.nonexistent", domains=", ".join(missing))] if missing else []
+    # a resolver that answered nothing explains every unknown below: say it first
+    lines = [notice_text(n, t) for n in result.get("notices", []) if n["id"] == "resolver-silent"]
+    if missing:
+        lines.append(t("verdict.nonexistent", domains=", ".join(missing)))
     if len(missing) < len(result["scan"]["domains"]):  # the verdict of the domains that exist
         lines.append(t(f"verdict.{summary['verdict']}", functions=functions))
     if summary["laws"]:
