@@ -41,7 +41,7 @@ def function_chart(functions: list[dict], t: Translator, lang: str = "en") -> di
 
 
 def scan_html(result: dict, lang: str) -> str:
-    from souverain.report.render import reason_text, verdict_lines
+    from souverain.report.render import notice_text, reason_text, verdict_lines
 
     t = Translator(lang)
     evidence = {domain: {item["id"]: item for item in items} for domain, items in result["evidence"].items()}
@@ -49,5 +49,5 @@ def scan_html(result: dict, lang: str) -> str:
         t=t, lang=lang, result=result, summary=result["summary"], verdict=verdict_lines(result, t),
         chart=function_chart(result["summary"]["functions"], t, lang), evidence=evidence,
         reason=lambda d: reason_text(d, t), fname=lambda f: f.get(f"name_{lang}") or f["name"],
-        colours=STATE_COLOURS,
+        notice=lambda n: notice_text(n, t), colours=STATE_COLOURS,
     )

@@ -38,10 +38,20 @@ def reason_text(dep: dict, t: Translator) -> str:
     return t(f"reason.{dep['reason']}", **dep.get("reason_params", {}))
 
 
+def notice_text(notice: dict, t: Translator) -> str:
+    return t(f"notice.{notice['id']}", **notice.get("params", {}))
+
+
 def verdict_lines(result: dict, t: Translator) -> list[str]:
     summary = result["summary"]
     functions = ", ".join(summary["critical_exposed"] or summary["critical_unknown"])
-    lines = [t(f"verdict.{summary['verdict']}", functions=functions)]
+    missing = summary.get("nonexistent", [])
+    # a resolver that answered nothing explains every unknown below: say it first
+    lines = [notice_text(n, t) for n in result.get("notices", []) if n["id"] == "resolver-silent"]
+    if missing:
+        lines.append(t("verdict.nonexistent", domains=", ".join(missing)))
+    if len(missing) < len(result["scan"]["domains"]):  # the verdict of the domains that exist
+        lines.append(t(f"verdict.{summary['verdict']}", functions=functions))
     if summary["laws"]:
         lines.append(t("verdict.laws", laws=", ".join(f"{law['name']} ({law['country']})" for law in summary["laws"])))
     score = summary["score"]
@@ -68,13 +78,18 @@ def scan_table(result: dict, lang: str) -> str:
          for d in result["dependencies"]],
         title=t("heading.dependencies"),
     ))
+    notices = result.get("notices", [])
+    if notices:
+        parts.append(terminal.table([t("field.domain"), t("field.notice")],
+                                    [(n["domain"] or "*", notice_text(n, t)) for n in notices],
+                                    title=t("heading.notices")))
     rows = [(function, alt["name"], f"{alt['vendor']} ({alt['country']})", alt["website"])
             for function, alts in summary["alternatives"].items() for alt in alts]
     if rows:
         parts.append(terminal.table([t("field.function"), t("field.alternative"), t("field.vendor"), "web"], rows,
                                     title=t("heading.alternatives")))
-    failures = [(domain, item["query"], item["status"]) for domain, items in result.get("failures", {}).items()
-                for item in items]
+    failures = [(domain, item["query"], item["status"] + (f" ({item['error']})" if item.get("error") else ""))
+                for domain, items in result.get("failures", {}).items() for item in items]
     if failures:
         parts.append(terminal.table([t("field.domain"), t("field.query"), t("field.status")], failures,
                                     title=t("heading.failures")))
