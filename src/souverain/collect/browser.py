@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from souverain.collect import recheck
 from souverain.collect.domain import Evidence, resolve_host
 from souverain.collect.proxy import Connection, RecordingProxy
 from souverain.errors import SouverainError
@@ -185,9 +186,9 @@ class BrowserResult:
 class BrowserEvidence(Evidence):
     """Evidence from the browser; re-checked by fetching the URL it names."""
 
-    def recheck(self) -> str | None:
+    def recheck_argv(self) -> list[str] | None:
         url = self.detail.get("url")
-        return f"curl -sv {url}" if url else None
+        return recheck.curl_argv(url) if url else None
 
 
 # -- Chromium over a pipe -----------------------------------------------------------------------
