@@ -18,8 +18,13 @@ import pytest
 from click.testing import CliRunner
 
 from souverain.cli.main import cli
-from souverain.collect.browser import (DEFAULT_CHROMIUM, BrowserOptions, BrowserRequest, BrowserResult,
-                                       record_evidence)
+from souverain.collect.browser import (
+    DEFAULT_CHROMIUM,
+    BrowserOptions,
+    BrowserRequest,
+    BrowserResult,
+    record_evidence,
+)
 from souverain.collect.domain import DomainObservation
 from souverain.collect.pagerefs import extract_resources
 from souverain.collect.proxy import NOT_ADMITTED, Connection
@@ -108,7 +113,7 @@ def test_reports_say_what_stopped_the_requests(world_dns, web_world):
     item = next(e for e in data["evidence"]["inject.test"] if e["subject"] == "evil.example" and e["source"] == "browser")
     assert shlex.split(item["recheck"]) == ["curl", "-sv", "--globoff", EVIL]
     printed = subprocess.run(["sh", "-c", 'curl() { printf "%s\\n" "$@"; }; ' + item["recheck"]],
-                             capture_output=True, text=True, timeout=10).stdout
+                             capture_output=True, text=True, timeout=10, check=True).stdout
     assert printed == f"-sv\n--globoff\n{EVIL}\n"
 
 

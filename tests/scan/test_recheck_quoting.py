@@ -80,10 +80,10 @@ def commands(fmt: str, text: str) -> list[str]:
             found += [shlex.join(part) for part in _split_on(tokens, ";")]
         return found
     if fmt == "html":
-        blocks = re.findall(r"<pre>(.*?)</pre>", text, flags=re.S)
+        blocks = re.findall(r"<pre>(.*?)</pre>", text, flags=re.DOTALL)
         return [line[2:] for block in blocks for line in html.unescape(block).split("\n") if line.startswith("$ ")]
     section = text.split("\nRe-check\n", 1)[1]
-    return [m.group(1) for m in re.finditer(r"^\s+e\d+\s+\$ (.*)$", section, flags=re.M)]
+    return [m.group(1) for m in re.finditer(r"^\s+e\d+\s+\$ (.*)$", section, flags=re.MULTILINE)]
 
 
 def _split_on(tokens: list[str], separator: str) -> list[list[str]]:
@@ -111,7 +111,7 @@ def test_a_shell_passes_the_arguments_unchanged_and_runs_nothing_else(outputs, i
     lines = {c for fmt in ("table", "json", "csv", "sarif", "html") for c in commands(fmt, outputs[fmt])}
     lines |= {row["recheck"] for row in csv.DictReader(io.StringIO(outputs["csv"]))}  # whole cells too
     script = "\n".join(['dig() { printf "%s\\0" dig "$@"; printf "\\n"; }', *sorted(lines), ""])
-    result = subprocess.run([shell, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    result = subprocess.run([shell, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=30, check=False)
     assert result.returncode == 0 and not result.stderr, result.stderr
     printed = {tuple(line.split("\0")[:-1]) for line in result.stdout.split("\n") if line}
     assert printed == intended["all"]
@@ -134,7 +134,7 @@ def test_csv_rows_are_one_line_each_and_formulas_are_neutralised(outputs):
 def test_no_fake_line_in_the_terminal_or_the_html_evidence(outputs):
     assert "\x1b" not in outputs["table"]
     assert not [line for line in outputs["table"].splitlines() if line.lstrip("│ ").startswith(FAKE_LINES)]
-    blocks = re.findall(r"<pre>(.*?)</pre>", outputs["html"], flags=re.S)
+    blocks = re.findall(r"<pre>(.*?)</pre>", outputs["html"], flags=re.DOTALL)
     lines = [line for block in blocks for line in html.unescape(block).split("\n")]
     assert any("google-site-verification=tok" in line for line in lines)  # the TXT record is shown...
     assert not [line for line in lines if line.startswith(FAKE_LINES)]  # ...on its own line

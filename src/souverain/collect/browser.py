@@ -122,7 +122,7 @@ _KINDS = {
 OUTCOMES = {
     "loaded": "loaded",  # a server answered (its HTTP status is the detail)
     "refused": "refused by souverain's proxy",  # the page asked, the proxy would not connect
-    "blocked": "blocked by the browser",  # mixed content, CSP, CORP... before any connection
+    "blocked": "blocked by the browser",  # mixed content, CSP, CORP (no request sent); CORS (answer withheld)
     "failed": "failed",  # no address, connection or TLS error
     "canceled": "canceled",
     "no-response": "no response before the run ended",

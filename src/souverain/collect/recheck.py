@@ -1,14 +1,15 @@
 """The commands a person pastes into a shell to re-check a piece of evidence (dig, curl).
 
 Names and URLs come from the network: a zone can hold ``a&id&b.example`` or ```id`.example``
-(DNS labels carry any byte) and a page can request ``https://x.example/?a=$(id)``. Each command is
-therefore an argument list joined with ``shlex.quote``, so every argument reaches dig or curl as
-it is, and each argument is also made safe for the program that reads it: a name that dig would
-take for an option or a server (``@host``) gets its first character written as a ``\\DDD``
-escape, a single label that could be a type (``mx``) its trailing dot (the same name in DNS
-presentation format either way), and curl is told not to expand
-``{}`` and ``[]`` in URLs (``--globoff``), in which control characters and spaces are
-percent-encoded.
+(DNS labels carry any byte) and a page can request ``https://x.example/?a=$(id)``. A command is
+therefore built as a list of arguments, each quoted for the shell (``shlex.quote``), so that it
+reaches dig or curl unchanged, and each written the way that program reads it:
+
+- a query name stays in DNS presentation format (the wire decoder's ``\\DDD`` escapes); a first
+  character that dig would read as an option (``-``, ``+``) or a server (``@``) is escaped the
+  same way, and a single label, which dig could read as a type (``mx``), gets its trailing dot;
+- curl gets ``--globoff`` (``{}`` and ``[]`` in a URL are not patterns) and a URL whose spaces
+  and control characters are percent-encoded, so the command stays on one line.
 """
 
 from __future__ import annotations
