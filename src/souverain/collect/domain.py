@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from souverain.collect import dnswire, reporting
+from souverain.collect import dnswire, recheck, reporting
 from souverain.collect.dns import Answer, Resolver
 from souverain.collect.spf import SPFExpansion, expand_spf
 from souverain.kb.psl import PublicSuffixList
@@ -37,14 +37,17 @@ class Evidence:
     at: str | None = None
     detail: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    def recheck(self) -> str | None:
-        """The command a person runs to see the same thing."""
+    def recheck_argv(self) -> list[str] | None:
+        """The command a person runs to see the same thing, as its arguments."""
+        if self.source == "web":
+            return recheck.curl_argv(self.subject)
         if self.source != "dns" or not self.resolver:
-            return f"curl -sv {self.subject}" if self.source == "web" else None
-        host, _, port = self.resolver.rpartition(":")
-        rdtype = self.detail.get("rdtype", self.kind.upper())
-        port_arg = f" -p {port}" if port != "53" else ""
-        return f"dig @{host.strip('[]')}{port_arg} {self.subject} {rdtype}"
+            return None
+        return recheck.dig_argv(self.resolver, self.subject, self.detail.get("rdtype", self.kind.upper()))
+
+    def recheck(self) -> str | None:
+        """The command line to paste into a shell (every argument quoted)."""
+        return recheck.command_line(self.recheck_argv())
 
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
