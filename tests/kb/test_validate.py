@@ -118,7 +118,8 @@ def test_yaml_syntax_error_has_line(tmp_path, mini_records):
     (root / "entities/frco.yaml").write_text("id: frco\nname: [unclosed\ncountry: FR\n")
     with pytest.raises(KBValidationError) as info:
         load_kb(root)
-    assert any("frco.yaml:" in str(p) and "(yaml)" in str(p) for p in info.value.problems)
+    [problem] = [str(p) for p in info.value.problems if "frco.yaml" in str(p)]
+    assert problem.startswith(f"{root.resolve()}/entities/frco.yaml:3: while parsing a flow sequence: "), problem
 
 
 def test_norway_is_not_false(tmp_path, mini_records):

@@ -12,13 +12,11 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import at_option, emit, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import at_option, db_option, emit, handle_errors, lang_option, output_option, output_option_for, to_json
 from souverain.cli.scan import nameserver_option, parse_functions
 from souverain.collect.dns import parse_nameserver
 from souverain.errors import UsageError
 
-db_option = click.option("--db", "db_url", metavar="URL",
-                         help="Database URL (default: SQLite in the user data folder); the same for every survey command.")
 
 
 class SurveyGroup(click.Group):
@@ -109,7 +107,7 @@ def _workers(value: str) -> int:
               help="Domains per task of --workers processes or Dask (at most this many per task are redone after a crash).")
 @click.option("--batch-size", type=click.IntRange(1, 100000), default=500, show_default=True,
               help="Results per database commit (at most this many are redone after a crash).")
-@output_option
+@output_option_for(".jsonl", ".csv", ".parquet")  # what survey/export.py writes
 @click.option("--quiet", "-q", is_flag=True)
 @handle_errors
 def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,
