@@ -6,6 +6,8 @@ import datetime as dt
 import functools
 import json
 import os
+import re
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -79,6 +81,23 @@ db_option = click.option(
     help="Database: sqlite:///PATH or postgresql://USER@HOST/DATABASE (default: SQLite in the user data "
          "folder; env SOUVERAIN_DB). Checked before any work starts.",
 )
+
+
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?:[^@/\s]*@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^\s:/\[\]@]+):(?P<port>\d{1,5})/?$")
+
+
+def check_scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--scheduler``: a tcp/tls HOST:PORT that accepts connections, checked before any work."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    match = _ADDRESS.match(value)
+    if not match or match["scheme"] not in (None, "tcp", "tls") or not 0 < int(match["port"]) < 65536:
+        raise click.BadParameter(redact(f"{value}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"))
+    try:
+        socket.create_connection((match["host"].strip("[]"), int(match["port"])), timeout=10).close()
+    except OSError as exc:
+        raise click.BadParameter(redact(f"{value}: cannot connect ({exc.strerror or exc})")) from None
+    return value
 
 
 def parse_date(text: str) -> dt.date:

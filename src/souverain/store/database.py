@@ -138,7 +138,7 @@ def _engine(url: str, parsed: sa.URL) -> sa.Engine:
     try:
         engine = sa.create_engine(parsed, future=True, connect_args=connect_args)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-        raise UsageError(f"--db {shown_url(url)}: {redact(str(exc), parsed.password)}") from exc
+        raise UsageError(f"{shown_url(url)}: cannot load its database driver ({redact(str(exc))})") from exc
     return engine
 
 
