@@ -28,10 +28,10 @@ def format_option(*choices: str, default: str = "table") -> Callable:
 
 def check_output_path(path: Path, suffixes: tuple[str, ...] = ()) -> Path:
     """Refuse, before any work starts, an output file that could not be written at the end."""
-    if suffixes and path.suffix.lower() not in suffixes:
-        raise click.BadParameter(f"{path}: use a file name ending in {', '.join(suffixes)}")
     if path.is_dir():
         raise click.BadParameter(f"{path} is a folder; give a file name")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise click.BadParameter(f"{path}: use a file name ending in {', '.join(suffixes)}")
     folder = path.parent
     if not folder.is_dir():
         raise click.BadParameter(f"{path}: folder {folder} does not exist")
