@@ -4,6 +4,7 @@ password, and leave no output file, database file or folder behind."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -263,3 +264,33 @@ def test_good_inputs_still_work(world):
     built = CliRunner().invoke(cli, [*world.args("kb update-ipasn"), "--out", str(table)])
     assert built.exit_code == 0, built.output
     assert table.is_file() and not list(world.root.glob("t.bin.*"))
+
+
+def test_database_of_another_shape_fails_in_one_line(world):
+    """Tables with souverain's names but other columns (another version): found while querying."""
+    with sqlite3.connect(world.root / "old.db") as conn:
+        conn.execute("CREATE TABLE surveys (id INTEGER PRIMARY KEY)")
+    conn.close()
+    refused(world, [*world.args("survey list"), "--db", f"sqlite:///{world.root / 'old.db'}"],
+            "error: the database failed: no such column")
+
+
+def test_output_in_a_folder_that_is_not_writable(world, monkeypatch):
+    locked = world.existing
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))  # root ignores chmod
+    refused(world, [*world.args("who"), "-o", str(locked / "x.json")], f"{locked / 'x.json'} is not writable")
+    refused(world, [*world.args("history"), "--db", f"sqlite:///{locked / 'x.db'}"], f"folder {locked} is not writable")
+
+
+@pytest.mark.skipif(not os.environ.get("SOUVERAIN_TEST_POSTGRES"), reason="set SOUVERAIN_TEST_POSTGRES to a PostgreSQL URL")
+@pytest.mark.parametrize("command", WITH_DB)
+def test_postgresql_refusals_hide_the_password(world, command):
+    import sqlalchemy as sa
+
+    url = sa.make_url(os.environ["SOUVERAIN_TEST_POSTGRES"])
+    wrong_password = url.set(password=SECRET).render_as_string(hide_password=False)
+    refused(world, [*world.args(command), "--db", wrong_password], "password authentication failed")
+    no_database = url.set(database="souverain_no_such_db").render_as_string(hide_password=False)
+    line = refused(world, [*world.args(command), "--db", no_database], "does not exist")
+    assert url.password not in line and f"{url.username}:***@" in line

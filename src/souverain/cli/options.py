@@ -160,9 +160,18 @@ def handle_errors(func: Callable) -> Callable:
         except OSError as exc:
             click.echo(redact(f"error: {' '.join(str(exc).split())}"), err=True)
             sys.exit(2)
-        except Exception:  # noqa: BLE001 - last resort at the CLI boundary only
+        except Exception as exc:  # noqa: BLE001 - last resort at the CLI boundary only
+            if _database_failure(exc):  # locked, lost connection, tables of another version
+                cause = " ".join(str(getattr(exc, "orig", None) or exc).split())
+                click.echo(redact(f"error: the database failed: {cause}"), err=True)
+                sys.exit(2)
             click.echo("internal error (please report it with the trace below):", err=True)
             click.echo(redact(traceback.format_exc()), err=True, nl=False)
             sys.exit(1)
 
     return wrapper
+
+
+def _database_failure(exc: Exception) -> bool:
+    errors = sys.modules.get("sqlalchemy.exc")  # loaded if the error can come from it
+    return errors is not None and isinstance(exc, errors.OperationalError)
