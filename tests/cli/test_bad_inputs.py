@@ -221,8 +221,8 @@ def test_hostile_record_in_kb_validate(world):
     (world.kb / "entities" / "zz.yaml").write_bytes(billion_laughs())
     result = CliRunner().invoke(cli, ["kb", "validate", "--path", str(world.kb)])
     assert result.exit_code == 2
-    assert result.stdout.splitlines() == [f"{(world.kb / 'entities/zz.yaml').resolve()}:2: alias *a is not allowed "
-                                          "(write the value out)"]
+    record = (world.kb / "entities/zz.yaml").resolve()
+    assert result.stdout.splitlines() == [f"{record}:2: alias *a is not allowed (write the value out)"]
 
 
 def test_duplicate_key_in_answers_file(world):
@@ -230,7 +230,8 @@ def test_duplicate_key_in_answers_file(world):
     template = CliRunner().invoke(cli, ["assess", "--template"]).stdout
     path.write_text(template.replace("name: My offer\n", "name: My offer\nname: Other name\n", 1))
     line = template.splitlines().index("name: My offer") + 2
-    refused(world, ["assess", "--answers", str(path)], f"{path}:{line}: name: duplicate key 'name' (first on line {line - 1})")
+    refused(world, ["assess", "--answers", str(path)],
+            f"{path}:{line}: name: duplicate key 'name' (first on line {line - 1})")
 
 
 # -- the messages themselves ----------------------------------------------------------------------------------
@@ -278,12 +279,14 @@ def test_database_of_another_shape_fails_in_one_line(world):
 def test_output_in_a_folder_that_is_not_writable(world, monkeypatch):
     locked = world.existing
     real_access = os.access
-    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))  # root ignores chmod
+    # root ignores chmod: the folder is made unwritable where souverain asks
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))
     refused(world, [*world.args("who"), "-o", str(locked / "x.json")], f"{locked / 'x.json'} is not writable")
     refused(world, [*world.args("history"), "--db", f"sqlite:///{locked / 'x.db'}"], f"folder {locked} is not writable")
 
 
-@pytest.mark.skipif(not os.environ.get("SOUVERAIN_TEST_POSTGRES"), reason="set SOUVERAIN_TEST_POSTGRES to a PostgreSQL URL")
+@pytest.mark.skipif(not os.environ.get("SOUVERAIN_TEST_POSTGRES"),
+                    reason="set SOUVERAIN_TEST_POSTGRES to a PostgreSQL URL")
 @pytest.mark.parametrize("command", WITH_DB)
 def test_postgresql_refusals_hide_the_password(world, command):
     import sqlalchemy as sa

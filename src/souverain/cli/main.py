@@ -41,7 +41,7 @@ class _OneLineError(click.ClickException):
         super().__init__(lines[-1])
         self.lines, self.exit_code = lines, exit_code
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+    def show(self, file=None) -> None:
         for line in self.lines:
             click.echo(line, err=True)
 
@@ -54,7 +54,7 @@ class SouverainGroup(click.Group):
         with _one_line():
             return super().make_context(*args, **kwargs)
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: click.Context):
         with _one_line():
             return super().invoke(ctx)
 

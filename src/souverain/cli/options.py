@@ -83,7 +83,8 @@ db_option = click.option(
 )
 
 
-_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?:[^@/\s]*@)?(?P<host>\[[0-9a-fA-F:.]+\]|[^\s:/\[\]@]+):(?P<port>\d{1,5})/?$")
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?:[^@/\s]*@)?"
+                      r"(?P<host>\[[0-9a-fA-F:.]+\]|[^\s:/\[\]@]+):(?P<port>\d{1,5})/?$")
 
 
 def check_scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -58,7 +58,8 @@ class IPASNTable:
         try:
             return cls._parse(raw)
         except (ValueError, KeyError, TypeError, zlib.error) as exc:  # JSON, UTF-8, sizes, sections
-            raise DataError(f"{path}: not an IP-to-ASN table ({exc}); rebuild it with `souverain kb update-ipasn`") from exc
+            raise DataError(f"{path}: not an IP-to-ASN table ({exc}); "
+                            "rebuild it with `souverain kb update-ipasn`") from exc
 
     @classmethod
     def _parse(cls, raw: bytes) -> IPASNTable:

@@ -112,20 +112,13 @@ def decode(raw: bytes, path: Path | str | None = None) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise YAMLFileError(path, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from exc
+        problem = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
+        raise YAMLFileError(path, line, problem) from exc
 
 
 def load(text: str) -> Any:
     """The data of one YAML text (with the same limits as ``read``)."""
     return parse(text).data
-
-
-def line_index(text: str) -> dict[tuple[str | int, ...], int]:
-    """Map each field path (tuple of keys and list indexes) to its 1-based line number."""
-    try:
-        return parse(text).lines
-    except YAMLFileError:
-        return {}
 
 
 def _check_events(text: str, path: Path | str | None) -> None:
@@ -170,9 +163,9 @@ def _where(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
     """(line, problem) of a PyYAML error, in one line."""
     mark = getattr(exc, "problem_mark", None)
     if mark is not None:
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
         context = getattr(exc, "context", None)
-        return mark.line + 1, f"{context}: {problem}" if context else problem
+        return mark.line + 1, " ".join((f"{context}: {problem}" if context else problem).split())
     position = getattr(exc, "position", None)  # ReaderError: a control character
     if isinstance(position, int):
         return text.count("\n", 0, position) + 1, str(exc).split("\n")[0]
