@@ -12,11 +12,12 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import at_option, check_scheduler, db_option, emit, handle_errors, lang_option, output_option, output_option_for, to_json
+from souverain.cli.options import (
+    at_option, check_scheduler, db_option, emit, handle_errors, lang_option, output_option, output_option_for, to_json,
+)
 from souverain.cli.scan import nameserver_option, parse_functions
 from souverain.collect.dns import parse_nameserver
 from souverain.errors import UsageError
-
 
 
 class SurveyGroup(click.Group):
