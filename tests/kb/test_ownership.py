@@ -42,11 +42,11 @@ def test_look_through_multiplies_and_adds(tmp_path, mini_records):
 
     ents = mini_records["entities"]
     ents["target"] = dict(ents["frco"], id="target", name="Target SA", owners=[
-        {"owner": "hold-a", "capital_pct": 30, "votes_pct": 30},
-        {"owner": "hold-b", "capital_pct": 20},
+        {"owner": "hold-a", "capital_pct": 30, "votes_pct": 30, "since": "2015-01-01"},
+        {"owner": "hold-b", "capital_pct": 20, "since": "2015-01-01"},
     ])
-    ents["hold-a"] = dict(ents["frco"], id="hold-a", name="Hold A", owners=[{"owner": "usparent", "capital_pct": 60}])
-    ents["hold-b"] = dict(ents["frco"], id="hold-b", name="Hold B", owners=[{"owner": "usparent", "capital_pct": 25}])
+    ents["hold-a"] = dict(ents["frco"], id="hold-a", name="Hold A", owners=[{"owner": "usparent", "capital_pct": 60, "since": "2015-01-01"}])
+    ents["hold-b"] = dict(ents["frco"], id="hold-b", name="Hold B", owners=[{"owner": "usparent", "capital_pct": 25, "since": "2015-01-01"}])
     kb = load_kb(write_kb(tmp_path / "kb", mini_records))
     holdings = look_through(kb, "target", dt.date(2026, 1, 1))
     # capital: 30 % x 60 % + 20 % x 25 % = 18 + 5 = 23 %; votes: controls A (30) + 25 % of B's 20 = 35 %
