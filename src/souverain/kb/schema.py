@@ -147,25 +147,28 @@ class OwnershipEdge(Strict):
 
     @model_validator(mode="after")
     def _dated(self) -> OwnershipEdge:
+        if self.since is None and self.since_before is None:
+            raise PydanticCustomError(
+                "undated_edge", "give `since` (the date the holding started) or `since_before` with a note")
         if self.since is not None and self.since_before is not None:
             raise PydanticCustomError(
                 "twice_dated_edge", "give either `since` or `since_before`, not both")
         if self.since_before is not None and not (self.note or "").strip():
             raise PydanticCustomError(
                 "bound_without_note", "`since_before` needs a `note` saying what was searched for the start date")
-        if self.until and self.start and self.until < self.start:
+        if self.until and self.until < self.start:
             raise ValueError("until is before since")
         return self
 
     @property
-    def start(self) -> dt.date | None:
+    def start(self) -> dt.date:
         """The first day the edge is asserted: ``since``, else the ``since_before`` bound."""
-        return self.since or self.since_before
+        return self.since or self.since_before  # type: ignore[return-value]  # one is set (_dated)
 
     def valid_at(self, at: dt.date) -> bool:
         """Held at ``at``: from ``since`` (or, when only a bound is known, from ``since_before``:
         an earlier holding is not documented, so it is not asserted) until ``until`` (exclusive)."""
-        return (self.start is None or self.start <= at) and (self.until is None or at < self.until)
+        return self.start <= at and (self.until is None or at < self.until)
 
     def controls(self) -> bool:
         """Control: explicit flag, else majority of votes (or of capital when votes unknown)."""
