@@ -50,7 +50,7 @@ def test_reference_to_wrong_kind(tmp_path, mini_records):
 
 
 def test_ownership_cycle(tmp_path, mini_records):
-    mini_records["entities"]["usparent"]["owners"] = [{"owner": "eusub", "capital_pct": 10}]
+    mini_records["entities"]["usparent"]["owners"] = [{"owner": "eusub", "capital_pct": 10, "since": "2015-01-01"}]
     found = problems_for(tmp_path, mini_records)
     assert any("ownership cycle" in p and "usparent" in p and "eusub" in p for p in found), found
 
@@ -108,7 +108,7 @@ def test_id_must_equal_file_name(tmp_path, mini_records):
 
 
 def test_shares_over_100_percent(tmp_path, mini_records):
-    mini_records["entities"]["eusub"]["owners"].append({"owner": "frco", "capital_pct": 30})
+    mini_records["entities"]["eusub"]["owners"].append({"owner": "frco", "capital_pct": 30, "since": "2015-01-01"})
     found = problems_for(tmp_path, mini_records)
     assert any("capital_pct of owners adds up to 130" in p for p in found), found
 

@@ -94,7 +94,7 @@ def template(framework: Framework) -> str:
         "provider_entity:",
         "  name: Example Cloud SAS",
         "  country: FR",
-        "  owners: []          # e.g. [{owner: warburg-pincus, capital_pct: 20}]",
+        "  owners: []          # e.g. [{owner: warburg-pincus, capital_pct: 20, since: 2021-06-30}]",
         "sources:",
         "  - url: https://example.org/tender-response.pdf",
         "    title: Tender response",
