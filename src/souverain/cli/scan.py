@@ -36,7 +36,8 @@ def parse_functions(text: str) -> tuple[str, ...]:
 @click.argument("domains", nargs=-1, required=True, metavar="DOMAIN...")
 @nameserver_option
 @click.option("--timeout", type=click.FloatRange(0.05, 60), default=3.0, show_default=True,
-              help="Seconds to wait for each DNS answer (retried twice).")
+              help="Seconds to wait for each DNS answer (a timeout is retried twice, to the next "
+                   "--nameserver when several are given).")
 @click.option("--functions", "functions_text", default=",".join(FUNCTION_GROUPS), show_default=True,
               help="Groups of checks: mail, dns, web.")
 @click.option("--no-web-fetch", is_flag=True, help="Do not fetch the home page (DNS only).")
