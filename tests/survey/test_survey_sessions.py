@@ -182,8 +182,33 @@ def _dead_pid() -> int:
     return process.pid
 
 
-def test_a_run_whose_process_died_shows_as_interrupted_and_can_be_taken_over(tmp_path):
-    db = f"sqlite:///{tmp_path / 's.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh database: SQLite, and PostgreSQL when SOUVERAIN_TEST_POSTGRES gives a server URL to create it on."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 's.db'}"
+        return
+    server = os.environ.get("SOUVERAIN_TEST_POSTGRES")
+    if not server:
+        pytest.skip("set SOUVERAIN_TEST_POSTGRES=postgresql+psycopg://user@127.0.0.1:PORT/postgres to test PostgreSQL")
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"souverain_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"create database {name}"))
+    try:
+        yield sa.engine.make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"drop database {name} with (force)"))
+        admin.dispose()
+
+
+def test_a_run_whose_process_died_shows_as_interrupted_and_can_be_taken_over(db_url):
+    db = db_url
     here, now = socket.gethostname(), time.time()
     leases = {
         "dead-pid": {"host": here, "pid": _dead_pid(), "expires": now + 600},
@@ -278,8 +303,9 @@ def test_report_group_by_unknown_attribute_is_a_usage_error(world_dns, tmp_path)
     population.write_text("domain,region,insee\nselfovh.test,11,75056\nm365.test,84,69123\n")
     db = f"sqlite:///{tmp_path / 's.db'}"
     runner = CliRunner()
-    assert runner.invoke(cli, ["survey", "run", str(population), "--nameserver", f"127.0.0.1:{world_dns.port}",
-                               "--timeout", "0.3", "--db", db, "--name", "g", "--quiet", "--workers", "1"]).exit_code == 0
+    ran = runner.invoke(cli, ["survey", "run", str(population), "--nameserver", f"127.0.0.1:{world_dns.port}",
+                              "--timeout", "0.3", "--db", db, "--name", "g", "--quiet", "--workers", "1"])
+    assert ran.exit_code == 0, ran.output
     result = runner.invoke(cli, ["survey", "report", "g", "--group-by", "nosuchcol", "--db", db])
     assert result.exit_code == 2
     assert result.output.strip() == ("error: --group-by 'nosuchcol': no such attribute in survey 'g' "

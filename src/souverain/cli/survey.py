@@ -151,7 +151,8 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
             if resume or retry:
                 run_row, lease = session.reopen_run(surveys, name or session.last_run_of(surveys, input_path), lost)
                 options = SurveyOptions.from_dict(json.loads(run_row["options"]))
-                click.echo(f"{'retrying' if retry else 'resuming'} survey {run_row['name']!r} (id {run_row['id']})", err=True)
+                verb = "retrying" if retry else "resuming"
+                click.echo(f"{verb} survey {run_row['name']!r} (id {run_row['id']})", err=True)
             else:
                 name = name or f"{input_path.stem}-{time.strftime('%Y%m%dT%H%M%S')}"
                 bad = session.BadRows(input_path, lambda line: click.echo(line, err=True))

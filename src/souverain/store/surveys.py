@@ -224,8 +224,11 @@ class SurveyStore:
     def take_lease(self, survey_id: int, lease: dict, replacing: str | None = None) -> bool:
         """Take the run's lease if it has none, or if its holder is still ``replacing`` (a token seen dead)."""
         with self.engine.begin() as conn:
-            if replacing is None:
-                taken = conn.execute(self._insert_ignore(survey_leases), {"survey_id": survey_id, **lease}).rowcount
+            if replacing is None:  # the rowcount of an ignored insert is not reliable everywhere: read it back
+                conn.execute(self._insert_ignore(survey_leases), {"survey_id": survey_id, **lease})
+                holder = conn.execute(sa.select(survey_leases.c.token)
+                                      .where(survey_leases.c.survey_id == survey_id)).scalar_one_or_none()
+                taken = int(holder == lease["token"])
             else:
                 taken = conn.execute(survey_leases.update().where(survey_leases.c.survey_id == survey_id,
                                                                   survey_leases.c.token == replacing)

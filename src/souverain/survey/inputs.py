@@ -219,7 +219,8 @@ class _Table:
                 return
             except csv.Error as exc:
                 (line, text), *rest = self.lines.record or [(self.lines.number, "")]
-                span = f" (in a quoted field that runs from line {line} to {rest[-1][0]}: unterminated quote?)" if rest else ""
+                span = (f" (in a quoted field that runs from line {line} to {rest[-1][0]}: unterminated quote?)"
+                        if rest else "")
                 yield line, text.rstrip("\r\n"), f"{exc}{span}"
                 self._read_again(rest)
                 continue

@@ -86,7 +86,7 @@ class Lease:
             if held is None:
                 continue
             if lease_alive(held):
-                until = (dt.datetime.fromtimestamp(held["expires"], dt.timezone.utc).isoformat(timespec="seconds")
+                until = (dt.datetime.fromtimestamp(held["expires"], dt.UTC).isoformat(timespec="seconds")
                          .replace("+00:00", "Z"))
                 raise LeaseHeld(f"survey {run['name']!r} is being run by process {held['pid']} on {held['host']} "
                                 f"(lease renewed until {until}): wait for it to finish, or stop it first")
