@@ -338,3 +338,34 @@ def test_dask_workers_use_the_kb_given_with_kb(tmp_path, mini_kb_dir):
         assert row["mail_service"] == "EU Sub Mail" and row["foreign_laws"] == "us-law"  # only the mini KB knows it
     finally:
         server.stop()
+
+
+def test_dask_stop_keeps_finished_partitions_and_resume_completes(world_dns, tmp_path):
+    pytest.importorskip("dask.distributed")
+    import datetime as dt
+
+    from dask.distributed import Client, LocalCluster
+
+    from souverain.kb.base import load_kb
+    from souverain.survey.dask_backend import run_dask
+    from souverain.survey.runner import SurveyOptions
+    from tests.survey.test_survey_runs import WORLD_DOMAINS
+
+    kb = load_kb()
+    options = SurveyOptions(nameservers=[("127.0.0.1", world_dns.port)], timeout=0.3, retries=1,
+                            at=dt.date(2026, 11, 28))
+    with Store.open(f"sqlite:///{tmp_path / 'd.db'}") as store, \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                         dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        surveys = SurveyStore(store)
+        survey_id = surveys.create("d", "x", options.as_dict(), kb.version,
+                                   [Target(i + 1, d, {}) for i, d in enumerate(WORLD_DOMAINS)])
+        seen: list[dict] = []
+        run_dask(surveys, survey_id, options, client, partition_size=2, progress=seen.append,
+                 stop=lambda: bool(seen), kb_version=kb.version)  # stop once the first partition is in
+        stopped_at = surveys.counts(survey_id)["done"]
+        assert stopped_at == len(seen) and 0 < stopped_at < len(WORLD_DOMAINS)
+        run_dask(surveys, survey_id, options, client, partition_size=2, kb_version=kb.version)
+        assert surveys.counts(survey_id)["done"] == len(WORLD_DOMAINS)
+        assert sorted(r["domain"] for r in surveys.results(survey_id)) == sorted(WORLD_DOMAINS)

@@ -24,7 +24,8 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
     """Run the pending partitions on the cluster; workers load the KB at ``kb_root`` (a path they can read).
 
     With ``kb_version``, a partition scanned with any other KB is refused rather than stored.
-    On ``stop()``, finished partitions are written and the ones in flight are cancelled.
+    On ``stop()``, finished partitions are written and the ones in flight are cancelled (their
+    finished domains are scanned again by --resume: a smaller --partition-size loses less).
     """
     try:
         from dask.distributed import Client, wait
@@ -35,6 +36,9 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
     per_task = options.as_dict()
 
     def wait_first(futures: set) -> set:
+        cancelled = {future for future in futures if future.cancelled()}
+        if cancelled:  # after a stop: dropped, and Dask's wait would raise on them
+            return cancelled
         try:
             return wait(futures, timeout=0.5, return_when="FIRST_COMPLETED").done
         except TimeoutError:
