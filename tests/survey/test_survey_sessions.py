@@ -91,6 +91,17 @@ def _one_row_per_domain(db_path: Path) -> tuple[int, int, int]:
     return total, distinct, targets
 
 
+def _wait_until_quiet(server: DNSServer, at_least: float, quiet: float = 0.5, at_most: float = 20) -> None:
+    """Wait ``at_least`` seconds, then until the server has had no query for ``quiet`` seconds."""
+    start = time.monotonic()
+    time.sleep(at_least)
+    last, since = server.queries, time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() - start < at_most:
+        time.sleep(0.05)
+        if server.queries != last:
+            last, since = server.queries, time.monotonic()
+
+
 def _stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
@@ -109,7 +120,9 @@ def test_sigint_keeps_finished_results_and_prints_the_resume_command(tmp_path, w
     try:
         stderr = _Stderr(process)
         assert stderr.wait_for("survey 'stop me'", 60), stderr.text()
-        time.sleep(2)  # the fast domains finish; the slow ones wait for answers that never come
+        # ~2 s of work: the fast domains finish, the slow ones wait for answers that never come
+        # (their first retry is 5 s away, so the server falls quiet once the fast ones are done)
+        _wait_until_quiet(server, at_least=2.0)
         sent = time.monotonic()
         os.killpg(process.pid, signal.SIGINT)
         acknowledged = stderr.wait_for("interrupted: saving finished results", 5)

@@ -232,7 +232,7 @@ class _Table:
                 continue
             if not any(field.strip() for field in fields):
                 continue
-            row = dict(zip(self.header, fields))
+            row = dict(zip(self.header, fields, strict=False))  # a short row lacks the last columns
             if len(fields) > width:
                 yield line, row, "more fields than the header"
                 continue
