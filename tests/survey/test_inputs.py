@@ -38,3 +38,32 @@ def test_missing_domain_column(tmp_path):
         read_population(tmp_path / "a.csv")
     with pytest.raises(UsageError, match="not a column"):
         read_population(tmp_path / "a.csv", domain_column="site")
+
+
+def test_oversize_field_skips_its_row_only(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("domain,note\na.test,short\nb.test," + "x" * 100_000 + "\nc.test,fine\n" + "y" * 100_000
+                    + ".test,n\nd.test,last\n", encoding="utf-8")
+    population = read_population(path)
+    assert [t.domain for t in population.targets] == ["a.test", "c.test", "d.test"]
+    assert [b.line for b in population.bad] == [3, 5]
+    assert all("field larger than field limit" in b.problem for b in population.bad)
+
+
+def test_unterminated_quote_is_one_error_and_the_next_rows_are_kept(tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text('domain,name\na.test,"Alpha\nb.test,Beta\nc.test,Gamma\nd.test,Delta\ne.test,"Eps\nf.test,Phi\n',
+                    encoding="utf-8")
+    population = read_population(path)
+    assert [(t.line, t.domain) for t in population.targets] == [(3, "b.test"), (4, "c.test"), (5, "d.test"),
+                                                                (7, "f.test")]
+    assert [b.line for b in population.bad] == [2, 6]
+    assert "unterminated quote" in population.bad[0].problem and "lines 3-6" in population.bad[0].problem
+
+
+def test_quoted_field_over_several_lines_is_still_a_row(tmp_path):
+    path = tmp_path / "address.csv"
+    path.write_text('domain,address\na.test,"1 rue X\n75001 Paris"\nb.test,"2 rue Y"\n', encoding="utf-8")
+    population = read_population(path)
+    assert [(t.line, t.domain) for t in population.targets] == [(2, "a.test"), (4, "b.test")]
+    assert population.targets[0].attrs == {"address": "1 rue X\n75001 Paris"} and not population.bad

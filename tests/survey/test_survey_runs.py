@@ -104,6 +104,8 @@ def test_sigkill_then_resume_gives_exactly_one_result_per_domain(tmp_path, worke
         with sqlite3.connect(db_path) as conn:
             partial = conn.execute("select count(*) from survey_results").fetchone()[0]
         assert 0 < partial < count, partial
+        listed = CliRunner().invoke(cli, ["survey", "list", "--db", f"sqlite:///{db_path}"])
+        assert "interrupted" in listed.output and "running" not in listed.output  # its process is gone
         resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=180)
         assert resumed.returncode == 0, resumed.stderr
         with sqlite3.connect(db_path) as conn:

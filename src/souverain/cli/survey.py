@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-
 import sys
 import time
 from collections import Counter
@@ -99,6 +98,9 @@ def _workers(value: str) -> int:
 @at_option
 @click.option("--name", help="Run name (default: input file name and time).")
 @click.option("--resume", "resume", is_flag=True, help="Continue the run named --name (or the last run of INPUT).")
+@click.option("--retry", type=click.Choice(("unknown",)),
+              help="Scan again the results of the run named --name (or the last run of INPUT) with this status, "
+                   "replacing them; then finish the run like --resume.")
 @db_option
 @click.option("--executor", type=click.Choice(("local", "dask")), default="local", show_default=True)
 @click.option("--workers", default="auto", show_default=True, callback=lambda _c, _p, v: _workers(v),
@@ -113,132 +115,142 @@ def _workers(value: str) -> int:
 @click.option("--quiet", "-q", is_flag=True)
 @handle_errors
 def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,
-        web_fetch, at, name, resume, db_url, executor, workers, scheduler, partition_size, batch_size, output,
+        web_fetch, at, name, resume, retry, db_url, executor, workers, scheduler, partition_size, batch_size, output,
         quiet) -> None:
-    """Scan every domain of INPUT (CSV, TSV, JSONL or a list); results stream into the database."""
+    """Scan every domain of INPUT (CSV, TSV, JSONL or a list); results stream into the database.
+
+    Ctrl-C stops the run, keeps every finished result and prints the command that resumes it.
+    """
     from souverain.kb.base import load_kb
-    from souverain.kb.ipasn import IPASNTable
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
-    from souverain.survey.inputs import BadRow, iter_population
-    from souverain.survey.runner import SurveyOptions, run_local
+    from souverain.survey import session
+    from souverain.survey.runner import SurveyOptions
+    from souverain.survey.stop import StopRequest
 
     if executor == "dask" and not scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
+    if output:
+        from souverain.survey.export import check_output
+
+        check_output(output)
     options = SurveyOptions(functions=parse_functions(functions_text),
                             nameservers=[parse_nameserver(ns) for ns in nameservers] or None, timeout=timeout,
                             concurrency=concurrency, qps=qps, at=at, fetch_web=web_fetch, dkim=dkim,
                             batch=batch_size)
+    plan = session.Executor(executor, workers, scheduler, partition_size)
     kb = load_kb()
-    with Store.open(db_url) as store:
-        surveys = SurveyStore(store)
-        if resume:
-            ref = name or _last_run_of(surveys, input_path)
-            run_row = surveys.find(ref)
-            if run_row["status"] == "creating":
-                raise UsageError(f"survey {run_row['name']!r} stopped while its input was being registered: "
-                                 "nothing was scanned; start it again with another --name")
-            survey_id = run_row["id"]
-            options = SurveyOptions.from_dict(__import__("json").loads(run_row["options"]))
-            click.echo(f"resuming survey {run_row['name']!r} (id {survey_id})", err=True)
-        else:
-            name = name or f"{input_path.stem}-{time.strftime('%Y%m%dT%H%M%S')}"
-            bad = _BadRows(input_path)
-            read = {"rows": 0}
+    stop = StopRequest()
 
-            def targets():
-                for item in iter_population(input_path, input_format, domain_column):
-                    if isinstance(item, BadRow):
-                        bad(item)
-                    else:
-                        read["rows"] += 1
-                        yield item
+    def lost() -> None:
+        stop.request("error: another process took over this run's lease: stopping")
 
-            survey_id = surveys.create(name, str(input_path), options.as_dict(), kb.version, targets())
-            surveys.set_bad_rows(survey_id, bad.count)
-            total = surveys.find(str(survey_id))["total"]
-            if bad.count or read["rows"] != total:
-                click.echo(f"{bad.count} bad row(s) skipped, {read['rows'] - total} duplicate(s)", err=True)
-            if not total:
-                surveys.finish(survey_id, "empty")
-                raise UsageError(f"{input_path}: no valid domain")
-            click.echo(f"survey {name!r} (id {survey_id}): {total} domains", err=True)
-        counts = surveys.counts(survey_id)
-        total = surveys.find(str(survey_id))["total"]
-        progress = _Progress(total - counts["done"], quiet)
-        try:
-            if executor == "dask":
-                from souverain.survey.dask_backend import run_dask
-
-                outcomes = run_dask(surveys, survey_id, options, scheduler, partition_size, progress=progress)
-            elif workers > 1:
-                from souverain.kb.base import _default_root
-                from souverain.survey.runner import run_processes
-
-                outcomes = run_processes(surveys, survey_id, options, workers, partition_size,
-                                         kb_root=str(_default_root), progress=progress)
+    try:
+        with Store.open(db_url) as store:
+            surveys = SurveyStore(store)
+            if resume or retry:
+                run_row, lease = session.reopen_run(surveys, name or session.last_run_of(surveys, input_path), lost)
+                options = SurveyOptions.from_dict(json.loads(run_row["options"]))
+                verb = "retrying" if retry else "resuming"
+                click.echo(f"{verb} survey {run_row['name']!r} (id {run_row['id']})", err=True)
             else:
-                from souverain.survey.runner import run_async
-
-                outcomes = run_async(run_local(kb, IPASNTable.load(), surveys, survey_id, options, progress))
-        except KeyboardInterrupt:
-            surveys.finish(survey_id, "interrupted")
-            click.echo("interrupted: run again with --resume to finish", err=True)
-            raise SystemExit(130) from None
-        finally:
-            progress.close()
-        elapsed = time.monotonic() - progress.started
-        counts = surveys.counts(survey_id)
-        surveys.finish(survey_id, "complete" if counts["done"] >= total else "partial")
-        queries = outcomes.pop("dns_queries", 0)
-        scanned = sum(outcomes.values())
-        click.echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
-                   f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
-                   f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s", err=True)
-        if output:
-            from souverain.survey.export import write_results
-
-            written = write_results(surveys.results(survey_id), output)
-            click.echo(f"wrote {written} rows to {output}", err=True)
+                name = name or f"{input_path.stem}-{time.strftime('%Y%m%dT%H%M%S')}"
+                bad = session.BadRows(input_path, lambda line: click.echo(line, err=True))
+                run_row, lease, read = session.create_run(surveys, input_path, input_format, domain_column, name,
+                                                          options, kb.version, bad, lost)
+                if bad.count or read != run_row["total"]:
+                    click.echo(f"{bad.count} bad row(s) skipped, {read - run_row['total']} duplicate(s)", err=True)
+                click.echo(f"survey {name!r} (id {run_row['id']}): {run_row['total']} domains", err=True)
+            with lease:
+                _run_leased(surveys, run_row, lease, retry, kb, options, plan, stop, db_url, output, quiet)
+    except KeyboardInterrupt:  # before scanning started, or a second Ctrl-C
+        click.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    if stop.requested:
+        raise SystemExit(130)
 
 
-class _BadRows:
-    """Report the first bad rows with their line numbers, count them all (nothing is kept)."""
+def _run_leased(surveys, run_row, lease, retry, kb, options, plan, stop, db_url, output, quiet) -> None:
+    """The scanning part of ``survey run``, once the run is ours."""
+    from souverain.survey import session
 
-    shown = 20
+    survey_id, total = run_row["id"], run_row["total"]
+    surveys.finish(survey_id, "running")
+    if retry:
+        click.echo(f"{surveys.forget(survey_id, retry)} {retry} result(s) to scan again", err=True)
+    done_before = surveys.counts(survey_id)["done"]
+    progress = _Progress(total - done_before, quiet)
+    finished = False
+    try:
+        with stop.on_sigint():
+            outcomes = session.execute(kb, surveys, survey_id, options, plan, progress, stop)
+        finished = not stop.requested
+    finally:
+        progress.close()
+        if not finished:
+            done = surveys.counts(survey_id)["done"]
+            if not lease.lost:
+                surveys.finish(survey_id, "interrupted")
+            click.echo(f"saved {done - done_before} finished result(s) this session, {done}/{total} done; "
+                       "resume with:", err=True)
+            click.echo("  " + session.resume_command(run_row, db_url, kb, plan), err=True)
+    if not finished:
+        return
+    elapsed = time.monotonic() - progress.started
+    counts = surveys.counts(survey_id)
+    surveys.finish(survey_id, "complete" if counts["done"] >= total else "partial")
+    queries = outcomes.pop("dns_queries", 0)
+    scanned = sum(outcomes.values())
+    click.echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
+               f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
+               f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s", err=True)
+    if output:
+        from souverain.survey.export import write_results
 
-    def __init__(self, path: Path) -> None:
-        self.path, self.count = path, 0
-
-    def __call__(self, row) -> None:
-        self.count += 1
-        if self.count <= self.shown:
-            click.echo(f"{self.path}: {row}", err=True)
-        elif self.count == self.shown + 1:
-            click.echo(f"{self.path}: more bad rows (counted, not shown)", err=True)
-
-
-def _last_run_of(surveys, input_path: Path) -> str:
-    runs = [r for r in surveys.runs() if Path(r["input"]).resolve() == input_path.resolve()]
-    if not runs:
-        raise UsageError(f"no survey of {input_path} to resume; give --name")
-    return str(runs[-1]["id"])
+        written = write_results(surveys.results(survey_id), output)
+        click.echo(f"wrote {written} rows to {output}", err=True)
 
 
 @survey.command("list")
 @db_option
 @handle_errors
 def list_runs(db_url) -> None:
-    """List survey runs with their progress."""
+    """List survey runs with their progress (a run whose process died shows as interrupted)."""
     from souverain.report import terminal
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
+    from souverain.survey.session import shown_status
 
     with Store.open(db_url) as store:
         surveys = SurveyStore(store)
-        rows = [(r["id"], r["name"], r["created"], r["status"], f"{surveys.counts(r['id'])['done']}/{r['total']}",
-                 r["input"]) for r in surveys.runs()]
+        leases = surveys.leases()
+        rows = [(r["id"], r["name"], r["created"], shown_status(r, leases.get(r["id"])),
+                 f"{surveys.counts(r['id'])['done']}/{r['total']}", r["input"]) for r in surveys.runs()]
     click.echo(terminal.render(terminal.table(["id", "name", "created", "status", "done", "input"], rows)))
+
+
+@survey.command("export")
+@click.argument("run_ref", metavar="RUN")
+@db_option
+@output_option
+@handle_errors
+def export(run_ref, db_url, output) -> None:
+    """Write the stored results of RUN to -o FILE (.jsonl, .csv or .parquet), as `survey run -o` does."""
+    from souverain.store.database import Store
+    from souverain.store.surveys import SurveyStore
+    from souverain.survey.export import check_output, write_results
+    from souverain.survey.session import shown_status
+
+    if output is None:
+        raise UsageError("survey export needs -o FILE (.jsonl, .csv or .parquet)")
+    check_output(output)
+    with Store.open(db_url) as store:
+        surveys = SurveyStore(store)
+        run_row = surveys.find(run_ref)
+        written = write_results(surveys.results(run_row["id"]), output)
+        status = shown_status(run_row, surveys.lease(run_row["id"]))
+    click.echo(f"wrote {written} rows of survey {run_row['name']!r} ({status}, {written}/{run_row['total']} "
+               f"domains) to {output}", err=True)
 
 
 @survey.command("report")
@@ -259,6 +271,7 @@ def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
     from souverain.store.surveys import SurveyStore
     from souverain.kb.base import load_kb
     from souverain.survey.aggregate import GROUP_OF, Aggregate
+    from souverain.survey.session import shown_status
 
     fmt = fmt or ("html" if output and output.suffix.lower() in (".html", ".htm") else "table")
     with Store.open(db_url) as store:
@@ -266,12 +279,17 @@ def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
         run_row = surveys.find(run_ref)
         kb = load_kb()
         names = {service.id: service.name for service in kb.services.values()}
-        aggregate = Aggregate(group_by, names).feed(surveys.results(run_row["id"])).as_dict()
+        aggregate = Aggregate(group_by, names).feed(surveys.results(run_row["id"]))
+        if group_by and group_by not in aggregate.attributes:
+            raise UsageError(f"--group-by {group_by!r}: no such attribute in survey {run_row['name']!r} "
+                             f"(available: {', '.join(sorted(aggregate.attributes)) or 'none'})")
+        aggregate = aggregate.as_dict()
         for entry in aggregate["functions"].values():  # names for the reports, in both languages
             info = kb.records.get(entry["function"])
             entry["name"], entry["name_fr"] = getattr(info, "name", None), getattr(info, "name_fr", None)
         surveyed = set(json.loads(run_row["options"]).get("functions", ()))
         aggregate["functions"] = {k: v for k, v in aggregate["functions"].items() if GROUP_OF.get(k, k) in surveyed}
+        run_row["status"] = shown_status(run_row, surveys.lease(run_row["id"]))
     data = {"run": {k: run_row[k] for k in ("id", "name", "created", "status", "total", "bad_rows", "kb_version")},
             "aggregate": aggregate}
     if fmt == "json":

@@ -3,6 +3,10 @@
 The targets of a run are stored before any scanning starts, so a resumed run knows exactly what
 is left; results are inserted with "on conflict do nothing" on (run, domain), so a batch
 replayed after a crash, or written twice by two Dask workers, never duplicates a row.
+
+A run being worked on holds a lease: one row naming the process (pid, host) with an expiry that
+the process keeps pushing forward. Taking a lease is a single conditional statement (insert if
+absent, or replace the very lease that was seen), so two processes can never both hold one.
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ survey_targets = sa.Table(
     sa.Column("domain", sa.String(253), primary_key=True),
     sa.Column("line", sa.Integer, nullable=False),
     sa.Column("attrs", sa.Text, nullable=False),
+)
+survey_leases = sa.Table(
+    "survey_leases", metadata,
+    sa.Column("survey_id", sa.Integer, sa.ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("token", sa.String(32), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),  # Unix time
 )
 _summary_columns = []
 for _prefix in SUMMARY_FUNCTIONS.values():
@@ -95,14 +107,23 @@ def _compact(dep: dict) -> dict:
     }
 
 
+class EmptyRun(UsageError):
+    """A run would have no target: nothing is stored."""
+
+
 class SurveyStore:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.engine = store.engine
 
     def create(self, name: str, input_path: str, options: dict, kb_version: str, targets: Iterable,
-               bad_rows: int = 0) -> int:
-        """Register a run and its targets, streamed in chunks; a repeated domain is kept once."""
+               bad_rows: int = 0, lease: dict | None = None) -> int:
+        """Register a run and its targets, streamed in chunks; a repeated domain is kept once.
+
+        ``lease`` (token, host, pid, expires) is taken in the same transaction, so the new run is
+        never seen without its owner. Without any target nothing is stored and ``EmptyRun`` is
+        raised.
+        """
         created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
         with self.engine.begin() as conn:
             if conn.execute(sa.select(surveys.c.id).where(surveys.c.name == name)).first():
@@ -123,7 +144,11 @@ class SurveyStore:
                 conn.execute(insert, chunk)
             total = conn.execute(sa.select(sa.func.count()).select_from(survey_targets)
                                  .where(survey_targets.c.survey_id == survey_id)).scalar_one()
+            if not total:
+                raise EmptyRun(f"survey {name!r} has no valid domain")  # rolls the whole run back
             conn.execute(surveys.update().where(surveys.c.id == survey_id).values(status="running", total=total))
+            if lease is not None:
+                conn.execute(survey_leases.insert().values(survey_id=survey_id, **lease))
         return int(survey_id)
 
     def set_bad_rows(self, survey_id: int, count: int) -> None:
@@ -179,6 +204,48 @@ class SurveyStore:
         if dialect == "sqlite":
             return sqlite.insert(table).on_conflict_do_nothing()
         raise UsageError(f"survey storage supports SQLite and PostgreSQL, not {dialect}")
+
+    def forget(self, survey_id: int, status: str) -> int:
+        """Delete the run's results with ``status``; their targets are pending again."""
+        with self.engine.begin() as conn:
+            return conn.execute(survey_results.delete().where(survey_results.c.survey_id == survey_id,
+                                                              survey_results.c.status == status)).rowcount
+
+    # -- leases ------------------------------------------------------------------------------
+    def leases(self) -> dict[int, dict]:
+        with self.engine.connect() as conn:
+            return {row.survey_id: dict(row._mapping) for row in conn.execute(sa.select(survey_leases))}
+
+    def lease(self, survey_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(survey_leases).where(survey_leases.c.survey_id == survey_id)).first()
+        return dict(row._mapping) if row else None
+
+    def take_lease(self, survey_id: int, lease: dict, replacing: str | None = None) -> bool:
+        """Take the run's lease if it has none, or if its holder is still ``replacing`` (a token seen dead)."""
+        with self.engine.begin() as conn:
+            if replacing is None:  # the rowcount of an ignored insert is not reliable everywhere: read it back
+                conn.execute(self._insert_ignore(survey_leases), {"survey_id": survey_id, **lease})
+                holder = conn.execute(sa.select(survey_leases.c.token)
+                                      .where(survey_leases.c.survey_id == survey_id)).scalar_one_or_none()
+                taken = int(holder == lease["token"])
+            else:
+                taken = conn.execute(survey_leases.update().where(survey_leases.c.survey_id == survey_id,
+                                                                  survey_leases.c.token == replacing)
+                                     .values(**lease)).rowcount
+        return taken == 1
+
+    def renew_lease(self, survey_id: int, token: str, expires: float) -> bool:
+        """Push the lease's expiry forward; False when the lease is no longer ours."""
+        with self.engine.begin() as conn:
+            return conn.execute(survey_leases.update().where(survey_leases.c.survey_id == survey_id,
+                                                             survey_leases.c.token == token)
+                                .values(expires=expires)).rowcount == 1
+
+    def release_lease(self, survey_id: int, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(survey_leases.delete().where(survey_leases.c.survey_id == survey_id,
+                                                      survey_leases.c.token == token))
 
     def finish(self, survey_id: int, status: str) -> None:
         with self.engine.begin() as conn:

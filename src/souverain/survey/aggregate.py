@@ -52,12 +52,15 @@ class Aggregate:
         self.countries: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
         self.groups: dict[str, dict[str, Counter]] = defaultdict(lambda: {f: Counter() for f in FUNCTIONS})
         self.group_sizes: Counter = Counter()
+        self.attributes: set[str] = set()  # every attribute name seen, to check --group-by against
 
     def add(self, row: dict) -> None:
         self.total += 1
         self.status[row["status"]] += 1
         self.verdicts[row.get("verdict") or "unknown"] += 1
-        group = (row.get("attrs") or {}).get(self.group_by) if self.group_by else None
+        attrs = row.get("attrs") or {}
+        self.attributes.update(attrs)
+        group = attrs.get(self.group_by) if self.group_by else None
         if group is not None:
             self.group_sizes[group] += 1
         for prefix in FUNCTIONS:

@@ -12,14 +12,21 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from souverain.errors import UsageError
+from souverain.errors import DataError, UsageError
 from souverain.store.surveys import SurveyStore
 from souverain.survey.runner import SurveyOptions, partitions, run_window, scan_partition, store_partitions
 
 
 def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, scheduler: str | Any,
              partition_size: int = 500, kb_root: str | None = None,
-             progress: Callable[[dict], Any] | None = None) -> Counter:
+             progress: Callable[[dict], Any] | None = None, stop: Callable[[], bool] | None = None,
+             kb_version: str | None = None) -> Counter:
+    """Run the pending partitions on the cluster; workers load the KB at ``kb_root`` (a path they can read).
+
+    With ``kb_version``, a partition scanned with any other KB is refused rather than stored.
+    On ``stop()``, finished partitions are written and the ones in flight are cancelled (their
+    finished domains are scanned again by --resume: a smaller --partition-size loses less).
+    """
     try:
         from dask.distributed import Client, wait
     except ImportError as exc:
@@ -27,12 +34,27 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     totals: Counter = Counter()
     per_task = options.as_dict()
+
+    def wait_first(futures: set) -> set:
+        cancelled = {future for future in futures if future.cancelled()}
+        if cancelled:  # after a stop: dropped, and Dask's wait would raise on them
+            return cancelled
+        try:
+            return wait(futures, timeout=0.5, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            return set()
+
+    def finished(part: dict) -> None:
+        if kb_version is not None and part["kb_version"] != kb_version:
+            raise DataError(f"a Dask worker scanned with knowledge base {part['kb_version']}, this run uses "
+                            f"{kb_version}: give --kb a directory every worker can read ({kb_root})")
+        store_partitions(store, survey_id, [part], totals, progress)
+
     try:
         window = 3 * max(1, sum(client.nthreads().values()))
         run_window(partitions(store, survey_id, partition_size),
                    lambda part: client.submit(scan_partition, part, per_task, kb_root, pure=False),
-                   lambda futures: wait(futures, return_when="FIRST_COMPLETED").done,
-                   window, lambda part: store_partitions(store, survey_id, [part], totals, progress))
+                   wait_first, window, finished, stop, lambda futures: client.cancel(list(futures)))
     finally:
         if client is not scheduler:
             client.close()

@@ -21,7 +21,17 @@ def flat(row: dict) -> dict:
     return out
 
 
+SUFFIXES = (".jsonl", ".csv", ".parquet")
+
+
+def check_output(path: Path) -> None:
+    """Refuse an output name this module cannot write, before any work is done."""
+    if path.suffix.lower() not in SUFFIXES:
+        raise UsageError(f"-o {path}: use a .jsonl, .csv or .parquet file name")
+
+
 def write_results(rows: Iterable[dict], path: Path) -> int:
+    check_output(path)
     suffix = path.suffix.lower()
     count = 0
     if suffix == ".jsonl":
@@ -43,25 +53,24 @@ def write_results(rows: Iterable[dict], path: Path) -> int:
                 writer.writerow({k: _csv_safe(v) for k, v in record.items()})
                 count += 1
         return count
-    if suffix == ".parquet":
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise UsageError("Parquet output needs pyarrow: pip install 'souverain[parquet]'") from exc
-        writer = None
-        batch: list[dict] = []
-        for row in rows:
-            batch.append(flat(row))
-            count += 1
-            if len(batch) >= 10_000:
-                writer = _write_batch(pa, pq, batch, path, writer)
-                batch = []
-        if batch or writer is None:
+    # .parquet: the only suffix left
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise UsageError("Parquet output needs pyarrow: pip install 'souverain[parquet]'") from exc
+    writer = None
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(flat(row))
+        count += 1
+        if len(batch) >= 10_000:
             writer = _write_batch(pa, pq, batch, path, writer)
-        writer.close()
-        return count
-    raise UsageError(f"-o {path}: use a .jsonl, .csv or .parquet file name")
+            batch = []
+    if batch or writer is None:
+        writer = _write_batch(pa, pq, batch, path, writer)
+    writer.close()
+    return count
 
 
 def _write_batch(pa, pq, batch, path, writer):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from souverain.attribute.targets import validate_host
 from souverain.errors import DataError, UsageError
 
 DOMAIN_COLUMNS = ("domain", "domaine", "website", "site", "url", "host", "hostname", "email_domain")
-MAX_FIELD = 10_000
+MAX_FIELD = 64 * 1024  # characters; a longer field is reported and its row skipped
 
 
 @dataclasses.dataclass
@@ -72,25 +73,33 @@ def to_domain(value: str) -> str:
 def iter_population(path: Path, fmt: str | None = None, domain_column: str | None = None) -> Iterator[Target | BadRow]:
     """Stream targets and bad rows in file order (bounded memory: nothing is kept)."""
     fmt = detect_format(path, fmt)
+    tabular = fmt in ("csv", "tsv")
     try:
-        rows = _rows(path, fmt)
-        column = None
-        first = next(rows, None)
-        if fmt != "list":
-            columns = list(first[1]) if first and isinstance(first[1], dict) else []
-            column = _domain_column(columns, domain_column, path)
-        if first is None:
-            return
-        for line, row, problem in _chain(first, rows):
-            if problem:
-                yield BadRow(line, str(row), problem)
-                continue
-            raw = row if column is None else (row.get(column) or "")
-            attrs = {} if column is None else {k: str(v) for k, v in row.items() if k != column and v not in (None, "")}
-            try:
-                yield Target(line, to_domain(str(raw)), attrs)
-            except UsageError as exc:
-                yield BadRow(line, str(raw), str(exc).split(": ", 1)[-1] if raw else "empty domain")
+        with path.open(encoding="utf-8-sig" if tabular else "utf-8", newline="" if tabular else None) as handle:
+            if tabular:
+                table = _Table(handle, "\t" if fmt == "tsv" else _sniff(handle), path)
+                column = _domain_column(table.header, domain_column, path)
+                rows = table.rows(column)
+            else:
+                rows = _jsonl_rows(handle) if fmt == "jsonl" else _list_rows(handle)
+                first = next(rows, None)
+                if first is None:
+                    return
+                column = None
+                if fmt == "jsonl":
+                    column = _domain_column(list(first[1]) if isinstance(first[1], dict) else [], domain_column, path)
+                rows = _chain(first, rows)
+            for line, row, problem in rows:
+                if problem:
+                    yield BadRow(line, str(row), problem)
+                    continue
+                raw = row if column is None else (row.get(column) or "")
+                attrs = {} if column is None else {k: str(v) for k, v in row.items()
+                                                   if k != column and v not in (None, "")}
+                try:
+                    yield Target(line, to_domain(str(raw)), attrs)
+                except UsageError as exc:
+                    yield BadRow(line, str(raw), str(exc).split(": ", 1)[-1] if raw else "empty domain")
     except OSError as exc:
         raise DataError(f"{path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
@@ -131,51 +140,122 @@ def _domain_column(columns: list[str], wanted: str | None, path: Path) -> str:
     raise UsageError(f"{path}: no domain column found among {', '.join(columns) or '(none)'}; use --domain-column")
 
 
-def _rows(path: Path, fmt: str) -> Iterator[tuple[int, object, str | None]]:
-    """(line number, row, problem) for every data row."""
-    if fmt == "jsonl":
-        with path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield line_no, line.strip(), f"invalid JSON ({exc.msg})"
-                    continue
-                if isinstance(value, str):
-                    value = {"domain": value}
-                if not isinstance(value, dict):
-                    yield line_no, line.strip(), "expected a JSON object or string"
-                    continue
-                yield line_no, value, None
-        return
-    if fmt in ("csv", "tsv"):
+def _jsonl_rows(handle) -> Iterator[tuple[int, object, str | None]]:
+    """(line number, row, problem) for every non-blank line."""
+    for line_no, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, line.strip(), f"invalid JSON ({exc.msg})"
+            continue
+        if isinstance(value, str):
+            value = {"domain": value}
+        if not isinstance(value, dict):
+            yield line_no, line.strip(), "expected a JSON object or string"
+            continue
+        yield line_no, value, None
+
+
+def _list_rows(handle) -> Iterator[tuple[int, object, str | None]]:
+    for line_no, line in enumerate(handle, start=1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            yield line_no, text, None
+
+
+class _Lines:
+    """The physical lines of a file with their numbers; the lines of a bad record can be read again."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.read = 0  # lines taken from the file
+        self.number = 0  # number of the last line handed out
+        self.again: deque[tuple[int, str]] = deque()
+        self.record: list[tuple[int, str]] = []  # the lines of the record being parsed
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.again:
+            self.number, line = self.again.popleft()
+        else:
+            line = next(self.handle)
+            self.read += 1
+            self.number = self.read
+        self.record.append((self.number, line))
+        return line
+
+
+class _Table:
+    """CSV/TSV records with the line each starts on; a bad record never takes the next rows with it.
+
+    The csv module reads a quoted field across line ends, so one stray quote can swallow every
+    following line into a single field. A record spanning several lines is therefore accepted
+    only when none of its continuation lines is a valid row on its own; otherwise the record is
+    reported at its first line and the reading resumes at the line after it. A field over
+    ``MAX_FIELD`` characters is reported and skipped the same way.
+    """
+
+    def __init__(self, handle, delimiter: str, path: Path) -> None:
         csv.field_size_limit(MAX_FIELD)
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            delimiter = "\t" if fmt == "tsv" else _sniff(handle)
-            reader = csv.DictReader(handle, delimiter=delimiter)
+        self.delimiter = delimiter
+        self.lines = _Lines(handle)
+        self.reader = csv.reader(self.lines, delimiter=delimiter)
+        try:
+            self.header = next(self.reader, [])
+        except csv.Error as exc:
+            raise DataError(f"{path}:{self.lines.number}: header: {exc}") from exc
+
+    def rows(self, column: str) -> Iterator[tuple[int, object, str | None]]:
+        width, index = len(self.header), self.header.index(column)
+        while True:
+            self.lines.record = []
             try:
-                for row in reader:
-                    if None in row:
-                        yield reader.line_num, row, "more fields than the header"
-                        continue
-                    if not any((v or "").strip() for v in row.values()):
-                        continue
-                    yield reader.line_num, row, None
+                fields = next(self.reader)
+            except StopIteration:
+                return
             except csv.Error as exc:
-                raise DataError(f"{path}:{reader.line_num}: {exc}") from exc
-        return
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            text = line.split("#", 1)[0].strip()
-            if text:
-                yield line_no, text, None
+                (line, text), *rest = self.lines.record or [(self.lines.number, "")]
+                span = (f" (in a quoted field that runs from line {line} to {rest[-1][0]}: unterminated quote?)"
+                        if rest else "")
+                yield line, text.rstrip("\r\n"), f"{exc}{span}"
+                self._read_again(rest)
+                continue
+            (line, text), *rest = self.lines.record
+            if rest and any(self._is_row(part, width, index) for _, part in rest):
+                yield line, text.rstrip("\r\n"), (f"unterminated quote: it swallowed lines {rest[0][0]}-{rest[-1][0]}, "
+                                                   "which are read again as rows")
+                self._read_again(rest)
+                continue
+            if not any(field.strip() for field in fields):
+                continue
+            row = dict(zip(self.header, fields, strict=False))  # a short row lacks the last columns
+            if len(fields) > width:
+                yield line, row, "more fields than the header"
+                continue
+            yield line, row, None
+
+    def _read_again(self, lines: list[tuple[int, str]]) -> None:
+        self.lines.again.extendleft(reversed(lines))
+        self.reader = csv.reader(self.lines, delimiter=self.delimiter)
+
+    def _is_row(self, text: str, width: int, index: int) -> bool:
+        """Whether one physical line is, by itself, a complete row with a valid domain."""
+        try:
+            fields = next(csv.reader([text], delimiter=self.delimiter), [])
+            return len(fields) == width and bool(to_domain(fields[index]))
+        except (csv.Error, UsageError):
+            return False
 
 
 def _sniff(handle) -> str:
     sample = handle.read(64 * 1024)
     handle.seek(0)
+    if "\n" in sample:  # whole lines only: a cut line (a very long field) must not mislead the sniffer
+        sample = sample[:sample.rindex("\n")]
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:

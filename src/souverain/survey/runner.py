@@ -4,6 +4,10 @@ Bounded everywhere: targets are read from the store a batch at a time, a fixed p
 scans them, results are written in small batches. Killing the process loses at most the batch in
 flight; ``--resume`` scans exactly what has no result yet, and the (run, domain) key makes any
 replayed write a no-op.
+
+Every executor takes ``stop``, a callable polled a few times a second (see ``survey.stop``):
+once it is true, no new domain is started, the domains in flight are cancelled, and every
+finished result is still written, in-process and from worker processes alike.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import functools
+import multiprocessing
 import os
 import signal
 import sys
@@ -61,15 +66,17 @@ class SurveyOptions(ScanOptions):
 
 
 async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[str], options: SurveyOptions,
-                       emit: Callable[[dict], Any], resolver: Resolver | None = None) -> Counter:
+                       emit: Callable[[dict], Any], resolver: Resolver | None = None,
+                       stop: Callable[[], bool] | None = None) -> Counter:
     """Scan ``domains`` with a bounded worker pool; ``emit`` receives one summary row per domain.
 
     ``resolver`` may be shared between calls (its cache of provider hosts then carries over);
-    without one, a resolver lives for this call only.
+    without one, a resolver lives for this call only. When ``stop()`` turns true, the domains in
+    flight are cancelled and the call returns what was emitted so far.
     """
     if resolver is None:
         async with _resolver(options) as own:
-            return await scan_targets(kb, ip_table, domains, options, emit, own)
+            return await scan_targets(kb, ip_table, domains, options, emit, own, stop)
     outcomes: Counter = Counter()
     sent_before = resolver.stats["queries"]
     collect = collect_options(kb, options, make_fetcher(resolver, options))
@@ -80,6 +87,8 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
 
     async def worker() -> None:
         while True:
+            if stop is not None and stop():
+                return
             try:
                 domain = queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -88,9 +97,26 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
             outcomes[row["status"]] += 1
             await emit(row) if asyncio.iscoroutinefunction(emit) else emit(row)
 
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    await _until_done_or_stopped([asyncio.ensure_future(worker()) for _ in range(workers)], stop)
     outcomes["dns_queries"] += resolver.stats["queries"] - sent_before
     return outcomes
+
+
+async def _until_done_or_stopped(tasks: list[asyncio.Future], stop: Callable[[], bool] | None) -> None:
+    """Wait for ``tasks``; cancel the rest when one fails, when ``stop()`` turns true, or when we are cancelled."""
+    pending = set(tasks)
+    try:
+        while pending and not (stop is not None and stop()):
+            done, pending = await asyncio.wait(pending, timeout=None if stop is None else 0.1,
+                                               return_when=asyncio.FIRST_EXCEPTION)
+            failed = next((t for t in done if not t.cancelled() and t.exception() is not None), None)
+            if failed is not None:
+                raise failed.exception()
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
 
 
 def _resolver(options: SurveyOptions) -> Resolver:
@@ -116,8 +142,19 @@ def _worker_state(kb_root: str | None):
     return load_kb(kb_root), IPASNTable.load()
 
 
+_stop_event = None  # in --workers processes: set by the parent to stop the partitions in flight
+
+
+def _init_worker(parent: int, stop_event) -> None:
+    """Process-pool initialiser: die with the parent, leave Ctrl-C to the parent, listen to its stop event."""
+    global _stop_event
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the whole process group
+    _stop_event = stop_event
+    _die_with_parent(parent)
+
+
 def _die_with_parent(parent: int) -> None:
-    """Worker initialiser: a worker must not outlive a parent killed with SIGKILL (no cleanup runs then)."""
+    """A worker must not outlive a parent killed with SIGKILL (no cleanup runs then)."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -128,11 +165,17 @@ def _die_with_parent(parent: int) -> None:
 
 
 def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> dict:
-    """Worker task (process pool or Dask): scan one partition; rows as plain dicts, and counters."""
+    """Worker task (process pool or Dask): scan one partition; rows as plain dicts, and counters.
+
+    In a --workers process, a stop from the parent ends the partition early with the rows
+    finished so far.
+    """
     kb, ip_table = _worker_state(kb_root)
     rows: list[dict] = []
-    counts = run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append))
-    return {"rows": rows, "dns_queries": counts["dns_queries"]}
+    stop = _stop_event.is_set if _stop_event is not None else None
+    counts = run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append,
+                                    stop=stop))
+    return {"rows": rows, "dns_queries": counts["dns_queries"], "kb_version": kb.version}
 
 
 def partitions(store: SurveyStore, survey_id: int, size: int) -> Iterator[list[str]]:
@@ -144,39 +187,57 @@ def partitions(store: SurveyStore, survey_id: int, size: int) -> Iterator[list[s
 
 
 def run_window(parts: Iterator[list[str]], submit: Callable[[list[str]], Any],
-               wait_first: Callable[[set], set], window: int, finished: Callable[[Any], None]) -> None:
+               wait_first: Callable[[set], set], window: int, finished: Callable[[Any], None],
+               stop: Callable[[], bool] | None = None, cancel: Callable[[set], None] | None = None) -> None:
     """Keep ``window`` partitions in flight, handing each result to ``finished`` as it arrives.
 
     A sliding window rather than batches: a worker never waits for the slowest partition of a
-    batch, and at most ``window`` partitions are held in memory.
+    batch, and at most ``window`` partitions are held in memory. Once ``stop()`` is true nothing
+    more is submitted, ``cancel`` gets the partitions in flight (once), and whatever they still
+    return is handed over; ``wait_first`` should return within a fraction of a second (an empty
+    set when nothing finished) so that a stop is seen.
     """
     in_flight: set = set()
-    exhausted = False
+    exhausted = cancelled = False
     while True:
-        while not exhausted and len(in_flight) < window:
+        stopping = stop is not None and stop()
+        while not exhausted and not stopping and len(in_flight) < window:
             part = next(parts, None)
             if part is None:
                 exhausted = True
             else:
                 in_flight.add(submit(part))
+        if stopping and not cancelled:
+            cancelled = True
+            if cancel is not None:
+                cancel(in_flight)
         if not in_flight:
             return
         for future in wait_first(in_flight):
             in_flight.discard(future)
-            finished(future.result())
+            if not future.cancelled():
+                finished(future.result())
 
 
 def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, workers: int,
                   partition_size: int = 500, kb_root: str | None = None,
-                  progress: Callable[[dict], Any] | None = None) -> Counter:
+                  progress: Callable[[dict], Any] | None = None, stop: Callable[[], bool] | None = None) -> Counter:
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows."""
     per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers)).as_dict()
     totals: Counter = Counter()
-    with ProcessPoolExecutor(workers, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+    stop_event = multiprocessing.get_context().Event()
+
+    def cancel(futures: set) -> None:
+        stop_event.set()  # partitions running return their finished rows at once
+        for future in futures:
+            future.cancel()  # those not started yet
+
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(os.getpid(), stop_event)) as pool:
         run_window(partitions(store, survey_id, partition_size),
                    lambda part: pool.submit(scan_partition, part, per_worker, kb_root),
-                   lambda futures: wait(futures, return_when=FIRST_COMPLETED).done,
-                   workers * 3, lambda part: store_partitions(store, survey_id, [part], totals, progress))
+                   lambda futures: wait(futures, timeout=0.2, return_when=FIRST_COMPLETED).done,
+                   workers * 3, lambda part: store_partitions(store, survey_id, [part], totals, progress),
+                   stop, cancel)
     return totals
 
 
@@ -208,8 +269,9 @@ async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> dic
 
 
 async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore, survey_id: int,
-                    options: SurveyOptions, progress: Callable[[dict], Any] | None = None) -> Counter:
-    """Scan every pending target of the run, committing a batch at a time."""
+                    options: SurveyOptions, progress: Callable[[dict], Any] | None = None,
+                    stop: Callable[[], bool] | None = None) -> Counter:
+    """Scan every pending target of the run, committing a batch at a time (and whatever is finished on a stop)."""
     buffer: list[dict] = []
     last_commit = time.monotonic()
     totals: Counter = Counter()
@@ -219,7 +281,8 @@ async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore,
         if buffer:
             rows = list(buffer)
             buffer.clear()
-            await asyncio.to_thread(store.write, survey_id, rows)
+            # shielded: a stop that cancels the emitting worker must not drop rows already taken from the buffer
+            await asyncio.shield(asyncio.to_thread(store.write, survey_id, rows))
         last_commit = time.monotonic()
 
     async def emit(row: dict) -> None:
@@ -229,9 +292,16 @@ async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore,
         if len(buffer) >= options.batch or time.monotonic() - last_commit > options.commit_seconds:
             await flush()
 
-    async with _resolver(options) as resolver:  # one resolver (socket and cache) for the whole run
-        for batch in store.pending(survey_id, batch=max(options.batch * 10, 1000)):
-            totals += await scan_targets(kb, ip_table, [domain for domain, _ in batch], options, emit, resolver)
-            await flush()
-    await flush()
+    try:
+        async with _resolver(options) as resolver:  # one resolver (socket and cache) for the whole run
+            for batch in store.pending(survey_id, batch=max(options.batch * 10, 1000)):
+                totals += await scan_targets(kb, ip_table, [domain for domain, _ in batch], options, emit, resolver,
+                                             stop)
+                await flush()
+                if stop is not None and stop():
+                    break
+    finally:
+        if buffer:  # also when cancelled: what is finished is kept
+            store.write(survey_id, buffer)
+            buffer.clear()
     return totals
