@@ -33,8 +33,10 @@ for _ in $(seq 1 30); do
   su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break
   sleep 1
 done
+# the password differs from the user name, so that the tests can tell a redacted password from the user
 su postgres -c "psql -qtAc \"select 1 from pg_roles where rolname='souverain'\"" 2>/dev/null | grep -q 1 \
-  || su postgres -c "psql -qc \"create user souverain with password 'souverain' createdb\"" >/dev/null 2>&1
+  || su postgres -c "psql -qc \"create user souverain createdb\"" >/dev/null 2>&1
+su postgres -c "psql -qc \"alter user souverain with password 'pg-test-secret'\"" >/dev/null 2>&1
 su postgres -c "psql -qtAc \"select 1 from pg_database where datname='souverain_test'\"" 2>/dev/null | grep -q 1 \
   || su postgres -c "createdb -O souverain souverain_test" >/dev/null 2>&1
-echo "postgresql+psycopg://souverain:souverain@127.0.0.1:5432/souverain_test"
+echo "postgresql+psycopg://souverain:pg-test-secret@127.0.0.1:5432/souverain_test"

@@ -151,7 +151,7 @@ def test_two_concurrent_resumes_one_is_refused(tmp_path):
     created = CliRunner().invoke(cli, ["survey", "run", str(population), "--nameserver", f"127.0.0.1:{server.port}",
                                        "--timeout", "5", "--db", db, "--name", "twice", "--functions", "mail",
                                        "--quiet", "--workers", "1", "-o", str(tmp_path / "x.unknown-suffix")])
-    assert created.exit_code == 2 and "use a .jsonl, .csv or .parquet" in created.output  # checked before any scan
+    assert created.exit_code == 2 and "ending in .jsonl, .csv, .parquet" in created.output  # checked before any scan
     with Store.open(db) as store:  # a run left behind by a process that is gone
         SurveyStore(store).create("twice", str(population), _options(server.port, timeout=5), "kb",
                                   [Target(n + 1, d, {}) for n, d in enumerate(names)])
