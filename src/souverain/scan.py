@@ -24,16 +24,19 @@ from souverain.assess.organisation import summarise
 from souverain.attribute.domain import attribute_domain, notices
 from souverain.attribute.targets import validate_host
 from souverain.collect.dns import NO_RESPONSE, STATUSES, Resolver
-from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, DomainObservation, collect_domain,
-                                      resolve_first_party_hosts, send_host)
+from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, collect_domain, resolve_first_party_hosts,
+                                      send_host)
 from souverain.errors import UsageError
+from souverain.model.scan import BrowserSettings, Failure, Notice, ScanMeta, ScanResult, Tool
 from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
-    from souverain.collect.browser import BrowserOptions
+    from souverain.collect.observation import ObservationBuilder
+    from souverain.collect.page_run import BrowserOptions
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
 
 
 @dataclasses.dataclass
@@ -117,13 +120,14 @@ def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:
     ``MAX_BROWSERS`` at a time; None when the browser is not asked for."""
     if options.browser is None or not options.fetch_web or "web" not in options.functions:
         return None
-    from souverain.collect.browser import MAX_BROWSERS, observe_site
+    from souverain.collect.browser import observe_site
+    from souverain.collect.page_run import MAX_BROWSERS
     from souverain.collect.web import ConnectMap
 
     connect_map = ConnectMap.parse(options.connect_to) if options.connect_to else None
     limit = asyncio.Semaphore(MAX_BROWSERS)
 
-    async def observe(obs: DomainObservation) -> None:
+    async def observe(obs: ObservationBuilder) -> None:
         async with limit:
             await observe_site(resolver, obs, options.browser, connect_map=connect_map, ca_file=options.ca_file)
 
@@ -134,16 +138,17 @@ async def scan_one(kb: KnowledgeBase, resolver: Resolver, domain: str, options: 
                    collect: CollectOptions, ip_table: IPASNTable,
                    first_party: set[str] | None = None,
                    browser: Callable | None = None) -> tuple[DomainObservation, list[Dependency]]:
-    obs = await collect_domain(resolver, domain, options.functions, collect)
+    building = await collect_domain(resolver, domain, options.functions, collect)
     if browser is not None:
-        await browser(obs)
-    if obs.site is not None:
-        await resolve_first_party_hosts(resolver, obs, set(first_party or ()))
+        await browser(building)
+    if building.site is not None:
+        await resolve_first_party_hosts(resolver, building, set(first_party or ()))
+    obs = building.freeze()
     return obs, attribute_domain(kb, options.at, obs, ip_table, first_party)
 
 
 async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptions, ip_table: IPASNTable,
-                       progress: Callable[[str], Any] | None = None) -> dict:
+                       progress: Callable[[str], Any] | None = None) -> ScanResult:
     started = dt.datetime.now(dt.timezone.utc)
     clock = time.perf_counter()
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
@@ -165,35 +170,35 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
     deps = [dep for _, domain_deps in results for dep in domain_deps]
     finished = dt.datetime.now(dt.timezone.utc)
     summary = summarise(kb, deps, options.at)
-    missing = [obs.domain for obs, _ in results if obs.nxdomain]
+    missing = tuple(obs.domain for obs, _ in results if obs.nxdomain)
     if missing:
-        summary["nonexistent"] = missing
+        summary = dataclasses.replace(summary, nonexistent=missing)
     found = [notice for obs, _ in results for notice in notices(obs)]
     if resolver_silent(stats):
-        found.insert(0, {"domain": None, "id": "resolver-silent", "level": "error", "evidence": [],
-                         "params": {"nameservers": ", ".join(servers)}})
-    return {
-        "schema_version": OUTPUT_SCHEMA_VERSION,
-        "kb_version": kb.version,
-        "tool": {"name": "souverain", "version": CODE_VERSION},
-        "scan": {
-            "id": uuid.uuid4().hex[:12],
-            "domains": domains,
-            "at": options.at.isoformat(),
-            "started": _iso(started),
-            "finished": _iso(finished),
-            "duration_s": round(time.perf_counter() - clock, 3),
-            "functions": list(options.functions),
-            "nameservers": [f"{h}:{p}" for h, p in (options.nameservers or [])] or ["system"],
-            "dns_stats": stats,
-            **({"browser": dataclasses.asdict(options.browser)} if browser is not None else {}),
-        },
-        "summary": summary,
-        "notices": found,
-        "dependencies": [dep.as_dict() for dep in deps],
-        "evidence": {obs.domain: [item.as_dict() for item in obs.evidence] for obs, _ in results},
-        "failures": {obs.domain: _failures(obs) for obs, _ in results if obs.failures},
-    }
+        found.insert(0, Notice(None, "resolver-silent", "error", (), {"nameservers": ", ".join(servers)}))
+    return ScanResult(
+        schema_version=OUTPUT_SCHEMA_VERSION,
+        kb_version=kb.version,
+        tool=Tool("souverain", CODE_VERSION),
+        scan=ScanMeta(
+            id=uuid.uuid4().hex[:12],
+            domains=tuple(domains),
+            at=options.at.isoformat(),
+            started=_iso(started),
+            finished=_iso(finished),
+            duration_s=round(time.perf_counter() - clock, 3),
+            functions=tuple(options.functions),
+            nameservers=tuple(f"{h}:{p}" for h, p in (options.nameservers or [])) or ("system",),
+            dns_stats=stats,
+            browser=BrowserSettings(**dataclasses.asdict(options.browser))
+            if browser is not None and options.browser is not None else None,
+        ),
+        summary=summary,
+        notices=tuple(found),
+        dependencies=tuple(deps),
+        evidence={obs.domain: obs.evidence for obs, _ in results},
+        failures={obs.domain: _failures(obs) for obs, _ in results if obs.failures},
+    )
 
 
 def resolver_silent(stats: dict) -> bool:
@@ -202,17 +207,11 @@ def resolver_silent(stats: dict) -> bool:
     return answered == 0 and any(stats.get(status) for status in NO_RESPONSE)
 
 
-def _failures(obs: DomainObservation) -> list[dict]:
+def _failures(obs: DomainObservation) -> tuple[Failure, ...]:
     """The failed queries, with the error behind a network failure (``ConnectionRefusedError...``)."""
-    out = []
-    for query, status in obs.failures:
-        item = {"query": query, "status": status}
-        if query in obs.ids:
-            error = obs.item(obs.ids[query]).detail.get("error")
-            if error:
-                item["error"] = error
-        out.append(item)
-    return out
+    return tuple(Failure(query, status, (obs.item(obs.ids[query]).detail.get("error") or None)
+                         if query in obs.ids else None)
+                 for query, status in obs.failures)
 
 
 def _label(server: tuple[str, int]) -> str:

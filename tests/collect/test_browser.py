@@ -21,17 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from souverain.collect import browser as browser_module
-from souverain.collect.browser import (
-    DEFAULT_CHROMIUM,
-    BrowserOptions,
-    BrowserResult,
-    browse,
-    record_evidence,
-    spki_hashes,
-)
+from souverain.collect import chromium as chromium_module
+from souverain.collect.browser import record_evidence
+from souverain.collect.chromium import DEFAULT_CHROMIUM, spki_hashes
+from souverain.collect.page_run import BrowserOptions, BrowserResult, browse
 from souverain.collect.dns import Resolver
-from souverain.collect.domain import DomainObservation
+from souverain.collect.observation import ObservationBuilder
 from souverain.collect.proxy import NOT_ADMITTED, RecordingProxy
 from souverain.collect.web import ConnectMap
 from souverain.testing.dnsserver import DNSServer
@@ -176,7 +171,7 @@ def test_timeout_keeps_what_was_seen(world):
 
 @needs_chromium
 def test_evidence_says_how_each_host_was_observed(dynamic):
-    obs = DomainObservation("dynamic.test", ("web",))
+    obs = ObservationBuilder("dynamic.test", ("web",))
     record_evidence(obs, dynamic)
     page = obs.evidence[0]
     assert (page.source, page.kind, page.subject, page.status) == ("browser", "page-load", PAGE, "ok")
@@ -185,7 +180,7 @@ def test_evidence_says_how_each_host_was_observed(dynamic):
     assert set(items) == THIRD_PARTIES | {"www.dynamic.test"}
     font = items["fonts.bunny.net"]
     assert font.source == "browser" and font.kind == "requests"
-    assert font.records[0]["type"] == "font" and "fonts.css" in font.records[0]["value"]
+    assert font.records[0].type == "font" and "fonts.css" in font.records[0].value
     assert font.detail["addresses"] == ["185.93.1.243"] and font.detail["received"] > 0
     assert font.recheck() == "curl -sv --globoff https://fonts.bunny.net/marianne/marianne-regular.woff2"
     assert dynamic.host_evidence["fonts.bunny.net"][:2] == [font.id, page.id]
@@ -214,13 +209,13 @@ def private_tmp(tmp_path, monkeypatch):
 @pytest.fixture
 def processes(monkeypatch):
     started = []
-    real_start = browser_module._Chromium.start
+    real_start = chromium_module.Chromium.start
 
     async def start(self, executable, flags):
         started.append(self)
         await real_start(self, executable, flags)
 
-    monkeypatch.setattr(browser_module._Chromium, "start", start)
+    monkeypatch.setattr(chromium_module.Chromium, "start", start)
     return started
 
 
@@ -296,7 +291,7 @@ def test_spki_hashes_name_the_test_ca_key(world):
 
 
 def test_chromium_flags_keep_it_on_our_proxy():
-    flags = set(browser_module.CHROMIUM_FLAGS)
+    flags = set(chromium_module.CHROMIUM_FLAGS)
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-default-apps", "--no-default-browser-check", "--proxy-bypass-list=<-loopback>",

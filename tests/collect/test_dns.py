@@ -75,7 +75,7 @@ def test_transient_servfail_on_a_shared_host_does_not_stick_to_the_next_domain(s
     first, second = _collect_in_turn(server, ["d1.unit.test", "d2.unit.test"], timeout=0.5, retries=2)
     assert first.mx_hosts["shared-mx.unit.test"].status == "SERVFAIL"
     assert ("shared-mx.unit.test A", "SERVFAIL") in first.failures
-    assert second.mx_hosts["shared-mx.unit.test"].ipv4 == ["192.0.2.26"] and not second.failures
+    assert second.mx_hosts["shared-mx.unit.test"].ipv4 == ("192.0.2.26",) and not second.failures
 
 
 def test_timeout_is_not_cached_either(server):
@@ -287,14 +287,15 @@ def test_close_answers_everything_still_waiting(server):
 
 def test_resolve_host_keeps_a_chain_answered_in_one_response(server):
     """Recursive resolvers answer CNAMEs and addresses together: the chain must still be kept."""
-    from souverain.collect.domain import DomainObservation, resolve_host
+    from souverain.collect.domain import resolve_host
+    from souverain.collect.observation import ObservationBuilder
 
     async def go():
         async with Resolver([("127.0.0.1", server.port)], timeout=0.5) as resolver:
-            return await resolve_host(resolver, DomainObservation("unit.test", ("web",)), "www.unit.test", "web-host")
+            return await resolve_host(resolver, ObservationBuilder("unit.test", ("web",)), "www.unit.test", "web-host")
 
     found = asyncio.run(go())
-    assert found.cnames == ["web.unit.test", "host.unit.test"] and found.ipv4 == ["192.0.2.80"]
+    assert found.cnames == ("web.unit.test", "host.unit.test") and found.ipv4 == ("192.0.2.80",)
 
 
 def test_question_name_shortcut_decodes_the_same_records():

@@ -6,8 +6,8 @@ import shlex
 
 import pytest
 
-from souverain.collect.domain import Evidence
-from souverain.collect.recheck import command_line, curl_argv, dig_argv
+from souverain.model.evidence import Evidence
+from souverain.model.recheck import command_line, curl_argv, dig_argv
 
 
 @pytest.mark.parametrize(("name", "argument"), [

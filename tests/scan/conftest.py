@@ -10,6 +10,7 @@ import pytest
 
 from souverain.kb.base import load_kb
 from souverain.kb.ipasn import IPASNTable
+from souverain.model.scan import ScanResult
 from souverain.scan import ScanOptions, scan_domains
 from souverain.testing.dnsserver import DNSServer
 
@@ -28,9 +29,17 @@ def ip_table():
     return IPASNTable.load()
 
 
+class ScanDocument(dict):
+    """A scan's JSON form (what ``--format json`` writes), with the ``ScanResult`` it was written from."""
+
+    def __init__(self, model: ScanResult) -> None:
+        super().__init__(model.as_dict())
+        self.model = model
+
+
 @pytest.fixture(scope="session")
 def scan_world(world_dns, ip_table):
-    """scan(*domains, **options) -> result dict, DNS only unless web options are given."""
+    """scan(*domains, **options) -> a ScanDocument, DNS only unless web options are given."""
     cache: dict = {}
 
     def run(*domains: str, **overrides):
@@ -41,7 +50,7 @@ def scan_world(world_dns, ip_table):
                 settings["connect_to"] = list(settings["connect_to"])
             options = ScanOptions(nameservers=[("127.0.0.1", world_dns.port)], timeout=0.3, retries=1,
                                   at=dt.date(2026, 11, 28), **settings)
-            cache[key] = asyncio.run(scan_domains(load_kb(), list(domains), options, ip_table))
+            cache[key] = ScanDocument(asyncio.run(scan_domains(load_kb(), list(domains), options, ip_table)))
         return cache[key]
 
     return run

@@ -18,14 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from souverain.cli.main import cli
-from souverain.collect.browser import (
-    DEFAULT_CHROMIUM,
-    BrowserOptions,
-    BrowserRequest,
-    BrowserResult,
-    record_evidence,
-)
-from souverain.collect.domain import DomainObservation
+from souverain.collect.browser import record_evidence
+from souverain.collect.chromium import DEFAULT_CHROMIUM
+from souverain.collect.observation import ObservationBuilder
+from souverain.collect.page_run import BrowserOptions, BrowserRequest, BrowserResult
 from souverain.collect.pagerefs import extract_resources
 from souverain.collect.proxy import NOT_ADMITTED, Connection
 from souverain.testing.httpserver import TestCA, WebServer
@@ -126,8 +122,8 @@ def test_a_plain_http_request_the_proxy_refused_is_refused_not_an_http_403():
     ], connections=[Connection("ads.example", 80, "GET", status="refused", error=NOT_ADMITTED),
                     Connection("cdn.example", 443, "CONNECT", address="192.0.2.1", status="ok", received=10)])
     assert [result.request_outcome(r) for r in result.requests] == [("refused", NOT_ADMITTED), ("loaded", "HTTP 200")]
-    obs = DomainObservation("x.test", ("web",))
+    obs = ObservationBuilder("x.test", ("web",))
     record_evidence(obs, result)
     ads = next(e for e in obs.evidence if e.subject == "ads.example")
-    assert ads.status == "refused" and ads.records[0]["outcome"] == "refused"
-    assert ads.records[0]["value"] == f"refused by souverain's proxy ({NOT_ADMITTED})"
+    assert ads.status == "refused" and ads.records[0].outcome == "refused"
+    assert ads.records[0].value == f"refused by souverain's proxy ({NOT_ADMITTED})"

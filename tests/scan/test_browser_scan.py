@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from souverain.cli.main import cli
-from souverain.collect.browser import DEFAULT_CHROMIUM, BrowserOptions
+from souverain.collect.chromium import DEFAULT_CHROMIUM
+from souverain.collect.page_run import BrowserOptions
 from souverain.testing.httpserver import TestCA, WebServer
 from tests.scan.conftest import WORLD, deps
 

@@ -9,6 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from souverain.cli.main import cli
+from souverain.model.load import load
+from souverain.model.scan import ScanResult
 from souverain.report.render import render_scan
 from tests.scan.conftest import deps
 
@@ -33,12 +35,12 @@ def test_nxdomain_apex_says_the_domain_does_not_exist(scan_world):
 
 def test_nxdomain_verdict_line(scan_world):
     alone = scan_world("gone.nxparent.test")
-    lines = render_scan(alone, "table", "en").splitlines()
+    lines = render_scan(alone.model, "table", "en").splitlines()
     assert lines[0] == ("DOES NOT EXIST: gone.nxparent.test (NXDOMAIN): no mail, DNS or web service to attribute.")
     assert not any(line.startswith("UNDETERMINED") for line in lines[:3])
     assert alone["summary"]["verdict"] == "undetermined", "never counted as not exposed"
-    assert render_scan(alone, "table", "fr").startswith("N'EXISTE PAS : gone.nxparent.test")
-    mixed = render_scan(scan_world("gone.nxparent.test", "m365.test"), "table", "en").splitlines()
+    assert render_scan(alone.model, "table", "fr").startswith("N'EXISTE PAS : gone.nxparent.test")
+    mixed = render_scan(scan_world("gone.nxparent.test", "m365.test").model, "table", "en").splitlines()
     assert mixed[0].startswith("DOES NOT EXIST: gone.nxparent.test") and mixed[1].startswith("EXPOSED")
 
 
@@ -78,7 +80,7 @@ def test_no_answer_from_the_resolver_is_said_on_stderr(dead_port, tmp_path):
     assert statuses <= {"UNREACHABLE", "TIMEOUT"}, "no bare ERROR"
     refused = [item for item in data["failures"]["m365.test"] if item["status"] == "UNREACHABLE"]
     assert all("ConnectionRefusedError" in item["error"] for item in refused)
-    table = render_scan(data, "table", "en")
+    table = render_scan(load(ScanResult, data), "table", "en")  # a document read back
     assert table.startswith(f"no answer from name server {server} for any query")
 
 

@@ -24,7 +24,7 @@ def test_verdict_equals_the_summary_verdict(world_dns, ip_table):
             out = []
             for name in names:
                 _, deps = await scan_one(kb, resolver, name, options, collect, ip_table)
-                out.append((name, summarise(kb, deps, options.at, alternatives=False)["verdict"], verdict(kb, deps)))
+                out.append((name, summarise(kb, deps, options.at, alternatives=False).verdict, verdict(kb, deps)))
             return out
 
     found = asyncio.run(go())

@@ -70,6 +70,6 @@ def test_hostile_page_is_data(web):
 def test_html_report_escapes_the_hostile_page(web):
     from souverain.report.render import render_scan
 
-    html = render_scan(web, "html")
+    html = render_scan(web.model, "html")
     assert "<b>Evil CA</b>" not in html and "&lt;b&gt;Evil CA&lt;/b&gt;" in html
     assert "<script>alert" not in html

@@ -6,36 +6,17 @@ unknown and counted as exposed in the worst-case figure, never silently as safe.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.kb.ownership import ultimate_controller
+from souverain.model.scan import Alternative, Counts, FunctionSummary, LawRef, Score, ScorePart, Summary
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
     from souverain.kb.base import KnowledgeBase
+    from souverain.model.dependency import Dependency
 
 MAX_ALTERNATIVES = 5
-
-
-@dataclasses.dataclass
-class FunctionSummary:
-    function: str
-    name: str
-    name_fr: str
-    criticality: int
-    state: str  # exposed, not-exposed, unknown, absent
-    services: list[str]
-    controllers: list[str]
-    laws: list[str]
-    unknown: int
-
-    def as_dict(self) -> dict:
-        return {"function": self.function, "name": self.name, "name_fr": self.name_fr,
-                "criticality": self.criticality, "state": self.state,
-                "services": self.services, "controllers": self.controllers, "laws": self.laws,
-                "unknown": self.unknown}
 
 
 def function_state(items: list[Dependency]) -> str:
@@ -65,7 +46,7 @@ def _verdict(critical_states: list[str], states: list[str]) -> str:
     return "undetermined" if "unknown" in critical_states else "not-exposed"
 
 
-def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternatives: bool = True) -> dict:
+def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternatives: bool = True) -> Summary:
     by_function: dict[str, list[Dependency]] = {}
     for dep in deps:
         by_function.setdefault(dep.function, []).append(dep)
@@ -81,47 +62,48 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
         state = function_state(items)
         functions.append(FunctionSummary(
             function, name, name_fr, criticality, state,
-            services=sorted({d.service["name"] for d in items if d.service}),
-            controllers=sorted({f"{d.controller['name']} ({d.controller['country']})" for d in known}),
-            laws=sorted({law for d in exposed for law in d.foreign_laws}),
+            services=tuple(sorted({d.service.name for d in items if d.service})),
+            controllers=tuple(sorted({f"{d.controller.name} ({d.controller.country})"
+                                      for d in known if d.controller})),
+            laws=tuple(sorted({law for d in exposed for law in d.foreign_laws})),
             unknown=unknown,
         ))
     functions.sort(key=lambda f: (-f.criticality, f.function))
     weight = sum(f.criticality for f in functions if f.state != "absent")
     exposed_weight = sum(f.criticality for f in functions if f.state == "exposed")
     unknown_weight = sum(f.criticality for f in functions if f.state == "unknown")
-    score = {
-        "exposure_pct": round(100 * exposed_weight / weight, 1) if weight else 0.0,
-        "exposure_worst_case_pct": round(100 * (exposed_weight + unknown_weight) / weight, 1) if weight else 0.0,
-        "parts": [{"function": f.function, "criticality": f.criticality, "state": f.state} for f in functions],
-    }
-    critical_exposed = [f.function for f in functions if f.state == "exposed" and f.criticality >= 4]
-    critical_unknown = [f.function for f in functions if f.state == "unknown" and f.criticality >= 4]
+    score = Score(
+        exposure_pct=round(100 * exposed_weight / weight, 1) if weight else 0.0,
+        exposure_worst_case_pct=round(100 * (exposed_weight + unknown_weight) / weight, 1) if weight else 0.0,
+        parts=tuple(ScorePart(f.function, f.criticality, f.state) for f in functions),
+    )
+    critical_exposed = tuple(f.function for f in functions if f.state == "exposed" and f.criticality >= 4)
+    critical_unknown = tuple(f.function for f in functions if f.state == "unknown" and f.criticality >= 4)
     laws = sorted({law for f in functions for law in f.laws})
-    return {
-        "verdict": _verdict([f.state for f in functions if f.criticality >= 4], [f.state for f in functions]),
-        "critical_exposed": critical_exposed,
-        "critical_unknown": critical_unknown,
-        "laws": [{"id": law, "name": kb.laws[law].name, "country": kb.laws[law].country} for law in laws],
-        "functions": [f.as_dict() for f in functions],
-        "score": score,
-        "alternatives": alternatives_for(kb, deps, at) if alternatives else {},
-        "counts": {
-            "dependencies": len(deps),
-            "exposed": sum(1 for d in deps if d.foreign_laws),
-            "unknown": sum(1 for d in deps if d.status == "unknown"),
-        },
-    }
+    return Summary(
+        verdict=_verdict([f.state for f in functions if f.criticality >= 4], [f.state for f in functions]),
+        critical_exposed=critical_exposed,
+        critical_unknown=critical_unknown,
+        laws=tuple(LawRef(law, kb.laws[law].name, kb.laws[law].country) for law in laws),
+        functions=tuple(functions),
+        score=score,
+        alternatives=alternatives_for(kb, deps, at) if alternatives else {},
+        counts=Counts(
+            dependencies=len(deps),
+            exposed=sum(1 for d in deps if d.foreign_laws),
+            unknown=sum(1 for d in deps if d.status == "unknown"),
+        ),
+    )
 
 
-def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> dict[str, list[dict]]:
+def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> dict[str, tuple[Alternative, ...]]:
     """European alternatives for each function that foreign laws reach (those replacing the service first)."""
     home = kb.region("europe")
-    out: dict[str, list[dict]] = {}
+    out: dict[str, tuple[Alternative, ...]] = {}
     exposed: dict[str, set[str]] = {}
     for dep in deps:
         if dep.foreign_laws:
-            exposed.setdefault(dep.function, set()).add(dep.service["id"] if dep.service else "")
+            exposed.setdefault(dep.function, set()).add(dep.service.id if dep.service else "")
     for function, services in sorted(exposed.items()):
         candidates = []
         for alt in kb.alternatives.values():
@@ -133,10 +115,9 @@ def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> 
             replaces = bool(services & set(alt.replaces))
             candidates.append((not replaces, alt.name, alt, controller))
         candidates.sort(key=lambda item: (item[0], item[1]))
-        out[function] = [
-            {"id": alt.id, "name": alt.name, "vendor": kb.entity_name(alt.vendor),
-             "country": controller.country, "open_source": alt.open_source, "self_hostable": alt.self_hostable,
-             "website": str(alt.website), "replaces_current": not not_replacing, "fact": alt.facts[0]}
+        out[function] = tuple(
+            Alternative(alt.id, alt.name, kb.entity_name(alt.vendor), controller.country, alt.open_source,
+                        alt.self_hostable, str(alt.website), not not_replacing, alt.facts[0])
             for not_replacing, _, alt, controller in candidates[:MAX_ALTERNATIVES]
-        ]
+        )
     return out

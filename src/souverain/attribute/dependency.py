@@ -1,9 +1,5 @@
-"""A dependency: one function of one domain, served by a service, run by an operator under a controller.
-
-Built from evidence ids and the KB rule that fired. ``status`` says how it was established:
-``identified`` (a KB service matched), ``self-managed`` (no provider matched, but the addresses
-belong to a known network operator), ``unknown`` (not enough evidence: never read as "independent"),
-``none`` (the function is explicitly absent, e.g. RFC 7505 null MX).
+"""Build a dependency (``model.Dependency``): one function of one domain, served by a service, run
+by an operator under a controller, from evidence ids and the KB rule that fired.
 """
 
 from __future__ import annotations
@@ -14,55 +10,27 @@ from typing import TYPE_CHECKING, Any
 
 from souverain.assess.exposure import foreign_access_laws, laws_for_entity, render_path
 from souverain.kb.ownership import control_chain
+from souverain.model.dependency import (
+    ChainEntry,
+    Confidence,
+    Dependency,
+    EntityRef,
+    EntityView,
+    Infrastructure,
+    LawReach,
+    NetworkRef,
+    PathEntry,
+    ServiceRef,
+    Status,
+)
+from souverain.model.evidence import id_number
 
 if TYPE_CHECKING:
+    from souverain.assess.exposure import LawExposure
+    from souverain.attribute.hosts import HostAttribution
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.indexes import Match
-
-STATUSES = ("identified", "self-managed", "unknown", "none")
-CONFIDENCES = ("high", "medium", "low")
-
-
-@dataclasses.dataclass
-class Dependency:
-    domain: str
-    function: str
-    status: str
-    confidence: str
-    reason: str  # message id under "reason." in the catalogues
-    reason_params: dict[str, Any] = dataclasses.field(default_factory=dict)
-    subject: str | None = None  # the host name / value the dependency is about
-    service: dict | None = None
-    operator: dict | None = None
-    controller: dict | None = None
-    chain: list[dict] = dataclasses.field(default_factory=list)
-    chain_text: str | None = None
-    laws: list[dict] = dataclasses.field(default_factory=list)
-    foreign_laws: list[str] = dataclasses.field(default_factory=list)
-    evidence: list[str] = dataclasses.field(default_factory=list)
-    rule: str | None = None
-    infrastructure: dict | None = None  # the network under a named service, when another group runs it
-
-    @property
-    def foreign_access(self) -> bool | None:
-        """True/False when the controller is known; None when the dependency is unknown."""
-        if self.controller is None:
-            return None
-        return bool(self.foreign_laws)
-
-    def key(self) -> tuple[str, str, str]:
-        return (self.function, self.service["id"] if self.service else "", self.subject or "")
-
-    def as_dict(self) -> dict:
-        # hand-written: dataclasses.asdict deep-copies every nested value, which dominated survey time
-        return {
-            "domain": self.domain, "function": self.function, "status": self.status,
-            "confidence": self.confidence, "reason": self.reason, "reason_params": dict(self.reason_params),
-            "subject": self.subject, "service": self.service, "operator": self.operator,
-            "controller": self.controller, "chain": self.chain, "chain_text": self.chain_text,
-            "laws": self.laws, "foreign_laws": list(self.foreign_laws), "evidence": list(self.evidence),
-            "rule": self.rule, "infrastructure": self.infrastructure, "foreign_access": self.foreign_access,
-        }
+    from souverain.kb.ownership import ChainLink
 
 
 def build(
@@ -71,56 +39,56 @@ def build(
     domain: str,
     function: str,
     *,
-    status: str,
-    confidence: str,
+    status: Status,
+    confidence: Confidence,
     reason: str,
     service_id: str | None = None,
     entity_id: str | None = None,
     subject: str | None = None,
-    evidence: list[str] | None = None,
+    evidence: list[str] | tuple[str, ...] | None = None,
     match: Match | None = None,
     **reason_params: Any,
 ) -> Dependency:
-    dep = Dependency(domain, function, status, confidence, reason, reason_params, subject,
-                     evidence=sorted(set(evidence or []), key=_evidence_order), rule=match.rule() if match else None)
+    service = None
     if service_id:
-        service = kb.services[service_id]
-        dep.service = {"id": service.id, "name": service.name, "category": service.category}
-        entity_id = entity_id or service.operator
-    if entity_id and entity_id in kb.entities:
-        view = entity_view(kb, entity_id, at)
-        dep.operator, dep.controller = view["operator"], view["controller"]
-        dep.chain, dep.chain_text = view["chain"], view["chain_text"]
-        dep.laws, dep.foreign_laws = view["laws"], view["foreign_laws"]
-    return dep
+        record = kb.services[service_id]
+        service = ServiceRef(record.id, record.name, record.category)
+        entity_id = entity_id or record.operator
+    view = entity_view(kb, entity_id, at) if entity_id and entity_id in kb.entities else None
+    return Dependency(
+        domain, function, status, confidence, reason, reason_params, subject, service,  # type: ignore[arg-type]
+        view.operator if view else None, view.controller if view else None, view.chain if view else (),
+        view.chain_text if view else None, view.laws if view else (), view.foreign_laws if view else (),
+        tuple(sorted(set(evidence or ()), key=id_number)), match.rule() if match else None,
+    )
 
 
-def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency, network) -> None:
-    """Record the network operator under a named service when another group controls it.
+def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency,
+                       network: HostAttribution | None) -> Dependency:
+    """``dep`` with the network operator under its service, when another group controls it.
 
     A mail service run on a hyperscaler's address space is reached by the laws of both: the
     infrastructure provider has the data in its possession or custody. Its foreign laws are added
     to the dependency's, with the infrastructure shown separately (never hidden behind the brand).
     """
     if network is None or not network.identified or dep.controller is None:
-        return
-    operator = kb.services[network.service_id].operator
-    view = entity_view(kb, operator, at)
-    if view["controller"]["id"] == dep.controller["id"]:
-        return
-    dep.infrastructure = {
-        "service": {"id": network.service_id, "name": kb.services[network.service_id].name},
-        "operator": view["operator"], "controller": view["controller"], "chain_text": view["chain_text"],
-        "foreign_laws": view["foreign_laws"], "rule": network.match.rule() if network.match else None,
-    }
-    dep.foreign_laws = sorted(set(dep.foreign_laws) | set(view["foreign_laws"]))
+        return dep
+    service = kb.services[network.service_id]
+    view = entity_view(kb, service.operator, at)
+    if view.controller.id == dep.controller.id:
+        return dep
+    infrastructure = Infrastructure(NetworkRef(service.id, service.name), view.operator, view.controller,
+                                    view.chain_text, view.foreign_laws,
+                                    network.match.rule() if network.match else None)
+    return dataclasses.replace(dep, infrastructure=infrastructure,
+                               foreign_laws=tuple(sorted(set(dep.foreign_laws) | set(view.foreign_laws))))
 
 
-def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> dict:
+def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> EntityView:
     """Operator, controller, chain and laws of an entity at a date, computed once per KB and date.
 
     A survey attributes thousands of domains to the same few operators; the KB is read-only, so
-    the ownership walk and law look-up are cached on it. Callers must not mutate the result.
+    the ownership walk and law look-up are cached on it.
     """
     cache = kb.__dict__.setdefault("_entity_views", {})
     key = (entity_id, at)
@@ -128,17 +96,30 @@ def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> dict:
         chain = control_chain(kb, entity_id, at)
         operator, controller = chain[0].entity, chain[-1].entity
         exposures = laws_for_entity(kb, entity_id, at)
-        cache[key] = {
-            "operator": {"id": operator.id, "name": operator.name, "country": operator.country},
-            "controller": {"id": controller.id, "name": controller.name, "country": controller.country},
-            "chain": [{"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
-                       "holding": link.describe_edge() or None} for link in chain],
-            "chain_text": render_path(chain),
-            "laws": [item.as_dict() for item in exposures],
-            "foreign_laws": [item.law.id for item in foreign_access_laws(kb, exposures)],
-        }
-    return cache[key]
+        cache[key] = EntityView(
+            EntityRef(operator.id, operator.name, operator.country),
+            EntityRef(controller.id, controller.name, controller.country),
+            chain_entries(chain), render_path(chain), tuple(law_reach(item) for item in exposures),
+            tuple(item.law.id for item in foreign_access_laws(kb, exposures)),
+        )
+    view: EntityView = cache[key]
+    return view
 
 
-def _evidence_order(evidence_id: str) -> int:
-    return int(evidence_id[1:]) if evidence_id[1:].isdigit() else 0
+def chain_entries(chain: list[ChainLink] | tuple[ChainLink, ...]) -> tuple[ChainEntry, ...]:
+    """An ownership chain as the outputs show it."""
+    return tuple(ChainEntry(link.entity.id, link.entity.name, link.entity.country, link.describe_edge() or None)
+                 for link in chain)
+
+
+def law_reach(exposure: LawExposure) -> LawReach:
+    """A law binding an entity, and the path that makes it bind, as the outputs show it."""
+    law = exposure.law
+    return LawReach(law.id, law.name, law.country, law.effect, exposure.via,  # type: ignore[arg-type]
+                    exposure.status.state if exposure.status else "unknown", path_entries(exposure.path),
+                    exposure.path_text())
+
+
+def path_entries(path: tuple[ChainLink, ...]) -> tuple[PathEntry, ...]:
+    return tuple(PathEntry(link.entity.id, link.entity.name, link.entity.country, link.describe_edge() or None)
+                 for link in path)

@@ -9,8 +9,8 @@ from souverain.attribute import dependency
 from souverain.attribute.hosts import attribute_host
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
-    from souverain.collect.domain import DomainObservation
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
 
@@ -25,7 +25,7 @@ def attribute_dns(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
     for host in obs.ns:
         resolved = obs.ns_hosts.get(host)
         found = attribute_host(kb, ip_table, host, resolved, ("ns",))
-        evidence = ns_evidence + (resolved.evidence if resolved else [])
+        evidence = ns_evidence + list(resolved.evidence if resolved else ())
         if found.identified:
             key = found.service_id
             status = "identified" if found.via != "network" else "self-managed"

@@ -11,10 +11,11 @@ from souverain.attribute.mail import attribute_mail, spf_notices
 from souverain.attribute.reporting import attribute_reporting
 from souverain.attribute.saas import attribute_saas
 from souverain.attribute.web import attribute_web
+from souverain.model.scan import Notice
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
-    from souverain.collect.domain import DomainObservation
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
 
@@ -51,11 +52,10 @@ def nonexistent(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[
             for group in obs.functions if group in KEY_FUNCTIONS]
 
 
-def notices(obs: DomainObservation) -> list[dict]:
+def notices(obs: DomainObservation) -> list[Notice]:
     """What the reader must see besides the dependencies: a domain that does not exist, a broken SPF."""
     if obs.nxdomain:
-        evidence = [item.id for item in obs.evidence
-                    if item.source == "dns" and item.subject == obs.domain and item.status == "NXDOMAIN"]
-        return [{"domain": obs.domain, "id": "domain-nxdomain", "level": "error", "evidence": evidence,
-                 "params": {"domain": obs.domain}}]
+        evidence = tuple(item.id for item in obs.evidence
+                         if item.source == "dns" and item.subject == obs.domain and item.status == "NXDOMAIN")
+        return [Notice(obs.domain, "domain-nxdomain", "error", evidence, {"domain": obs.domain})]
     return spf_notices(obs) if "mail" in obs.functions else []

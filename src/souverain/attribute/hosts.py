@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from souverain.collect.domain import HostAddresses
+from souverain.model.observation import HostAddresses
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -49,7 +50,8 @@ def attribute_host(
     return attribute_addresses(kb, ip_table, host, resolved.addresses if resolved else [])
 
 
-def attribute_addresses(kb: KnowledgeBase, ip_table: IPASNTable, host: str, addresses: list[str]) -> HostAttribution:
+def attribute_addresses(kb: KnowledgeBase, ip_table: IPASNTable, host: str,
+                        addresses: Sequence[str]) -> HostAttribution:
     """The network operator of the addresses (the most frequent known ASN wins)."""
     result = HostAttribution(host, "none")
     votes: collections.Counter[str] = collections.Counter()

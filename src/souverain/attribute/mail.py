@@ -14,16 +14,19 @@ Rules (what the peers get wrong, see PEERS.md):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
 from souverain.attribute.hosts import attribute_addresses, attribute_host
 from souverain.collect.reporting import external
+from souverain.model.evidence import id_number
+from souverain.model.scan import Notice
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
-    from souverain.collect.domain import DomainObservation
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
 
@@ -61,7 +64,7 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
     inbound: list[Dependency] = []
     for host in primaries:
         resolved = obs.mx_hosts.get(host)
-        evidence = mx_evidence + (resolved.evidence if resolved else [])
+        evidence = mx_evidence + list(resolved.evidence if resolved else ())
         found = attribute_host(kb, ip_table, host, resolved, ("mx",))
         if found.identified and found.via != "network":
             service = kb.services[found.service_id]
@@ -71,9 +74,8 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
                 continue
             item = dep(status="identified", confidence="high", reason="mx-service", service_id=service.id,
                        subject=host, evidence=evidence, match=found.match, host=host)
-            dependency.add_infrastructure(kb, at, item, attribute_addresses(
-                kb, ip_table, host, resolved.addresses if resolved else []))
-            inbound.append(item)
+            inbound.append(dependency.add_infrastructure(kb, at, item, attribute_addresses(
+                kb, ip_table, host, resolved.addresses if resolved else [])))
         elif found.identified:
             asn = next(iter(found.networks), None)
             inbound.append(dep(status="self-managed", confidence="medium", reason="mx-self-managed",
@@ -89,9 +91,8 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
     for service_id, evidence in gateways.items():
         item = dep("email.gateway", status="identified", confidence="high", reason="mx-gateway",
                    service_id=service_id, subject=", ".join(primaries), evidence=evidence, hosts=", ".join(primaries))
-        dependency.add_infrastructure(kb, at, item, attribute_addresses(kb, ip_table, service_id,
-                                                                        networks.get(service_id, [])))
-        deps.append(item)
+        deps.append(dependency.add_infrastructure(kb, at, item, attribute_addresses(
+            kb, ip_table, service_id, networks.get(service_id, []))))
     if gateways and not inbound:
         inbound.append(_look_through(kb, at, obs, mx_evidence, list(gateways)))
     elif inbound and all(d.status in ("unknown", "self-managed") for d in inbound):
@@ -99,10 +100,10 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
         # only strong signals (autodiscover, DKIM CNAME) may say so; a tenant or SPF alone never does.
         behind = _look_through(kb, at, obs, mx_evidence, [], strong_only=True)
         if behind.status == "identified":
-            for front in inbound:
-                front.function = "email.gateway"
-                front.reason = "mx-unrecognised-gateway" if front.status == "unknown" else "mx-self-managed-gateway"
-            deps += inbound
+            deps += [dataclasses.replace(front, function="email.gateway",
+                                         reason="mx-unrecognised-gateway" if front.status == "unknown"
+                                         else "mx-self-managed-gateway")
+                     for front in inbound]
             inbound = [behind]
     return deps + _dedupe(inbound)
 
@@ -122,8 +123,8 @@ def _look_through(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, mx_evi
         add(idx.match_host(target, ("autodiscover", "mx")), "autodiscover", STRONG,
             obs.ids.get(f"autodiscover.{domain} CNAME") or obs.ids.get(f"_autodiscover._tcp.{domain} SRV"))
     for selector, info in obs.dkim.items():
-        for target in info["cnames"]:
-            add(idx.match_host(target, ("dkim",)), f"dkim:{selector}", STRONG, info["evidence"])
+        for target in info.cnames:
+            add(idx.match_host(target, ("dkim",)), f"dkim:{selector}", STRONG, info.evidence)
     for template, resolved in obs.derived.items():
         if resolved.addresses:
             owner = next((s.id for s in kb.services.values() if template in s.fingerprints.derived_hosts), None)
@@ -200,11 +201,11 @@ def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
                 entry["evidence"] += [e for e in (obs.ids.get(f"{owner} TXT"),) if e]
                 entry["via"].add("spf-ip")
     for selector, info in obs.dkim.items():
-        for target in info["cnames"]:
+        for target in info.cnames:
             match = idx.match_host(target, ("dkim",))
             if match:
                 entry = found.setdefault(match.service, {"evidence": [], "match": match, "via": set()})
-                entry["evidence"].append(info["evidence"])
+                entry["evidence"].append(info.evidence)
                 entry["via"].add(f"dkim:{selector}")
     deps = []
     for service_id, entry in found.items():
@@ -220,25 +221,25 @@ def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
     return deps + unknown
 
 
-def spf_notices(obs: DomainObservation) -> list[dict]:
+def spf_notices(obs: DomainObservation) -> list[Notice]:
     """What breaks the domain's SPF evaluation (RFC 7208 permerror), and repeated includes.
 
-    Each notice: ``{"domain", "id", "level", "params", "evidence"}``; ``id`` is a message id under
-    "notice." in the catalogues. A broken record must be seen: receivers treat it as a permerror.
+    A notice's ``id`` is a message id under "notice." in the catalogues. A broken record must be
+    seen: receivers treat it as a permerror.
     """
     spf = obs.spf
     if spf is None:
         return []
-    evidence = [obs.ids[f"{obs.domain} TXT"]] if f"{obs.domain} TXT" in obs.ids else []
+    evidence = (obs.ids[f"{obs.domain} TXT"],) if f"{obs.domain} TXT" in obs.ids else ()
     notices = []
     for error in spf.errors[:MAX_SPF_NOTICES]:
-        notices.append({"domain": obs.domain, "id": f"spf-{error.kind}", "level": "error", "evidence": evidence,
-                        "params": {"path": " -> ".join(error.path), "target": error.path[-1], "detail": error.detail,
-                                   "lookups": spf.lookups, "voids": spf.void_lookups}})
+        notices.append(Notice(obs.domain, f"spf-{error.kind}", "error", evidence, {
+            "path": " -> ".join(error.path), "target": error.path[-1], "detail": error.detail,
+            "lookups": spf.lookups, "voids": spf.void_lookups}))
     if spf.duplicates:
         names = ", ".join(f"{name} (x{count})" for name, count in spf.duplicates.items())
-        notices.append({"domain": obs.domain, "id": "spf-duplicates", "level": "warning", "evidence": evidence,
-                        "params": {"names": names, "lookups": spf.lookups}})
+        notices.append(Notice(obs.domain, "spf-duplicates", "warning", evidence,
+                              {"names": names, "lookups": spf.lookups}))
     return notices
 
 
@@ -255,9 +256,10 @@ def _is_address(text: str) -> bool:
 def _dedupe(deps: list[Dependency]) -> list[Dependency]:
     seen: dict[tuple, Dependency] = {}
     for item in deps:
-        key = (item.function, item.service["id"] if item.service else item.subject, item.status)
+        key = (item.function, item.service.id if item.service else item.subject, item.status)
         if key in seen:
-            seen[key].evidence = sorted(set(seen[key].evidence + item.evidence), key=lambda e: int(e[1:]))
+            merged = tuple(sorted(set(seen[key].evidence + item.evidence), key=id_number))
+            seen[key] = dataclasses.replace(seen[key], evidence=merged)
             continue
         seen[key] = item
     return list(seen.values())

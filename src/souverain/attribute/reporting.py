@@ -16,8 +16,8 @@ from souverain.attribute import dependency
 from souverain.collect.reporting import external
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
-    from souverain.collect.domain import DomainObservation
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
 
 FUNCTION = "email.reporting"
@@ -26,17 +26,17 @@ FUNCTION = "email.reporting"
 def attribute_reporting(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[Dependency]:
     grouped: dict[str, dict] = {}  # service id or unknown host -> what was seen
     for entry in obs.reports:
-        host = entry["host"]
+        host = entry.host
         if not host or not external(host, obs.domain):
             continue
         match = kb.indexes.match_host(host, ("report",))
         key = match.service if match else host
         item = grouped.setdefault(key, {"match": match, "host": host, "kinds": set(), "evidence": [],
                                         "authorised": set()})
-        item["kinds"].add(entry["kind"])
-        item["evidence"] += entry["evidence"]
-        if entry["kind"] != "tls-rpt":
-            item["authorised"].add(entry["authorised"])
+        item["kinds"].add(entry.kind)
+        item["evidence"] += entry.evidence
+        if entry.kind != "tls-rpt":
+            item["authorised"].add(entry.authorised)
     deps = []
     for key, item in grouped.items():
         kinds = ", ".join(sorted(item["kinds"]))

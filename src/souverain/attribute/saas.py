@@ -9,8 +9,8 @@ from souverain.attribute import dependency
 from souverain.collect.spf import is_spf
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
-    from souverain.collect.domain import DomainObservation
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
 
 

@@ -18,8 +18,8 @@ from souverain.attribute.hosts import attribute_addresses
 from souverain.kb.psl import PublicSuffixList
 
 if TYPE_CHECKING:
-    from souverain.attribute.dependency import Dependency
-    from souverain.collect.domain import DomainObservation
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
 
@@ -67,13 +67,13 @@ def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
                 break
     network = attribute_addresses(kb, ip_table, host, resolved.addresses)
     if hosting is None:
-        cdn_operator = kb.services[cdn.service["id"]].operator if cdn and cdn.service else None
+        cdn_operator = kb.services[cdn.service.id].operator if cdn and cdn.service else None
         network_operator = kb.services[network.service_id].operator if network.identified else None
         asns = ", ".join(f"AS{n} {network.as_names.get(n, '')}".strip() for n in network.networks) or "-"
         if cdn is not None and (network_operator is None or network_operator == cdn_operator):
             hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="unknown", confidence="low",
                                        reason="origin-behind-cdn", subject=host, evidence=resolved.evidence,
-                                       host=host, cdn=cdn.service["name"] if cdn.service else "")
+                                       host=host, cdn=cdn.service.name if cdn.service else "")
         elif network.identified:
             hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="identified", confidence="medium",
                                        reason="web-network", service_id=network.service_id, subject=host,
@@ -121,7 +121,7 @@ def _third_parties(kb, at, obs, site, evidence, first_party: set[str], ip_table)
     by_service: dict[str, dict] = {}
     unknown: dict[str, dict] = {}
     addresses: dict[str, dict] = {}
-    browser = getattr(site, "browser", None)
+    browser = obs.browser
     seen = [(r.host, r.url, "html", evidence, None) for r in getattr(site, "resources", []) or []]
     if browser is not None:
         outcomes = browser.outcomes()

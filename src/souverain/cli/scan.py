@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from souverain.cli.options import at_option, db_option, emit, handle_errors, lan
 from souverain.collect.dns import parse_nameserver
 from souverain.collect.domain import FUNCTION_GROUPS
 from souverain.errors import UsageError
+
+if TYPE_CHECKING:
+    from souverain.model.scan import ScanResult
 
 FORMATS = ("table", "json", "html", "csv", "sarif")
 FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
@@ -93,10 +97,13 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
             progress.close()
     _warn_if_resolver_silent(result)
     if not no_store:
+        import dataclasses
+
         from souverain.store.database import Store
 
         with Store.open(db_url) as store:
-            result["scan"]["stored_id"] = store.save_scan(result)
+            stored_id = store.save_scan(result)
+        result = dataclasses.replace(result, scan=dataclasses.replace(result.scan, stored_id=stored_id))
     emit(render_scan(result, fmt, lang), output)
     if fail_on and _reached(result, fail_on):
         sys.exit(3)
@@ -112,7 +119,8 @@ def _browser_options(use_browser, chromium, timeout, settle, no_web_fetch, funct
     if no_web_fetch or "web" not in functions:
         raise UsageError("--browser runs the home page the web check fetches: drop --no-web-fetch "
                          "and keep web in --functions")
-    from souverain.collect.browser import DEFAULT_CHROMIUM, BrowserError, BrowserOptions, find_chromium
+    from souverain.collect.chromium import DEFAULT_CHROMIUM, BrowserError, find_chromium
+    from souverain.collect.page_run import BrowserOptions
 
     options = BrowserOptions(chromium=chromium or DEFAULT_CHROMIUM, timeout=timeout, settle=settle)
     try:
@@ -122,21 +130,21 @@ def _browser_options(use_browser, chromium, timeout, settle, no_web_fetch, funct
     return options
 
 
-def _warn_if_resolver_silent(result: dict) -> None:
+def _warn_if_resolver_silent(result: ScanResult) -> None:
     """Every query timed out or hit a network error: say it on stderr (the scan still exits 0, its
     result says unknown for every function: a resolver failure is data, like a target's)."""
-    silent = next((n for n in result.get("notices", []) if n["id"] == "resolver-silent"), None)
+    silent = next((n for n in result.notices if n.id == "resolver-silent"), None)
     if silent:
-        servers = silent["params"]["nameservers"]
+        servers = str(silent.params["nameservers"])
         noun = "nameservers" if "," in servers else "nameserver"
         click.echo(f"warning: no answer from {noun} {servers} for any query: check the network or --nameserver",
                    err=True)
 
 
-def _reached(result: dict, level: str) -> bool:
-    verdict = result["summary"]["verdict"]
+def _reached(result: ScanResult, level: str) -> bool:
+    verdict = result.summary.verdict
     if level == "unknown":
-        return result["summary"]["counts"]["unknown"] > 0 or verdict != "not-exposed"
+        return result.summary.counts.unknown > 0 or verdict != "not-exposed"
     order = ["not-exposed", "undetermined", "partly-exposed", "exposed"]
     return order.index(verdict) >= order.index(level)
 

@@ -13,7 +13,8 @@ import dataclasses
 import ipaddress
 import re
 import struct
-from typing import NamedTuple
+
+from souverain.model.evidence import Record  # one record of an answer, kept as evidence
 
 TYPES = {
     "A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33,
@@ -28,18 +29,6 @@ EDNS_PAYLOAD = 1232  # the DNS flag day 2020 value: avoids IP fragmentation
 
 class WireError(ValueError):
     """A malformed or hostile DNS message."""
-
-
-class Record(NamedTuple):
-    """One resource record of an answer section (a tuple: there are millions in a survey)."""
-
-    name: str
-    rdtype: str
-    ttl: int
-    value: str  # presentation form: "10 mx.example.com", "v=spf1 ...", "192.0.2.1"
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "type": self.rdtype, "ttl": self.ttl, "value": self.value}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Collect the evidence about one domain: the DNS (and web) facts attribution reads.
 
 Every answer becomes an ``Evidence`` item that a person can re-check (``dig @resolver name TYPE``);
-the structured fields of ``DomainObservation`` point back to evidence ids. Groups of checks are
+the structured fields of the observation (``collect.observation.ObservationBuilder``, frozen into
+``model.DomainObservation`` for attribution) point back to evidence ids. Groups of checks are
 selected by ``functions``: ``mail`` (MX, SPF, DMARC, TLS-RPT, DKIM, autodiscover, MTA-STS, derived
 hosts, apex TXT), ``dns`` (NS, SOA), ``web`` (apex and www addresses and CNAME chains, CAA, HTTP(S)).
 """
@@ -13,122 +14,18 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from souverain.collect import dnswire, recheck, reporting
+from souverain.collect import reporting
 from souverain.collect.dns import Answer, Resolver
-from souverain.collect.spf import SPFExpansion, expand_spf
+from souverain.collect.observation import ObservationBuilder
+from souverain.collect.spf import expand_spf
 from souverain.kb.psl import PublicSuffixList
+from souverain.model.observation import DkimSelector, HostAddresses, ReportDestination
 
 FUNCTION_GROUPS = ("mail", "dns", "web")
 MAX_CNAME_CHAIN = 8
 MAX_MX_HOSTS = 10
 MAX_NS_HOSTS = 8
 MAX_FIRST_PARTY_HOSTS = 20
-
-
-@dataclasses.dataclass
-class Evidence:
-    id: str
-    source: str  # dns | web | tls
-    kind: str  # mx, a, aaaa, cname, txt, spf, dmarc, dkim, autodiscover, mta-sts, ns, soa, caa, derived, http
-    subject: str  # the queried name or URL
-    status: str
-    records: list = dataclasses.field(default_factory=list)  # dicts, or dnswire.Record tuples (converted on output)
-    resolver: str | None = None
-    at: str | None = None
-    detail: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def recheck_argv(self) -> list[str] | None:
-        """The command a person runs to see the same thing, as its arguments."""
-        if self.source == "web":
-            return recheck.curl_argv(self.subject)
-        if self.source != "dns" or not self.resolver:
-            return None
-        return recheck.dig_argv(self.resolver, self.subject, self.detail.get("rdtype", self.kind.upper()))
-
-    def recheck(self) -> str | None:
-        """The command line to paste into a shell (every argument quoted)."""
-        return recheck.command_line(self.recheck_argv())
-
-    def as_dict(self) -> dict:
-        data = dataclasses.asdict(self)
-        data["records"] = [r.as_dict() if isinstance(r, dnswire.Record) else r for r in self.records]
-        data["recheck"] = self.recheck()
-        return data
-
-
-@dataclasses.dataclass
-class HostAddresses:
-    host: str
-    cnames: list[str]
-    ipv4: list[str]
-    ipv6: list[str]
-    evidence: list[str]
-    status: str  # NOERROR, NXDOMAIN, TIMEOUT...
-    loop: bool = False
-
-    @property
-    def addresses(self) -> list[str]:
-        return self.ipv6 + self.ipv4
-
-
-@dataclasses.dataclass
-class DomainObservation:
-    domain: str
-    functions: tuple[str, ...]
-    evidence: list[Evidence] = dataclasses.field(default_factory=list)
-    mx: list[tuple[int, str]] = dataclasses.field(default_factory=list)
-    mx_status: str | None = None
-    null_mx: bool = False
-    mx_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
-    txt: list[str] = dataclasses.field(default_factory=list)
-    txt_status: str | None = None
-    spf: SPFExpansion | None = None
-    dmarc: str | None = None
-    tlsrpt: str | None = None
-    # report destinations: {kind, uri, host, problem, authorised, evidence}, see collect.reporting
-    reports: list[dict] = dataclasses.field(default_factory=list)
-    dkim: dict[str, dict] = dataclasses.field(default_factory=dict)  # selector -> {cnames, key}
-    autodiscover: list[str] = dataclasses.field(default_factory=list)
-    derived: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
-    mta_sts: str | None = None
-    ns: list[str] = dataclasses.field(default_factory=list)
-    ns_status: str | None = None
-    ns_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
-    soa: str | None = None
-    web_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
-    # the page's own subdomains and where their CNAME chains lead (metrics.example.fr -> a tracker)
-    first_party_hosts: dict[str, HostAddresses] = dataclasses.field(default_factory=dict)
-    caa: list[str] = dataclasses.field(default_factory=list)
-    site: Any = None  # collect.web.WebResult
-    site_evidence: str | None = None
-    failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (query, status)
-    ids: dict[str, str] = dataclasses.field(default_factory=dict)  # "<name> <type>" -> evidence id
-    # the domain's own name is NXDOMAIN (and no question about it says otherwise): it does not exist
-    nxdomain: bool = False
-
-    def add(self, source: str, kind: str, subject: str, status: str, **fields: Any) -> str:
-        item = Evidence(f"e{len(self.evidence) + 1}", source, kind, subject, status, **fields)
-        self.evidence.append(item)
-        return item.id
-
-    def item(self, evidence_id: str) -> Evidence:
-        return self.evidence[int(evidence_id[1:]) - 1]  # ids are numbered in order by ``add``
-
-    def record(self, answer: Answer, kind: str) -> str:
-        """Evidence for a DNS answer (one per question, shared by every reader)."""
-        key = f"{answer.name} {answer.rdtype}"
-        if key in self.ids:
-            return self.ids[key]
-        evidence_id = self.add(
-            "dns", kind, answer.name, answer.status, records=list(answer.records),
-            resolver=answer.resolver, at=answer.at,
-            detail={"rdtype": answer.rdtype, **({"error": answer.error} if answer.error else {}),
-                    **({"tcp": True} if answer.tcp else {})},
-        )
-        self.ids[key] = evidence_id
-        if answer.failed:
-            self.failures.append((key, answer.status))
-        return evidence_id
 
 
 @dataclasses.dataclass
@@ -142,13 +39,13 @@ class CollectOptions:
     policy_records: bool = True  # MTA-STS: reported, not needed for attribution
 
 
-async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> DomainObservation:
+async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> ObservationBuilder:
     """Every group's first questions leave at once; the groups then read their answers in turn.
 
     ``Resolver.query`` sends when called, so awaiting answers one after the other costs no
     waiting, and a domain needs no task per group or per host (a survey runs millions of them).
     """
-    obs = DomainObservation(domain, functions)
+    obs = ObservationBuilder(domain, functions)
     web = asyncio.ensure_future(_web(resolver, obs, options)) if "web" in functions else None  # overlaps HTTP
     mail = _mail_questions(resolver, domain, options) if "mail" in functions else None
     dns = (resolver.query(domain, "NS"), resolver.query(domain, "SOA")) if "dns" in functions else None
@@ -162,7 +59,7 @@ async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, 
     return obs
 
 
-def _nxdomain(obs: DomainObservation) -> bool:
+def _nxdomain(obs: ObservationBuilder) -> bool:
     """The domain's name answered NXDOMAIN and no question about it found the name (RFC 8020).
 
     An NXDOMAIN that comes with records is about the end of a CNAME chain (RFC 6604): the
@@ -178,7 +75,7 @@ def send_host(resolver: Resolver, host: str) -> tuple[asyncio.Future, asyncio.Fu
     return resolver.query(host, "A"), resolver.query(host, "AAAA")
 
 
-async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, kind: str,
+async def resolve_host(resolver: Resolver, obs: ObservationBuilder, host: str, kind: str,
                        sent: tuple[asyncio.Future, asyncio.Future] | None = None) -> HostAddresses:
     """A and AAAA of ``host``, following CNAMEs client-side (bounded, loops detected)."""
     chain: list[str] = []
@@ -192,15 +89,15 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
         sent = None
         a, aaaa = await a_sent, await aaaa_sent
         evidence += [obs.record(a, kind), obs.record(aaaa, kind)]
-        ipv4 = [v for v in a.values("A")]
-        ipv6 = [v for v in aaaa.values("AAAA")]
+        ipv4 = a.values("A")
+        ipv6 = aaaa.values("AAAA")
         if ipv4 or ipv6:
             # a recursive resolver returns the CNAME chain with the addresses in one answer
             for target in a.cname_chain() or aaaa.cname_chain():
                 if target not in seen:
                     seen.add(target)
                     chain.append(target)
-            return HostAddresses(host, chain, ipv4, ipv6, evidence, "NOERROR")
+            return HostAddresses(host, tuple(chain), tuple(ipv4), tuple(ipv6), tuple(evidence), "NOERROR")
         links = a.cname_chain() or aaaa.cname_chain()
         if not links:
             status = a.status if a.status != "NODATA" else aaaa.status
@@ -219,7 +116,7 @@ async def resolve_host(resolver: Resolver, obs: DomainObservation, host: str, ki
         status = "CNAME-CHAIN-TOO-LONG"
     if status in ("CNAME-LOOP", "CNAME-CHAIN-TOO-LONG"):
         obs.failures.append((f"{host} A/AAAA", status))
-    return HostAddresses(host, chain, [], [], evidence, status, loop)
+    return HostAddresses(host, tuple(chain), (), (), tuple(evidence), status, loop)
 
 
 def _mail_questions(resolver: Resolver, domain: str, options: CollectOptions) -> dict[str, asyncio.Future]:
@@ -231,7 +128,7 @@ def _mail_questions(resolver: Resolver, domain: str, options: CollectOptions) ->
     return sent
 
 
-async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOptions,
+async def _mail(resolver: Resolver, obs: ObservationBuilder, options: CollectOptions,
                 sent: dict[str, asyncio.Future]) -> None:
     domain = obs.domain
     mx, txt = await sent["mx"], await sent["txt"]
@@ -253,7 +150,7 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
     for answer in obs.spf.answers:
         obs.record(answer, "spf")
     if obs.spf.status != "none":  # the evaluation, on the evidence of the record it starts from
-        obs.item(obs.ids[f"{txt.name} TXT"]).detail["spf"] = obs.spf.summary()
+        obs.annotate(obs.ids[f"{txt.name} TXT"], spf=obs.spf.summary())
     await _reporting(resolver, obs, sent["dmarc"], sent["tlsrpt"])
     if "mta_sts" in sent:
         mta_sts = await sent["mta_sts"]
@@ -271,7 +168,7 @@ def _dmarc_record(answer: Answer) -> str | None:
     return next((v for v in answer.values("TXT") if v.lower().startswith("v=dmarc1")), None)
 
 
-async def _reporting(resolver: Resolver, obs: DomainObservation, dmarc_sent: asyncio.Future,
+async def _reporting(resolver: Resolver, obs: ObservationBuilder, dmarc_sent: asyncio.Future,
                      tlsrpt_sent: asyncio.Future) -> None:
     """DMARC and TLS-RPT records, their report destinations, and whether outside ones accept them."""
     domain = obs.domain
@@ -295,15 +192,15 @@ async def _reporting(resolver: Resolver, obs: DomainObservation, dmarc_sent: asy
         accepted = any(v.lower().startswith("v=dmarc1") for v in answer.values("TXT"))
         accepts[host] = (None if answer.failed else accepted, obs.record(answer, "dmarc-authorisation"))
     for destination, evidence_id in found:
-        entry = {"kind": destination.kind, "uri": destination.uri, "host": destination.host,
-                 "problem": destination.problem, "authorised": None, "evidence": [evidence_id]}
+        authorised, evidence = None, (evidence_id,)
         if destination.host in accepts and destination.kind != "tls-rpt":
-            entry["authorised"], check_id = accepts[destination.host]
-            entry["evidence"].append(check_id)
-        obs.reports.append(entry)
+            authorised, check_id = accepts[destination.host]
+            evidence = (evidence_id, check_id)
+        obs.reports.append(ReportDestination(destination.kind, destination.uri, destination.host,
+                                             destination.problem, authorised, evidence))
 
 
-async def _look_through_signals(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
+async def _look_through_signals(resolver: Resolver, obs: ObservationBuilder, options: CollectOptions) -> None:
     """Autodiscover, DKIM and derived hosts: what tells who holds the mailboxes behind a filter."""
     domain = obs.domain
     sent = [resolver.query(f"autodiscover.{domain}", "CNAME"), resolver.query(f"_autodiscover._tcp.{domain}", "SRV"),
@@ -325,7 +222,7 @@ async def _look_through_signals(resolver: Resolver, obs: DomainObservation, opti
         key = any(v.lower().startswith("v=dkim1") or "p=" in v.lower() for v in answer.values("TXT"))
         if cnames or key:
             obs.record(answer, "dkim")
-            obs.dkim[selector] = {"cnames": cnames, "key": key, "evidence": obs.ids[f"{answer.name} TXT"]}
+            obs.dkim[selector] = DkimSelector(tuple(cnames), key, obs.ids[f"{answer.name} TXT"])
         elif answer.failed:
             obs.record(answer, "dkim")
     for template in options.derived_hosts:
@@ -334,7 +231,7 @@ async def _look_through_signals(resolver: Resolver, obs: DomainObservation, opti
         obs.derived[template] = host_addresses
 
 
-async def _dns_hosting(resolver: Resolver, obs: DomainObservation,
+async def _dns_hosting(resolver: Resolver, obs: ObservationBuilder,
                        sent: tuple[asyncio.Future, asyncio.Future]) -> None:
     ns, soa = await sent[0], await sent[1]
     obs.record(ns, "ns")
@@ -348,7 +245,7 @@ async def _dns_hosting(resolver: Resolver, obs: DomainObservation,
                     for host, pair in zip(hosts, addresses, strict=True)}
 
 
-async def _web(resolver: Resolver, obs: DomainObservation, options: CollectOptions) -> None:
+async def _web(resolver: Resolver, obs: ObservationBuilder, options: CollectOptions) -> None:
     names = [obs.domain, f"www.{obs.domain}"]
     caa, *resolved = await asyncio.gather(
         resolver.query(obs.domain, "CAA"), *(resolve_host(resolver, obs, name, "web-host") for name in names)
@@ -361,7 +258,7 @@ async def _web(resolver: Resolver, obs: DomainObservation, options: CollectOptio
     target = next((h for h in (f"www.{obs.domain}", obs.domain) if obs.web_hosts[h].addresses), None)
     if target is None:
         return
-    site = await options.fetch_site(target, obs.web_hosts[target].addresses)
+    site = await options.fetch_site(target, list(obs.web_hosts[target].addresses))
     obs.site = site
     obs.site_evidence = obs.add(
         "web", "http", site.requested_url, "ok" if site.error is None else "error",
@@ -370,7 +267,7 @@ async def _web(resolver: Resolver, obs: DomainObservation, options: CollectOptio
     )
 
 
-async def resolve_first_party_hosts(resolver: Resolver, obs: DomainObservation, first_party: set[str]) -> None:
+async def resolve_first_party_hosts(resolver: Resolver, obs: ObservationBuilder, first_party: set[str]) -> None:
     """Follow the CNAME chains of the subdomains the page loads from its own domain(s).
 
     A tracker "cloaked" behind ``metrics.<domain>`` (a CNAME to the tracker's servers) looks
@@ -382,8 +279,8 @@ async def resolve_first_party_hosts(resolver: Resolver, obs: DomainObservation, 
     psl = PublicSuffixList.bundled()
     own = {psl.registrable_domain(h) or h for h in first_party | {obs.domain}}
     seen = [r.host for r in getattr(site, "resources", []) or []]
-    if getattr(site, "browser", None) is not None:
-        seen += [host for host, _, _ in site.browser.observed()]
+    if obs.browser is not None:
+        seen += [host for host, _, _ in obs.browser.observed()]
     hosts: list[str] = []
     for host in dict.fromkeys(h.lower() for h in seen if h):
         try:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from souverain.report.i18n import Translator
 from souverain.report.terminal import printable
+
+if TYPE_CHECKING:
+    from souverain.model.scan import FunctionSummary, ScanResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATE_COLOURS = {"exposed": "#c0392b", "unknown": "#b7950b", "not-exposed": "#1e8449", "absent": "#7f8c8d"}
@@ -32,26 +36,28 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def function_chart(functions: list[dict], t: Translator, lang: str = "en") -> dict:
+def function_chart(functions: tuple[FunctionSummary, ...], t: Translator, lang: str = "en") -> dict[str, Any]:
     """Horizontal bars: one per function, length = criticality, colour = state."""
+    from souverain.report.render import function_name
+
     rows = []
     for index, item in enumerate(functions):
         rows.append({
-            "y": 10 + index * 28, "width": 60 * item["criticality"], "label": item.get(f"name_{lang}") or item["name"],
-            "state": t(f"state.{item['state']}"), "colour": STATE_COLOURS.get(item["state"], "#7f8c8d"),
-            "criticality": item["criticality"],
+            "y": 10 + index * 28, "width": 60 * item.criticality, "label": function_name(item, lang),
+            "state": t(f"state.{item.state}"), "colour": STATE_COLOURS.get(item.state, "#7f8c8d"),
+            "criticality": item.criticality,
         })
     return {"rows": rows, "height": 20 + 28 * len(rows)}
 
 
-def scan_html(result: dict, lang: str) -> str:
-    from souverain.report.render import notice_text, reason_text, verdict_lines
+def scan_html(result: ScanResult, lang: str) -> str:
+    from souverain.report.render import function_name, notice_text, reason_text, verdict_lines
 
     t = Translator(lang)
-    evidence = {domain: {item["id"]: item for item in items} for domain, items in result["evidence"].items()}
+    evidence = {domain: result.evidence_of(domain) for domain in result.evidence}
     return environment().get_template("scan.html.j2").render(
-        t=t, lang=lang, result=result, summary=result["summary"], verdict=verdict_lines(result, t),
-        chart=function_chart(result["summary"]["functions"], t, lang), evidence=evidence,
-        reason=lambda d: reason_text(d, t), fname=lambda f: f.get(f"name_{lang}") or f["name"],
+        t=t, lang=lang, result=result, summary=result.summary, verdict=verdict_lines(result, t),
+        chart=function_chart(result.summary.functions, t, lang), evidence=evidence,
+        reason=lambda d: reason_text(d, t), fname=lambda f: function_name(f, lang),
         notice=lambda n: notice_text(n, t), colours=STATE_COLOURS,
     )

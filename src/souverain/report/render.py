@@ -6,8 +6,15 @@ import csv
 import io
 import json
 
+from typing import TYPE_CHECKING
+
 from souverain.report import terminal
 from souverain.report.i18n import Translator
+
+if TYPE_CHECKING:
+    from souverain.model.dependency import Dependency
+    from souverain.model.evidence import Evidence
+    from souverain.model.scan import FunctionSummary, Notice, ScanResult
 
 CSV_COLUMNS = ("domain", "function", "status", "confidence", "service_id", "service", "operator", "operator_country",
                "controller", "controller_country", "foreign_access", "foreign_laws", "subject", "reason", "evidence",
@@ -15,9 +22,9 @@ CSV_COLUMNS = ("domain", "function", "status", "confidence", "service_id", "serv
 RECHECK_SEPARATOR = " ; "  # between the commands of one CSV cell: pasted whole, the shell runs each
 
 
-def render_scan(result: dict, fmt: str, lang: str = "en") -> str:
+def render_scan(result: ScanResult, fmt: str, lang: str = "en") -> str:
     if fmt == "json":
-        return json.dumps(result, indent=2, ensure_ascii=False, default=str)
+        return json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
         return scan_csv(result, lang)
     if fmt == "sarif":
@@ -31,67 +38,66 @@ def render_scan(result: dict, fmt: str, lang: str = "en") -> str:
     return scan_table(result, lang)
 
 
-def function_name(summary: dict, lang: str) -> str:
+def function_name(summary: FunctionSummary, lang: str) -> str:
     """The function's display name in the report's language (KB data, English by default)."""
-    return summary.get(f"name_{lang}") or summary["name"]
+    return getattr(summary, f"name_{lang}", None) or summary.name
 
 
-def reason_text(dep: dict, t: Translator) -> str:
-    return t(f"reason.{dep['reason']}", **dep.get("reason_params", {}))
+def reason_text(dep: Dependency, t: Translator) -> str:
+    return t(f"reason.{dep.reason}", **dep.reason_params)
 
 
-def notice_text(notice: dict, t: Translator) -> str:
-    return t(f"notice.{notice['id']}", **notice.get("params", {}))
+def notice_text(notice: Notice, t: Translator) -> str:
+    return t(f"notice.{notice.id}", **notice.params)
 
 
-def verdict_lines(result: dict, t: Translator) -> list[str]:
-    summary = result["summary"]
-    functions = ", ".join(summary["critical_exposed"] or summary["critical_unknown"])
-    missing = summary.get("nonexistent", [])
+def verdict_lines(result: ScanResult, t: Translator) -> list[str]:
+    summary = result.summary
+    functions = ", ".join(summary.critical_exposed or summary.critical_unknown)
+    missing = summary.nonexistent or ()
     # a resolver that answered nothing explains every unknown below: say it first
-    lines = [notice_text(n, t) for n in result.get("notices", []) if n["id"] == "resolver-silent"]
+    lines = [notice_text(n, t) for n in result.notices if n.id == "resolver-silent"]
     if missing:
         lines.append(t("verdict.nonexistent", domains=", ".join(missing)))
-    if len(missing) < len(result["scan"]["domains"]):  # the verdict of the domains that exist
-        lines.append(t(f"verdict.{summary['verdict']}", functions=functions))
-    if summary["laws"]:
-        lines.append(t("verdict.laws", laws=", ".join(f"{law['name']} ({law['country']})" for law in summary["laws"])))
-    score = summary["score"]
-    lines.append(t("verdict.score", score=score["exposure_pct"], worst=score["exposure_worst_case_pct"]))
+    if len(missing) < len(result.scan.domains):  # the verdict of the domains that exist
+        lines.append(t(f"verdict.{summary.verdict}", functions=functions))
+    if summary.laws:
+        lines.append(t("verdict.laws", laws=", ".join(f"{law.name} ({law.country})" for law in summary.laws)))
+    score = summary.score
+    lines.append(t("verdict.score", score=score.exposure_pct, worst=score.exposure_worst_case_pct))
     return lines
 
 
-def scan_table(result: dict, lang: str) -> str:
+def scan_table(result: ScanResult, lang: str) -> str:
     t = Translator(lang)
-    summary = result["summary"]
+    summary = result.summary
     parts = []
     parts.append(terminal.table(
         [t("field.function"), t("field.state"), t("field.services"), t("field.controllers"), t("field.foreign_laws")],
-        [(function_name(f, lang), t(f"state.{f['state']}"), ", ".join(f["services"]) or "-", ", ".join(f["controllers"]) or "-",
-          ", ".join(f["laws"]) or "-") for f in summary["functions"]],
+        [(function_name(f, lang), t(f"state.{f.state}"), ", ".join(f.services) or "-", ", ".join(f.controllers) or "-",
+          ", ".join(f.laws) or "-") for f in summary.functions],
         title=t("heading.functions"),
     ))
     parts.append(terminal.table(
         [t("field.domain"), t("field.function"), t("field.status"), t("field.service"), t("field.controller"),
          t("field.foreign_laws"), t("field.confidence"), t("field.reason"), t("heading.evidence")],
-        [(d["domain"], d["function"], t(f"status.{d['status']}"), (d.get("service") or {}).get("name", "-"),
-          f"{d['controller']['name']} ({d['controller']['country']})" if d.get("controller") else "-",
-          ", ".join(d["foreign_laws"]) or "-", d["confidence"], reason_text(d, t), " ".join(d["evidence"]))
-         for d in result["dependencies"]],
+        [(d.domain, d.function, t(f"status.{d.status}"), d.service.name if d.service else "-",
+          f"{d.controller.name} ({d.controller.country})" if d.controller else "-",
+          ", ".join(d.foreign_laws) or "-", d.confidence, reason_text(d, t), " ".join(d.evidence))
+         for d in result.dependencies],
         title=t("heading.dependencies"),
     ))
-    notices = result.get("notices", [])
-    if notices:
+    if result.notices:
         parts.append(terminal.table([t("field.domain"), t("field.notice")],
-                                    [(n["domain"] or "*", notice_text(n, t)) for n in notices],
+                                    [(n.domain or "*", notice_text(n, t)) for n in result.notices],
                                     title=t("heading.notices")))
-    rows = [(function, alt["name"], f"{alt['vendor']} ({alt['country']})", alt["website"])
-            for function, alts in summary["alternatives"].items() for alt in alts]
+    rows = [(function, alt.name, f"{alt.vendor} ({alt.country})", alt.website)
+            for function, alts in summary.alternatives.items() for alt in alts]
     if rows:
         parts.append(terminal.table([t("field.function"), t("field.alternative"), t("field.vendor"), "web"], rows,
                                     title=t("heading.alternatives")))
-    failures = [(domain, item["query"], item["status"] + (f" ({item['error']})" if item.get("error") else ""))
-                for domain, items in result.get("failures", {}).items() for item in items]
+    failures = [(domain, item.query, item.status + (f" ({item.error})" if item.error else ""))
+                for domain, items in result.failures.items() for item in items]
     if failures:
         parts.append(terminal.table([t("field.domain"), t("field.query"), t("field.status")], failures,
                                     title=t("heading.failures")))
@@ -100,43 +106,47 @@ def scan_table(result: dict, lang: str) -> str:
     return text + (f"\n{t('field.recheck')}\n" + "\n".join(commands) + "\n" if commands else "")
 
 
-def cited_evidence(result: dict, domain: str) -> list[dict]:
+def cited_evidence(result: ScanResult, domain: str) -> list[Evidence]:
     """The evidence items of ``domain`` that its dependencies cite, in collection order."""
-    cited = {e for d in result["dependencies"] if d["domain"] == domain for e in d["evidence"]}
-    return [item for item in result["evidence"].get(domain, []) if item["id"] in cited]
+    cited = {e for d in result.dependencies if d.domain == domain for e in d.evidence}
+    return [item for item in result.evidence.get(domain, ()) if item.id in cited]
 
 
-def recheck_lines(result: dict) -> list[str]:
+def recheck_lines(result: ScanResult) -> list[str]:
     """``  e12  $ dig ...`` per cited evidence item, under its domain: plain lines, never folded,
     so each command can be copied whole."""
     lines = []
-    for domain in result["evidence"]:
-        items = [item for item in cited_evidence(result, domain) if item.get("recheck")]
+    for domain in result.evidence:
+        items = [(item, command) for item in cited_evidence(result, domain) if (command := item.recheck())]
         if items:
             lines.append(f"{domain}:")
-            lines += [f"  {item['id']:<5} $ {terminal.printable(item['recheck'])}" for item in items]
+            lines += [f"  {item.id:<5} $ {terminal.printable(command)}" for item, command in items]
     return lines
 
 
-def recheck_commands(result: dict, dep: dict) -> list[str]:
-    """The re-check commands of the evidence a dependency cites, in its order."""
-    items = {item["id"]: item for item in result["evidence"].get(dep["domain"], [])}
-    return [items[e]["recheck"] for e in dep["evidence"] if e in items and items[e].get("recheck")]
+def recheck_commands(result: ScanResult, dep: Dependency, evidence: dict[str, Evidence] | None = None) -> list[str]:
+    """The re-check commands of the evidence a dependency cites, in its order (``evidence``: the
+    domain's evidence by id, when the caller has it)."""
+    items = evidence if evidence is not None else result.evidence_of(dep.domain)
+    return [command for e in dep.evidence if e in items and (command := items[e].recheck())]
 
 
-def scan_csv(result: dict, lang: str) -> str:
+def scan_csv(result: ScanResult, lang: str) -> str:
     t = Translator(lang)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
-    for d in result["dependencies"]:
-        service, operator, controller = d.get("service") or {}, d.get("operator") or {}, d.get("controller") or {}
+    by_domain = {domain: result.evidence_of(domain) for domain in result.evidence}
+    for d in result.dependencies:
+        service, operator, controller = d.service, d.operator, d.controller
         writer.writerow([_csv_safe(str(cell)) for cell in (
-            d["domain"], d["function"], d["status"], d["confidence"], service.get("id", ""), service.get("name", ""),
-            operator.get("name", ""), operator.get("country", ""), controller.get("name", ""),
-            controller.get("country", ""), "" if d["foreign_access"] is None else str(d["foreign_access"]).lower(),
-            " ".join(d["foreign_laws"]), d.get("subject") or "", reason_text(d, t), " ".join(d["evidence"]),
-            RECHECK_SEPARATOR.join(recheck_commands(result, d)),
+            d.domain, d.function, d.status, d.confidence, service.id if service else "",
+            service.name if service else "", operator.name if operator else "",
+            operator.country if operator else "", controller.name if controller else "",
+            controller.country if controller else "",
+            "" if d.foreign_access is None else str(d.foreign_access).lower(),
+            " ".join(d.foreign_laws), d.subject or "", reason_text(d, t), " ".join(d.evidence),
+            RECHECK_SEPARATOR.join(recheck_commands(result, d, by_domain.get(d.domain, {}))),
         )])
     return buffer.getvalue()
 

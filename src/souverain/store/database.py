@@ -10,11 +10,15 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from souverain.errors import DataError, UsageError, redact, register_secret
+
+if TYPE_CHECKING:
+    from souverain.model.dependency import Dependency
+    from souverain.model.scan import ScanResult
 
 metadata = sa.MetaData()
 
@@ -192,17 +196,17 @@ class Store:
         self.engine.dispose()
 
     # -- scans ------------------------------------------------------------------------------
-    def save_scan(self, result: dict) -> int:
-        meta = result["scan"]
+    def save_scan(self, result: ScanResult) -> int:
+        meta = result.scan
         with self.engine.begin() as conn:
             scan_id = conn.execute(scans.insert().values(
-                uid=meta["id"], started=meta["started"], finished=meta["finished"], at_date=meta["at"],
-                kb_version=result["kb_version"], schema_version=result["schema_version"],
-                domains=json.dumps(meta["domains"]), verdict=result["summary"]["verdict"],
-                document=json.dumps(result, ensure_ascii=False, default=str),
+                uid=meta.id, started=meta.started, finished=meta.finished, at_date=meta.at,
+                kb_version=result.kb_version, schema_version=result.schema_version,
+                domains=json.dumps(list(meta.domains)), verdict=result.summary.verdict,
+                document=json.dumps(result.as_dict(), ensure_ascii=False, default=str),
             )).inserted_primary_key[0]
-            conn.execute(scan_domains.insert(), [{"scan_id": scan_id, "domain": d} for d in meta["domains"]])
-            rows = [_dependency_row(scan_id, dep) for dep in result["dependencies"]]
+            conn.execute(scan_domains.insert(), [{"scan_id": scan_id, "domain": d} for d in meta.domains])
+            rows = [_dependency_row(scan_id, dep) for dep in result.dependencies]
             if rows:
                 conn.execute(dependencies.insert(), rows)
         return int(scan_id)
@@ -228,13 +232,14 @@ class Store:
         return json.loads(text)
 
 
-def _dependency_row(scan_id: int, dep: dict) -> dict:
+def _dependency_row(scan_id: int, dep: Dependency) -> dict[str, Any]:
+    service, operator, controller = dep.service, dep.operator, dep.controller
     return {
-        "scan_id": scan_id, "domain": dep["domain"], "function": dep["function"], "status": dep["status"],
-        "confidence": dep["confidence"],
-        "service_id": (dep.get("service") or {}).get("id"), "service_name": (dep.get("service") or {}).get("name"),
-        "operator_id": (dep.get("operator") or {}).get("id"), "controller_id": (dep.get("controller") or {}).get("id"),
-        "controller_country": (dep.get("controller") or {}).get("country"),
-        "foreign_access": dep.get("foreign_access"), "subject": dep.get("subject"),
+        "scan_id": scan_id, "domain": dep.domain, "function": dep.function, "status": dep.status,
+        "confidence": dep.confidence,
+        "service_id": service.id if service else None, "service_name": service.name if service else None,
+        "operator_id": operator.id if operator else None, "controller_id": controller.id if controller else None,
+        "controller_country": controller.country if controller else None,
+        "foreign_access": dep.foreign_access, "subject": dep.subject,
     }
 

@@ -1,0 +1,242 @@
+"""The assessment of one offer: EU Cloud Sovereignty Framework score and SEALs, the SecNumCloud
+§19.6 ownership test, the laws with their paths, technology providers, claims versus facts.
+
+What ``souverain assess --format json`` writes; ``souverain schema assess`` prints its JSON Schema.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import ClassVar, Literal
+
+from souverain.model.base import JSONSchema, Model
+from souverain.model.dependency import ChainEntry, EntityRef, LawReach
+
+AnswerSource = Literal["derived", "self-declared", "audited", "regulator-listed", "unknown"]
+TestStatus = Literal["pass", "fail", "unknown"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Source(Model):
+    """A source of a fact: the document, its title and the date it was read."""
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"published", "publisher"})
+
+    url: str
+    title: str
+    retrieved: dt.date
+    published: dt.date | None = None
+    publisher: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Certification(Model):
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"scope", "issuer", "valid_from", "valid_to"})
+
+    scheme: str
+    scope: str | None = None
+    issuer: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    status: Literal["certified", "in-progress", "expired", "claimed"] = "certified"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OfferRef(Model):
+    id: str
+    name: str
+    category: str
+    service: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OfferLaw(LawReach):
+    """A law that binds the provider, and whether it compels access from outside the EU."""
+
+    foreign_access: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TechnologyLaw(Model):
+    id: str
+    name: str
+    via: Literal["seat", "control"]
+    path_text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TechnologyItem(Model):
+    """Technology the offer runs on, its provider's controller and the laws that reach it."""
+
+    entity: str
+    name: str
+    country: str
+    controller: EntityRef
+    component: str
+    product: str | None
+    dependency: str  # vendor-operated, licensed-stack-operated-locally, open-source-fork
+    open_source: bool | None
+    updates_from_provider: bool | None
+    keys_from_provider: bool | None
+    support_from_provider: bool | None
+    foreign: bool
+    same_controller: bool
+    chain_text: str
+    path: str
+    laws: tuple[TechnologyLaw, ...]
+    note: str | None
+    sources: tuple[Source, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Profile(Model):
+    id: str
+    name: str
+    method: Literal["objective-seal", "criterion-points"]
+    weights: Mapping[str, float]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ObjectiveResult(Model):
+    """One objective (SOV-n): its weight, points, SEAL (weakest criterion) and the criteria that limit it."""
+
+    id: str
+    name: str
+    weight: float
+    points: float
+    max_points: float
+    seal: int | None
+    unknown: int
+    limiting: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CriterionResult(Model):
+    """The answer a criterion gets, where it comes from, and the claim it is compared with."""
+
+    id: str
+    objective: str
+    name: str
+    option: str
+    label: str
+    points: float
+    max_points: float
+    seal: int | None
+    source: AnswerSource
+    evidence: str | None
+    mapping: str
+    claimed: str | None = None  # option claimed by the offer, when it differs
+    contradiction: bool = False  # a known answer (derived or evidenced) contradicts the claim
+    unsupported: bool = False  # the claim is better than the worst case but nothing supports it
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Gate(Model):
+    """The minimum SEAL asked for (``--min-seal``), overall or per objective, and whether it is met."""
+
+    required: int | Mapping[str, int] | None
+    passed: bool | None
+    failing: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CsfResult(Model):
+    """The EU Cloud Sovereignty Framework: score with its parts, SEAL per objective and overall."""
+
+    profile: Profile
+    score_pct: float
+    score_raw_pct: float
+    score_parts: Mapping[str, float]
+    objectives: tuple[ObjectiveResult, ...]
+    seal: int | None
+    # the same weakest link over answered and derived criteria only: the ceiling the facts allow
+    seal_known_only: int | None
+    criteria: tuple[CriterionResult, ...]
+    unknown: tuple[str, ...]
+    contradictions: tuple[CriterionResult, ...]
+    unsupported_claims: tuple[CriterionResult, ...]
+    gate: Gate
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Holding(Model):
+    """A holder outside the home region and its looked-through stake."""
+
+    holder: str
+    name: str
+    country: str
+    capital_pct: float
+    votes_pct: float
+    paths: tuple[tuple[str, ...], ...]
+    veto: bool = False
+    board_majority: bool = False
+    unknown_share: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TechnologyCondition(Model):
+    """A §19.6 condition applied to one technology provider."""
+
+    condition: str
+    status: str
+    entity: str
+    name: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OwnershipResult(Model):
+    """The SecNumCloud 3.2 §19.6 ownership test at a date."""
+
+    COMPUTED: ClassVar[Mapping[str, JSONSchema]] = {"status": {"enum": ["pass", "fail", "unknown"], "type": "string"}}
+
+    entity: str
+    at: dt.date
+    seat_ok: bool
+    holdings: tuple[Holding, ...]
+    collective_capital: float
+    collective_votes: float
+    failures: tuple[str, ...]
+    unknowns: tuple[str, ...]
+    other_conditions: tuple[str, ...]
+    technology: tuple[TechnologyCondition, ...] = ()  # per provider and condition
+
+    @property
+    def status(self) -> TestStatus:
+        if self.failures:
+            return "fail"
+        if self.unknowns:
+            return "unknown"
+        return "pass"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Claim(Model):
+    """A marketing claim of the offer, and the criterion option it amounts to."""
+
+    text: str
+    criterion: str | None
+    option: str | None
+    sources: tuple[Source, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Assessment(Model):
+    """One offer assessed at a date."""
+
+    offer: OfferRef
+    at: dt.date
+    provider: EntityRef
+    controller: EntityRef
+    chain: tuple[ChainEntry, ...]
+    laws: tuple[OfferLaw, ...]
+    technology: tuple[TechnologyItem, ...]
+    csf: CsfResult
+    secnumcloud_19_6: OwnershipResult | None
+    claims: tuple[Claim, ...]
+    certifications: tuple[Certification, ...]
+    sources: tuple[Source, ...]
+    kb_version: str
+

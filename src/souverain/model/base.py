@@ -1,0 +1,86 @@
+"""What every model shares: its JSON form (``as_dict``) and the JSON Schema of that form.
+
+Models are ``@dataclass(frozen=True, slots=True)`` classes deriving from ``Model``: cheap to
+create in the survey hot path (no validation per record), and their field order is the key order
+of their JSON. Two class attributes adjust the JSON form and, from the same declaration, its
+schema (``__get_pydantic_json_schema__``, read by ``pydantic.TypeAdapter``):
+
+- ``OPTIONAL``: fields left out of the JSON when they are None (every other field is always
+  written, so the schema lists it as required);
+- ``COMPUTED``: JSON members computed from the fields (a property or a method without
+  arguments), with the schema of their value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+JSONSchema = dict[str, Any]
+
+
+class Model:
+    __slots__ = ()
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset()
+    COMPUTED: ClassVar[Mapping[str, JSONSchema]] = {}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form: nested models, tuples and dates converted, no deep copy of the rest."""
+        out: dict[str, Any] = {}
+        optional = self.OPTIONAL
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            if value is None and name in optional:
+                continue
+            out[name] = to_json(value)
+        for name in self.COMPUTED:
+            value = getattr(self, name)
+            out[name] = to_json(value() if callable(value) else value)
+        return out
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> JSONSchema:
+        schema: JSONSchema = handler(core_schema)
+        target: JSONSchema = handler.resolve_ref_schema(schema)
+        properties: dict[str, JSONSchema] = target.setdefault("properties", {})
+        for name, value_schema in cls.COMPUTED.items():
+            properties[name] = dict(value_schema)
+        for value_schema in properties.values():
+            value_schema.pop("default", None)  # a default is how Python builds it, not what JSON holds
+        target["required"] = [name for name in properties if name not in cls.OPTIONAL]
+        target["additionalProperties"] = False
+        cls.adjust_schema(target)
+        doc = cls.__doc__ or ""
+        if doc and not doc.startswith(f"{cls.__name__}("):  # not the signature dataclass writes
+            target["description"] = " ".join(doc.split())
+        else:
+            target.pop("description", None)
+        return schema
+
+    @classmethod
+    def adjust_schema(cls, schema: JSONSchema) -> None:
+        """Change the generated schema of this class in place, where its JSON form is not its fields."""
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(cls))
+
+
+def to_json(value: Any) -> Any:
+    """``value`` in its JSON form (models, named tuples with ``as_dict``, tuples, mappings, dates)."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    as_dict = getattr(value, "as_dict", None)
+    if as_dict is not None:
+        return as_dict()
+    if isinstance(value, (list, tuple)):
+        return [to_json(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,176 @@
+"""A dependency: one function of one domain, served by a service, run by an operator under a
+controller, with the laws that reach it and the evidence it rests on.
+
+``status`` says how it was established: ``identified`` (a KB service matched), ``self-managed``
+(no provider matched, but the addresses belong to a known network operator), ``unknown`` (not
+enough evidence: never read as "independent"), ``none`` (the function is explicitly absent, e.g.
+RFC 7505 null MX).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from souverain.model.base import JSONSchema, Model
+
+Function = Literal[
+    "email.inbound",
+    "email.gateway",
+    "email.sending",
+    "email.reporting",
+    "dns.authoritative",
+    "web.hosting",
+    "web.cdn",
+    "web.third_party",
+    "tls.ca",
+    "saas",
+    "cloud.compute",
+    "identity",
+]
+Status = Literal["identified", "self-managed", "unknown", "none"]
+Confidence = Literal["high", "medium", "low"]
+STATUSES: tuple[Status, ...] = ("identified", "self-managed", "unknown", "none")
+CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
+# what reason_params may hold: message values (host names, counts, flags), never nested data
+ReasonValue = str | int | float | bool | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServiceRef(Model):
+    """A service of the knowledge base."""
+
+    id: str
+    name: str
+    category: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntityRef(Model):
+    """A legal entity of the knowledge base, with the country of its seat."""
+
+    id: str
+    name: str
+    country: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChainEntry(Model):
+    """One entity of an ownership chain, from the operator up; ``holding`` is how the one above holds it."""
+
+    id: str
+    name: str
+    country: str
+    holding: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PathEntry(Model):
+    """One entity on the path that brings a law in."""
+
+    entity: str
+    name: str
+    country: str
+    holding: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LawReach(Model):
+    """A law that binds an entity, and the ownership path that makes it bind."""
+
+    id: str
+    name: str
+    country: str
+    effect: str  # compels-access, restricts-transfer, transfer-basis, retention
+    via: Literal["seat", "control"]
+    status: str  # in-force, ... or unknown
+    path: tuple[PathEntry, ...]
+    path_text: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NetworkRef(Model):
+    """The network service (of the knowledge base) that carries another service."""
+
+    id: str
+    name: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Infrastructure(Model):
+    """The network under a named service, when another group controls it: its laws reach the
+    data too, and it is shown apart from the brand."""
+
+    service: NetworkRef
+    operator: EntityRef
+    controller: EntityRef
+    chain_text: str
+    foreign_laws: tuple[str, ...]
+    rule: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntityView:
+    """An entity at a date: its operator and controller, the chain between them, the laws."""
+
+    operator: EntityRef
+    controller: EntityRef
+    chain: tuple[ChainEntry, ...]
+    chain_text: str
+    laws: tuple[LawReach, ...]
+    foreign_laws: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Dependency(Model):
+    """One function of one domain and who can reach it."""
+
+    COMPUTED: ClassVar[Mapping[str, JSONSchema]] = {
+        "foreign_access": {"anyOf": [{"type": "boolean"}, {"type": "null"}],
+                           "description": "foreign laws reach it (null: the controller is not known)"},
+    }
+
+    domain: str
+    function: Function
+    status: Status
+    confidence: Confidence
+    reason: str  # message id under "reason." in the catalogues
+    reason_params: Mapping[str, ReasonValue] = dataclasses.field(default_factory=dict)
+    subject: str | None = None  # the host name / value the dependency is about
+    service: ServiceRef | None = None
+    operator: EntityRef | None = None
+    controller: EntityRef | None = None
+    chain: tuple[ChainEntry, ...] = ()
+    chain_text: str | None = None
+    laws: tuple[LawReach, ...] = ()
+    foreign_laws: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    rule: str | None = None  # the KB rule that fired
+    infrastructure: Infrastructure | None = None
+
+    @property
+    def foreign_access(self) -> bool | None:
+        """True/False when the controller is known; None when the dependency is unknown."""
+        if self.controller is None:
+            return None
+        return bool(self.foreign_laws)
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.function, self.service.id if self.service else "", self.subject or "")
+
+    def as_dict(self) -> dict[str, Any]:
+        # by hand: a scan writes thousands of these
+        service, operator, controller, infrastructure = self.service, self.operator, self.controller, self.infrastructure
+        return {
+            "domain": self.domain, "function": self.function, "status": self.status,
+            "confidence": self.confidence, "reason": self.reason, "reason_params": dict(self.reason_params),
+            "subject": self.subject, "service": service.as_dict() if service else None,
+            "operator": operator.as_dict() if operator else None,
+            "controller": controller.as_dict() if controller else None,
+            "chain": [link.as_dict() for link in self.chain], "chain_text": self.chain_text,
+            "laws": [law.as_dict() for law in self.laws], "foreign_laws": list(self.foreign_laws),
+            "evidence": list(self.evidence), "rule": self.rule,
+            "infrastructure": infrastructure.as_dict() if infrastructure else None,
+            "foreign_access": self.foreign_access,
+        }

@@ -1,0 +1,107 @@
+"""A survey row: the flat summary stored per domain of a population run (``store.surveys``) and
+exported as JSONL, CSV or Parquet. One status/service/controller/country/foreign group of columns
+per key function (``mail``, ``dns``, ``web``), the foreign laws, and the dependencies in a compact
+form; the input row's other columns come back as ``attr_<name>``.
+
+``souverain schema survey-row`` prints the JSON Schema of one JSONL line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from souverain.model.base import JSONSchema, Model
+from souverain.model.dependency import Confidence, Status
+from souverain.model.scan import Verdict
+
+ATTRIBUTE_PREFIX = "attr_"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompactDependency(Model):
+    """A dependency as a survey keeps it: ids, not names (the KB has the names)."""
+
+    function: str
+    status: Status
+    confidence: Confidence
+    service: str | None
+    controller: str | None
+    country: str | None
+    laws: tuple[str, ...]  # the foreign laws that reach it
+    reason: str
+    subject: str | None
+
+    def as_dict(self) -> dict[str, Any]:  # by hand: a survey writes millions
+        return {"function": self.function, "status": self.status, "confidence": self.confidence,
+                "service": self.service, "controller": self.controller, "country": self.country,
+                "laws": list(self.laws), "reason": self.reason, "subject": self.subject}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SurveyRow(Model):
+    """One domain of a survey run."""
+
+    domain: str
+    status: Literal["ok", "unknown"]  # unknown: the domain could not be scanned (reason says why)
+    reason: str | None
+    verdict: Verdict | None
+    foreign_laws: str | None  # law ids, space-separated
+    mail_status: str | None = None
+    mail_service: str | None = None
+    mail_controller: str | None = None
+    mail_country: str | None = None
+    mail_foreign: bool | None = None
+    dns_status: str | None = None
+    dns_service: str | None = None
+    dns_controller: str | None = None
+    dns_country: str | None = None
+    dns_foreign: bool | None = None
+    web_status: str | None = None
+    web_service: str | None = None
+    web_controller: str | None = None
+    web_country: str | None = None
+    web_foreign: bool | None = None
+    finished: str = ""
+    attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the input row's other columns
+    dependencies: tuple[CompactDependency, ...] = ()
+
+    def flat(self) -> dict[str, Any]:
+        """The columns and the input attributes (``attr_<name>``): a CSV or Parquet row."""
+        out = {name: getattr(self, name) for name in COLUMNS}
+        out.update({f"{ATTRIBUTE_PREFIX}{key}": value for key, value in self.attrs.items()})
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSONL line: the flat row and the dependencies."""
+        out = self.flat()
+        out["dependencies"] = [dep.as_dict() for dep in self.dependencies]
+        return out
+
+    def record(self) -> dict[str, Any]:
+        """The stored columns (the dependencies as compact JSON text; attributes live with the targets)."""
+        out = {name: getattr(self, name) for name in COLUMNS}
+        out["dependencies"] = json.dumps([dep.as_dict() for dep in self.dependencies], ensure_ascii=False,
+                                         separators=(",", ":"))
+        return out
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> SurveyRow:
+        """A row read back from the store (``attrs`` joined from its target)."""
+        deps = json.loads(data["dependencies"]) if data.get("dependencies") else []
+        return cls(**{name: data.get(name) for name in COLUMNS},
+                   attrs=data.get("attrs") or {},
+                   dependencies=tuple(CompactDependency(**{**dep, "laws": tuple(dep["laws"])}) for dep in deps))
+
+    @classmethod
+    def adjust_schema(cls, schema: JSONSchema) -> None:
+        properties = schema["properties"]
+        del properties["attrs"]
+        schema["required"] = [name for name in schema["required"] if name != "attrs"]
+        schema["patternProperties"] = {f"^{ATTRIBUTE_PREFIX}": {"type": "string"}}
+
+
+COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(SurveyRow)
+                                 if field.name not in ("attrs", "dependencies"))
