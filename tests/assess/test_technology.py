@@ -74,79 +74,79 @@ def offer(technology: list[dict] | None = None, answers: dict | None = None, cla
 
 
 def criteria(result: dict) -> dict[str, dict]:
-    return {c["id"]: c for c in result["csf"]["criteria"]}
+    return {c.id: c for c in result.csf.criteria}
 
 
 def test_controller_change_of_the_technology_provider_changes_the_answers(kb):
     before = assess_offer(kb, offer([item("euvirt")]), BEFORE, "csf-2026")
     after = assess_offer(kb, offer([item("euvirt")]), AFTER, "csf-2026")
-    assert criteria(before)["SOV-5.6"]["source"] == "unknown"  # an EU provider: nothing derived, nothing credited
-    assert before["secnumcloud_19_6"]["status"] == "pass" and before["technology"][0]["foreign"] is False
+    assert criteria(before)["SOV-5.6"].source == "unknown"  # an EU provider: nothing derived, nothing credited
+    assert before.secnumcloud_19_6.status == "pass" and before.technology[0].foreign is False
     got = criteria(after)
-    assert got["SOV-5.6"]["option"] == "few-non-eu-critical" and got["SOV-5.6"]["source"] == "derived"
-    assert got["SOV-5.5"]["option"] == "non-eu-control-eu-execution"
-    assert got["SOV-6.3"]["option"] == "closed-source"
-    assert got["SOV-5.6"]["evidence"] == (
+    assert got["SOV-5.6"].option == "few-non-eu-critical" and got["SOV-5.6"].source == "derived"
+    assert got["SOV-5.5"].option == "non-eu-control-eu-execution"
+    assert got["SOV-6.3"].option == "closed-source"
+    assert got["SOV-5.6"].evidence == (
         "FR Host SAS -> licensed stack from Euro Virt SE <- US Parent Inc. (US, 100 %) [hypervisor: EuroVisor]"
         " -> US Test Act")
-    assert after["technology"][0]["controller"] == {"id": "usparent", "name": "US Parent Inc.", "country": "US"}
-    snc = after["secnumcloud_19_6"]
-    assert snc["status"] == "unknown" and snc["unknowns"][0].startswith("19.6 c): FR Host SAS -> updates shipped by")
-    assert after["csf"]["seal_known_only"] == 2 and before["csf"]["seal_known_only"] == 4
+    assert after.technology[0].controller.as_dict() == {"id": "usparent", "name": "US Parent Inc.", "country": "US"}
+    snc = after.secnumcloud_19_6
+    assert snc.status == "unknown" and snc.unknowns[0].startswith("19.6 c): FR Host SAS -> updates shipped by")
+    assert after.csf.seal_known_only == 2 and before.csf.seal_known_only == 4
 
 
 def test_offer_without_a_foreign_technology_provider_keeps_its_score(kb):
     typed = {"SOV-5.6": {"option": "none", "kind": "audited"}}
     plain = assess_offer(kb, offer(answers=typed), AT, "csf-2026")
     eu_only = assess_offer(kb, offer([item("frco")], answers=typed), AT, "csf-2026")
-    assert eu_only["csf"] == plain["csf"]
-    assert eu_only["secnumcloud_19_6"]["status"] == plain["secnumcloud_19_6"]["status"] == "pass"
-    assert eu_only["technology"][0]["foreign"] is False
+    assert eu_only.csf == plain.csf
+    assert eu_only.secnumcloud_19_6.status == plain.secnumcloud_19_6.status == "pass"
+    assert eu_only.technology[0].foreign is False
 
 
 def test_derived_answer_is_a_ceiling_for_typed_answers(kb):
     above = assess_offer(kb, offer([item("usparent")], {"SOV-5.6": {"option": "none", "kind": "self-declared"}}),
                          AT, "csf-2026")
-    flagged = {c["id"]: c for c in above["csf"]["contradictions"]}
-    assert flagged["SOV-5.6"]["claimed"] == "none" and flagged["SOV-5.6"]["option"] == "few-non-eu-critical"
+    flagged = {c.id: c for c in above.csf.contradictions}
+    assert flagged["SOV-5.6"].claimed == "none" and flagged["SOV-5.6"].option == "few-non-eu-critical"
     below = assess_offer(kb, offer([item("usparent")], {"SOV-5.6": {"option": "only-non-eu", "kind": "audited",
                                                                     "evidence": "audit found more"}}),
                          AT, "csf-2026")
     kept = criteria(below)["SOV-5.6"]
-    assert kept["option"] == "only-non-eu" and kept["source"] == "audited" and not kept["contradiction"]
-    assert "audit found more" in kept["evidence"] and "at most few-non-eu-critical" in kept["evidence"]
+    assert kept.option == "only-non-eu" and kept.source == "audited" and not kept.contradiction
+    assert "audit found more" in kept.evidence and "at most few-non-eu-critical" in kept.evidence
 
 
 def test_marketing_claim_against_a_technology_derivation_is_a_contradiction(kb):
     claims = [{"text": "No dependency on non-EU vendors", "criterion": "SOV-5.6", "option": "none",
                "sources": SOURCE}]
     result = assess_offer(kb, offer([item("usparent")], claims=claims), AT, "csf-2026")
-    assert [c["id"] for c in result["csf"]["contradictions"]] == ["SOV-5.6"]
+    assert [c.id for c in result.csf.contradictions] == ["SOV-5.6"]
 
 
 def test_vendor_operated_stack_fails_19_6_c(kb):
     result = assess_offer(kb, offer([item("usparent", dependency="vendor-operated", keys_from_provider=False,
                                           support_from_provider=True)]), AT, "csf-2026")
     got = criteria(result)
-    assert got["SOV-5.6"]["option"] == "only-non-eu" and got["SOV-5.5"]["option"] == "non-eu-control-execution"
-    snc = result["secnumcloud_19_6"]
-    assert snc["status"] == "fail" and any(f.startswith("19.6 c): FR Host SAS -> stack run by US Parent")
-                                           for f in snc["failures"])
+    assert got["SOV-5.6"].option == "only-non-eu" and got["SOV-5.5"].option == "non-eu-control-execution"
+    snc = result.secnumcloud_19_6
+    assert snc.status == "fail" and any(f.startswith("19.6 c): FR Host SAS -> stack run by US Parent")
+                                           for f in snc.failures)
 
 
 def test_open_source_fork_with_no_channel_passes_and_derives_nothing(kb):
     fork = item("usparent", dependency="open-source-fork", open_source=True, updates_from_provider=False,
                 keys_from_provider=False, support_from_provider=False)
     result = assess_offer(kb, offer([fork]), AT, "csf-2026")
-    assert {c["id"] for c in result["csf"]["criteria"] if c["source"] == "derived"} == {
+    assert {c.id for c in result.csf.criteria if c.source == "derived"} == {
         "SOV-1.1", "SOV-2.1", "SOV-2.2", "SOV-2.3"}
-    assert result["secnumcloud_19_6"]["status"] == "pass"
-    assert result["secnumcloud_19_6"]["technology"][0]["status"] == "pass"
+    assert result.secnumcloud_19_6.status == "pass"
+    assert result.secnumcloud_19_6.technology[0].status == "pass"
 
 
 def test_technology_item_outside_its_dates_is_ignored(kb):
     ended = item("usparent", until="2020-01-01")
-    assert assess_offer(kb, offer([ended]), AT, "csf-2026")["technology"] == []
+    assert assess_offer(kb, offer([ended]), AT, "csf-2026").technology == ()
 
 
 def test_kb_validate_catches_a_dangling_technology_entity(tmp_path, mini_records):
@@ -195,19 +195,19 @@ def real_kb():
 
 def test_bleu_depends_on_a_us_technology_provider(real_kb):
     result = assess_offer(real_kb, real_kb.records["bleu-cloud"], AT, "csf-2026")
-    assert result["controller"]["country"] == "FR"  # ownership alone looks European
-    providers = {(i["entity"], i["controller"]["country"]) for i in result["technology"]}
+    assert result.controller.country == "FR"  # ownership alone looks European
+    providers = {(i.entity, i.controller.country) for i in result.technology}
     assert providers == {("microsoft", "US")}
     got = criteria(result)
-    assert got["SOV-5.6"]["source"] == "derived" and got["SOV-5.6"]["option"] == "few-non-eu-critical"
-    evidence = got["SOV-5.6"]["evidence"]
+    assert got["SOV-5.6"].source == "derived" and got["SOV-5.6"].option == "few-non-eu-critical"
+    evidence = got["SOV-5.6"].evidence
     assert evidence.startswith("Bleu SAS -> licensed stack from Microsoft Corporation (US)")
     assert "CLOUD Act" in evidence and "Section 702" in evidence
-    assert got["SOV-6.3"]["option"] == "closed-source"
-    assert result["secnumcloud_19_6"]["status"] == "unknown"
+    assert got["SOV-6.3"].option == "closed-source"
+    assert result.secnumcloud_19_6.status == "unknown"
     assert any(u.startswith("19.6 c): Bleu SAS -> updates shipped by Microsoft Corporation")
-               for u in result["secnumcloud_19_6"]["unknowns"])
-    assert result["csf"]["seal_known_only"] <= 2
+               for u in result.secnumcloud_19_6.unknowns)
+    assert result.csf.seal_known_only <= 2
 
 
 @pytest.mark.parametrize(("offer_id", "controller"), [
@@ -218,26 +218,26 @@ def test_bleu_depends_on_a_us_technology_provider(real_kb):
 ])
 def test_offers_on_us_technology_have_it_recorded_and_derived(real_kb, offer_id, controller):
     result = assess_offer(real_kb, real_kb.records[offer_id], AT, "csf-2026")
-    assert controller in {i["controller"]["id"] for i in result["technology"]}
-    assert criteria(result)["SOV-5.6"]["source"] == "derived", offer_id
-    assert result["secnumcloud_19_6"]["status"] in ("fail", "unknown")
+    assert controller in {i.controller.id for i in result.technology}
+    assert criteria(result)["SOV-5.6"].source == "derived", offer_id
+    assert result.secnumcloud_19_6.status in ("fail", "unknown")
 
 
 def test_vmware_dependency_follows_the_broadcom_acquisition(real_kb):
     record = real_kb.records["ovhcloud-secnumcloud"]
-    after = assess_offer(real_kb, record, AT, "csf-2026")["technology"][0]
-    before = assess_offer(real_kb, record, dt.date(2023, 11, 21), "csf-2026")["technology"][0]
-    assert after["chain_text"] == "VMware LLC <- Broadcom Inc. (US, 100 %)"
-    assert before["controller"]["id"] == "vmware"  # a US company either way, but not yet Broadcom's
+    after = assess_offer(real_kb, record, AT, "csf-2026").technology[0]
+    before = assess_offer(real_kb, record, dt.date(2023, 11, 21), "csf-2026").technology[0]
+    assert after.chain_text == "VMware LLC <- Broadcom Inc. (US, 100 %)"
+    assert before.controller.id == "vmware"  # a US company either way, but not yet Broadcom's
 
 
 def test_t_systems_google_fails_19_6_c_and_aws_esc_claim_is_contradicted(real_kb):
     tsi = assess_offer(real_kb, real_kb.records["t-systems-sovereign-google"], AT, "csf-2026")
     assert any(f.startswith("19.6 c): T-Systems International GmbH -> stack run by Google LLC")
-               for f in tsi["secnumcloud_19_6"]["failures"])
+               for f in tsi.secnumcloud_19_6.failures)
     esc = assess_offer(real_kb, real_kb.records["aws-esc"], AT, "csf-2026")
-    flagged = {c["id"]: c for c in esc["csf"]["contradictions"]}
-    assert flagged["SOV-5.6"]["claimed"] == "none" and flagged["SOV-5.6"]["option"] == "only-non-eu"
+    flagged = {c.id: c for c in esc.csf.contradictions}
+    assert flagged["SOV-5.6"].claimed == "none" and flagged["SOV-5.6"].option == "only-non-eu"
 
 
 def test_reports_show_technology_next_to_the_ownership_chain(real_kb):

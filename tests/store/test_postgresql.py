@@ -56,5 +56,5 @@ def test_survey_writes_are_idempotent(store):
     surveys.write(run, [row])
     surveys.write(run, [row, summarise_domain("b.test", [], None)])
     assert surveys.counts(run)["done"] == 2
-    assert [r["domain"] for r in surveys.results(run)] == ["a.test", "b.test"]
+    assert [r.domain for r in surveys.results(run)] == ["a.test", "b.test"]
     assert list(surveys.pending(run)) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -18,6 +19,7 @@ from click.testing import CliRunner
 
 from souverain.cli.main import cli
 from souverain.kb.base import load_kb
+from souverain.model.survey import SurveyRow
 from souverain.store.database import Store
 from souverain.store.surveys import SurveyStore
 from souverain.survey.inputs import Target
@@ -136,8 +138,8 @@ def _wait_until(condition, seconds: float = 10) -> bool:
     return True
 
 
-def _rows_without_time(store: SurveyStore, survey_id: int) -> list[dict]:
-    return [{k: v for k, v in row.items() if k not in ("finished", "survey_id")} for row in store.results(survey_id)]
+def _rows_without_time(store: SurveyStore, survey_id: int) -> list[SurveyRow]:
+    return [dataclasses.replace(row, finished="") for row in store.results(survey_id)]
 
 
 def test_dask_local_cluster_equals_local_executor(world_dns, ip_table, tmp_path):
@@ -163,5 +165,4 @@ def test_dask_local_cluster_equals_local_executor(world_dns, ip_table, tmp_path)
         assert len(dask_rows) == len(WORLD_DOMAINS)
         assert dask_rows == local_rows
         # writing a partition twice (a retried task) changes nothing
-        replay = [{k: v for k, v in r.items() if k not in ("line", "attrs")} for r in dask_rows[:2]]
-        assert surveys.write(dask_id, [dict(r, finished="x") for r in replay]) == 0
+        assert surveys.write(dask_id, [dataclasses.replace(r, finished="x") for r in dask_rows[:2]]) == 0

@@ -264,8 +264,8 @@ def test_retry_unknown_rescans_only_the_unknown_rows(tmp_path):
                                     "--functions", "mail"])
         assert first.exit_code == 0, first.output
         with Store.open(db) as store:
-            before = {r["domain"]: r for r in SurveyStore(store).results(1)}
-        assert {d for d, r in before.items() if r["status"] == "unknown"} == {"d1.bulk.test", "d4.bulk.test"}
+            before = {r.domain: r for r in SurveyStore(store).results(1)}
+        assert {d for d, r in before.items() if r.status == "unknown"} == {"d1.bulk.test", "d4.bulk.test"}
         server.store.faults.clear()
         retried = runner.invoke(cli, [*base, "--retry", "unknown", "-o", str(tmp_path / "out.jsonl")])
         assert retried.exit_code == 0, retried.output
@@ -381,4 +381,4 @@ def test_dask_stop_keeps_finished_partitions_and_resume_completes(world_dns, tmp
         assert stopped_at == len(seen) and 0 < stopped_at < len(WORLD_DOMAINS)
         run_dask(surveys, survey_id, options, client, partition_size=2, kb_version=kb.version)
         assert surveys.counts(survey_id)["done"] == len(WORLD_DOMAINS)
-        assert sorted(r["domain"] for r in surveys.results(survey_id)) == sorted(WORLD_DOMAINS)
+        assert sorted(r.domain for r in surveys.results(survey_id)) == sorted(WORLD_DOMAINS)

@@ -24,28 +24,11 @@ from souverain.assess.secnumcloud import OwnershipResult, ownership_test
 from souverain.assess.technology import rule_outcome, technology_links
 from souverain.errors import DataError
 from souverain.kb.ownership import control_chain
+from souverain.model.assessment import CriterionResult, CsfResult, Gate, ObjectiveResult, Profile
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.schema import Assessment, Criterion, CriterionOption, Framework, OwnershipTest
-
-@dataclasses.dataclass
-class CriterionResult:
-    id: str
-    objective: str
-    name: str
-    option: str
-    label: str
-    points: float
-    max_points: float
-    seal: int | None
-    source: str  # derived, self-declared, audited, regulator-listed, unknown
-    evidence: str | None
-    mapping: str
-    claimed: str | None = None  # option claimed by the offer, when it differs
-    contradiction: bool = False  # a known answer (derived or evidenced) contradicts the claim
-    unsupported: bool = False  # the claim is better than the worst case but nothing supports it
-
 
 @dataclasses.dataclass
 class DerivedAnswer:
@@ -113,8 +96,9 @@ def derive_technology(kb: KnowledgeBase, framework: Framework, assessment: Asses
 
 
 def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, entity_id: str,
-             at: dt.date, profile_id: str) -> dict:
-    """Score, SEAL per objective and overall, derived answers, claims versus facts, unknowns."""
+             at: dt.date, profile_id: str, minimum: int | dict[str, int] | None = None) -> CsfResult:
+    """Score, SEAL per objective and overall, derived answers, claims versus facts, unknowns, and
+    the ``minimum`` SEAL gate."""
     profile = framework.profiles[profile_id]
     if framework.ownership_test is None:
         raise DataError(f"frameworks/{framework.id}.yaml has no ownership_test: the derived criteria need one")
@@ -140,36 +124,37 @@ def evaluate(kb: KnowledgeBase, framework: Framework, assessment: Assessment, en
         items = [r for r in results if r.objective == objective.id]
         seals = [r.seal for r in items if r.seal is not None]
         points = sum(r.points for r in items)
-        objectives.append({
-            "id": objective.id, "name": objective.name, "weight": profile.weights.get(objective.id, 0.0),
-            "points": round(points, 2), "max_points": round(sum(r.max_points for r in items), 2),
-            "seal": min(seals) if seals else None,
-            "unknown": sum(1 for r in items if r.source == "unknown"),
-            "limiting": [r.id for r in items if seals and r.seal == min(seals)],
-        })
-    seal_by_objective = {o["id"]: o["seal"] for o in objectives}
+        objectives.append(ObjectiveResult(
+            id=objective.id, name=objective.name, weight=profile.weights.get(objective.id, 0.0),
+            points=round(points, 2), max_points=round(sum(r.max_points for r in items), 2),
+            seal=min(seals) if seals else None,
+            unknown=sum(1 for r in items if r.source == "unknown"),
+            limiting=tuple(r.id for r in items if seals and r.seal == min(seals)),
+        ))
+    seal_by_objective = {o.id: o.seal for o in objectives}
     if profile.method == "objective-seal":
         parts = objective_parts(seal_by_objective, profile.weights)
     else:
-        parts = {o["id"]: round(o["points"] / 1000 * profile.weights.get(o["id"], 0.0), 4) for o in objectives}
+        parts = {o.id: round(o.points / 1000 * profile.weights.get(o.id, 0.0), 4) for o in objectives}
     raw = sum(parts.values())
     cap = framework.score_cap_pct or 100.0
     known = [s for s in seal_by_objective.values() if s is not None]
     answered = [r.seal for r in results if r.seal is not None and r.source != "unknown"]
-    return {
-        "profile": {"id": profile_id, "name": profile.name, "method": profile.method, "weights": profile.weights},
-        "score_pct": round(min(raw, cap), 2),
-        "score_raw_pct": round(raw, 4),
-        "score_parts": parts,
-        "objectives": objectives,
-        "seal": min(known) if known else None,
-        # the same weakest link over answered and derived criteria only: the ceiling the facts allow
-        "seal_known_only": min(answered) if answered else None,
-        "criteria": [dataclasses.asdict(r) for r in results],
-        "unknown": [r.id for r in results if r.source == "unknown"],
-        "contradictions": [dataclasses.asdict(r) for r in results if r.contradiction],
-        "unsupported_claims": [dataclasses.asdict(r) for r in results if r.unsupported],
-    }
+    seal = min(known) if known else None
+    return CsfResult(
+        profile=Profile(profile_id, profile.name, profile.method, profile.weights),
+        score_pct=round(min(raw, cap), 2),
+        score_raw_pct=round(raw, 4),
+        score_parts=parts,
+        objectives=tuple(objectives),
+        seal=seal,
+        seal_known_only=min(answered) if answered else None,
+        criteria=tuple(results),
+        unknown=tuple(r.id for r in results if r.source == "unknown"),
+        contradictions=tuple(r for r in results if r.contradiction),
+        unsupported_claims=tuple(r for r in results if r.unsupported),
+        gate=gate(seal_by_objective, seal, minimum),
+    )
 
 
 def objective_parts(seal_by_objective: dict[str, int | None], weights: dict[str, float]) -> dict[str, float]:
@@ -229,12 +214,12 @@ def _rank(option: CriterionOption) -> tuple[int, float]:
     return (option.seal if option.seal is not None else 0, option.points)
 
 
-def gate(seal_by_objective: dict[str, int | None], overall: int | None, minimum: int | dict[str, int] | None) -> dict:
+def gate(seal_by_objective: dict[str, int | None], overall: int | None, minimum: int | dict[str, int] | None) -> Gate:
     """Minimum SEAL: one level for every objective (weakest link) or a level per objective."""
     if minimum is None:
-        return {"required": None, "passed": None, "failing": []}
+        return Gate(None, None, ())
     if isinstance(minimum, int):
-        failing = [sov for sov, seal in seal_by_objective.items() if (seal or 0) < minimum]
-        return {"required": minimum, "passed": (overall or 0) >= minimum, "failing": failing}
-    failing = [sov for sov, level in minimum.items() if (seal_by_objective.get(sov) or 0) < level]
-    return {"required": minimum, "passed": not failing, "failing": failing}
+        failing = tuple(sov for sov, seal in seal_by_objective.items() if (seal or 0) < minimum)
+        return Gate(minimum, (overall or 0) >= minimum, failing)
+    failing = tuple(sov for sov, level in minimum.items() if (seal_by_objective.get(sov) or 0) < level)
+    return Gate(minimum, not failing, failing)

@@ -20,51 +20,11 @@ from typing import TYPE_CHECKING
 
 from souverain.assess.technology import TechnologyLink, item_outcomes
 from souverain.kb.ownership import stakes
+from souverain.model.assessment import Holding, OwnershipResult, TechnologyCondition
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.schema import Entity, OwnershipTest, TechnologyTest
-
-
-@dataclasses.dataclass
-class Holding:
-    holder: str
-    name: str
-    country: str
-    capital_pct: float
-    votes_pct: float
-    paths: list[list[str]]
-    veto: bool = False
-    board_majority: bool = False
-    unknown_share: bool = False
-
-
-@dataclasses.dataclass
-class OwnershipResult:
-    entity: str
-    at: dt.date
-    seat_ok: bool
-    holdings: list[Holding]
-    collective_capital: float
-    collective_votes: float
-    failures: list[str]
-    unknowns: list[str]
-    other_conditions: list[str]
-    technology: list[dict] = dataclasses.field(default_factory=list)  # per provider and condition
-
-    @property
-    def status(self) -> str:
-        if self.failures:
-            return "fail"
-        if self.unknowns:
-            return "unknown"
-        return "pass"
-
-    def as_dict(self) -> dict:
-        data = dataclasses.asdict(self)
-        data["at"] = self.at.isoformat()
-        data["status"] = self.status
-        return data
 
 
 def ownership_test(kb: KnowledgeBase, entity: Entity, test: OwnershipTest, at: dt.date) -> OwnershipResult:
@@ -72,7 +32,8 @@ def ownership_test(kb: KnowledgeBase, entity: Entity, test: OwnershipTest, at: d
     outside = stakes(kb, entity.id, at, stop=lambda owner: owner.country not in home)
     holdings = {
         holder: Holding(holder, kb.entities[holder].name, kb.entities[holder].country, item.capital_pct,
-                        item.votes_pct, item.paths, item.veto, item.board_majority, item.undisclosed)
+                        item.votes_pct, tuple(tuple(path) for path in item.paths), item.veto, item.board_majority,
+                        item.undisclosed)
         for holder, item in outside.items() if kb.entities[holder].country not in home
     }
     items = sorted(holdings.values(), key=lambda h: -max(h.capital_pct, h.votes_pct))
@@ -97,22 +58,23 @@ def ownership_test(kb: KnowledgeBase, entity: Entity, test: OwnershipTest, at: d
     if max(collective_capital, collective_votes) > test.collective_max_pct:
         failures.append(f"holders outside the {test.home_region.upper()} hold {collective_capital:g} % of capital and "
                         f"{collective_votes:g} % of votes together, over the {test.collective_max_pct:g} % cap")
-    return OwnershipResult(entity.id, at, seat_ok, items, collective_capital, collective_votes, failures, unknowns,
-                           list(test.other_conditions))
+    return OwnershipResult(entity.id, at, seat_ok, tuple(items), collective_capital, collective_votes,
+                           tuple(failures), tuple(unknowns), tuple(test.other_conditions))
 
 
 def technology_conditions(kb: KnowledgeBase, test: TechnologyTest, links: list[TechnologyLink], operator: str,
                           result: OwnershipResult) -> OwnershipResult:
-    """Add the technology-provider conditions (§19.6 c) to ``result``: failures, unknowns and one row each."""
+    """``result`` with the technology-provider conditions (§19.6 c): failures, unknowns and one row each."""
     home = kb.region(test.home_region)
+    failures, unknowns, rows = list(result.failures), list(result.unknowns), list(result.technology)
     for rule in test.rules:
         for outcome in item_outcomes(rule, links, home, operator):
             text = f"{rule.applies_to}: {outcome.reason}"
             if outcome.result == "fail":
-                result.failures.append(text)
+                failures.append(text)
             elif outcome.result == "unknown":
-                result.unknowns.append(text)
-            result.technology.append({"condition": rule.applies_to, "status": outcome.result,
-                                      "entity": outcome.link.provider.id, "name": outcome.link.provider.name,
-                                      "reason": outcome.reason})
-    return result
+                unknowns.append(text)
+            provider = outcome.link.provider  # type: ignore[union-attr]  # an item's outcome has its link
+            rows.append(TechnologyCondition(rule.applies_to, outcome.result, provider.id, provider.name,
+                                            outcome.reason))
+    return dataclasses.replace(result, failures=tuple(failures), unknowns=tuple(unknowns), technology=tuple(rows))

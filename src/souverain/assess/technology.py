@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING
 
 from souverain.assess.exposure import LawExposure, foreign_access_laws, laws_for_entity, render_path
 from souverain.kb.ownership import ChainLink, control_chain
+from souverain.model.assessment import Source, TechnologyItem, TechnologyLaw
+from souverain.model.dependency import EntityRef
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
+    from souverain.kb import schema
     from souverain.kb.schema import (
         Assessment,
         Entity,
@@ -65,20 +68,26 @@ class TechnologyLink:
         names = sorted({exposure.law.name for exposure in self.laws})
         return text + (f" -> {', '.join(names)}" if names else "")
 
-    def as_dict(self, home: frozenset[str], operator: str) -> dict:
-        item = self.item
-        return {
-            "entity": self.provider.id, "name": self.provider.name, "country": self.provider.country,
-            "controller": {"id": self.controller.id, "name": self.controller.name, "country": self.controller.country},
-            "component": item.component, "product": item.product, "dependency": item.dependency,
-            "open_source": item.open_source, "updates_from_provider": item.updates_from_provider,
-            "keys_from_provider": item.keys_from_provider, "support_from_provider": item.support_from_provider,
-            "foreign": self.foreign(home), "same_controller": self.same_controller,
-            "chain_text": render_path(self.chain), "path": self.path(operator),
-            "laws": [{"id": e.law.id, "name": e.law.name, "via": e.via, "path_text": e.path_text()} for e in self.laws],
-            "note": item.note,
-            "sources": [s.model_dump(mode="json", exclude_none=True) for s in item.sources],
-        }
+    def output(self, home: frozenset[str], operator: str) -> TechnologyItem:
+        """The item as the assessment shows it."""
+        item, controller = self.item, self.controller
+        return TechnologyItem(
+            entity=self.provider.id, name=self.provider.name, country=self.provider.country,
+            controller=EntityRef(controller.id, controller.name, controller.country),
+            component=item.component, product=item.product, dependency=item.dependency,
+            open_source=item.open_source, updates_from_provider=item.updates_from_provider,
+            keys_from_provider=item.keys_from_provider, support_from_provider=item.support_from_provider,
+            foreign=self.foreign(home), same_controller=self.same_controller,
+            chain_text=render_path(self.chain), path=self.path(operator),
+            laws=tuple(TechnologyLaw(e.law.id, e.law.name, e.via, e.path_text())  # type: ignore[arg-type]
+                       for e in self.laws),
+            note=item.note, sources=tuple(source_of(s) for s in item.sources),
+        )
+
+
+def source_of(source: schema.Source) -> Source:
+    """A KB source as the outputs show it."""
+    return Source(str(source.url), source.title, source.retrieved, source.published, source.publisher)
 
 
 def technology_links(kb: KnowledgeBase, assessment: Assessment, entity_id: str, at: dt.date) -> list[TechnologyLink]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -91,12 +92,12 @@ def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, o
     minimum = parse_min_seal(min_seal)
     result = assess_offer(kb, _load(kb, offer, answers), at, profile, minimum)
     if fmt == "json":
-        emit(to_json(result), output)
+        emit(to_json(result.as_dict()), output)
     elif fmt == "html":
         emit(assessment_html([result], lang), output)
     else:
         emit(assessment_table(result, lang), output)
-    if result["csf"]["gate"]["passed"] is False:
+    if result.csf.gate.passed is False:
         sys.exit(3)
 
 
@@ -113,23 +114,23 @@ def compare_command(offers, profile, min_seal, at, fmt, output, lang) -> None:
     minimum = parse_min_seal(min_seal)
     results = [assess_offer(kb, _load(kb, offer, None), at, profile, minimum) for offer in offers]
     if fmt == "json":
-        emit(to_json({"profile": profile, "offers": results}), output)
+        emit(to_json({"profile": profile, "offers": [result.as_dict() for result in results]}), output)
     elif fmt == "html":
         emit(assessment_html(results, lang), output)
     else:
         emit(comparison_table(results, lang), output)
-    failed = [r for r in results if r["csf"]["gate"]["passed"] is False]
+    failed = [r for r in results if r.csf.gate.passed is False]
     if failed:  # like assess: exit 3, and say which offers fall short (stderr: stdout keeps the data)
         t = Translator(lang)
         for result in failed:
-            gate = result["csf"]["gate"]
-            click.echo(t("compare.gate_fail", offer=result["offer"]["name"], required=required_text(gate["required"]),
-                         failing=", ".join(gate["failing"]) or "-"), err=True)
+            gate = result.csf.gate
+            click.echo(t("compare.gate_fail", offer=result.offer.name, required=required_text(gate.required),
+                         failing=", ".join(gate.failing) or "-"), err=True)
         sys.exit(3)
 
 
-def required_text(required: int | dict[str, int]) -> str:
+def required_text(required: int | Mapping[str, int] | None) -> str:
     """``2`` or ``SOV-2=3, SOV-3=2``, as --min-seal is written."""
-    if isinstance(required, dict):
+    if isinstance(required, Mapping):
         return ", ".join(f"{sov}={level}" for sov, level in required.items())
     return str(required)

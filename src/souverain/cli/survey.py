@@ -8,6 +8,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,9 @@ from souverain.cli.options import (
 from souverain.cli.scan import nameserver_option, parse_functions
 from souverain.collect.dns import parse_nameserver
 from souverain.errors import UsageError
+
+if TYPE_CHECKING:
+    from souverain.model.survey import SurveyRow
 
 
 class SurveyGroup(click.Group):
@@ -51,10 +55,10 @@ class _Progress:
             self.bar.start()
             self.task = self.bar.add_task("survey", total=total, rate="0", outcomes="")
 
-    def __call__(self, row: dict) -> None:
+    def __call__(self, row: SurveyRow) -> None:
         self.done += 1
-        self.counts[row["status"]] += 1
-        self.counts[f"verdict:{row.get('verdict') or 'unknown'}"] += 1
+        self.counts[row.status] += 1
+        self.counts[f"verdict:{row.verdict or 'unknown'}"] += 1
         now = time.monotonic()
         rate = self.done / max(now - self.started, 1e-6)
         outcomes = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
@@ -318,8 +322,8 @@ def diff(run_a, run_b, fmt, db_url, output, lang) -> None:
     with Store.open(db_url) as store:
         surveys = SurveyStore(store)
         a, b = surveys.find(run_a), surveys.find(run_b)
-        rows_a = {r["domain"]: r for r in surveys.results(a["id"])}
-        rows_b = {r["domain"]: r for r in surveys.results(b["id"])}
+        rows_a = {r.domain: r for r in surveys.results(a["id"])}
+        rows_b = {r.domain: r for r in surveys.results(b["id"])}
     moves = diff_rows(rows_a, rows_b)
     if fmt == "json":
         emit(to_json({"run_a": a["name"], "run_b": b["name"], "moves": moves}), output)

@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from souverain.report import terminal
 from souverain.report.html import environment
 from souverain.report.i18n import Translator
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from souverain.model.assessment import Assessment, TechnologyItem
 
 
 def _seal(value: int | None) -> str:
     return "?" if value is None else f"SEAL-{value}"
 
 
-def headline(result: dict, t: Translator) -> list[str]:
-    csf = result["csf"]
-    lines = [t("assess.headline", offer=result["offer"]["name"], seal=_seal(csf["seal"]), score=csf["score_pct"],
-               profile=csf["profile"]["name"], known=_seal(csf["seal_known_only"]), unknown=len(csf["unknown"]))]
-    controller = result["controller"]
-    lines.append(t("assess.controller", provider=result["provider"]["name"], country=result["provider"]["country"],
-                   controller=controller["name"], controller_country=controller["country"]))
-    foreign = [law["name"] for law in result["laws"] if law["foreign_access"]]
+def headline(result: Assessment, t: Translator) -> list[str]:
+    csf = result.csf
+    lines = [t("assess.headline", offer=result.offer.name, seal=_seal(csf.seal), score=csf.score_pct,
+               profile=csf.profile.name, known=_seal(csf.seal_known_only), unknown=len(csf.unknown))]
+    controller = result.controller
+    lines.append(t("assess.controller", provider=result.provider.name, country=result.provider.country,
+                   controller=controller.name, controller_country=controller.country))
+    foreign = [law.name for law in result.laws if law.foreign_access]
     lines.append(t("assess.laws", laws=", ".join(foreign)) if foreign else t("assess.no_laws"))
     lines.extend(technology_lines(result, t))
-    gate = csf["gate"]
-    if gate["required"] is not None:
-        key = "assess.gate_pass" if gate["passed"] else "assess.gate_fail"
-        lines.append(t(key, required=gate["required"], failing=", ".join(gate["failing"]) or "-"))
-    snc = result.get("secnumcloud_19_6")
+    gate = csf.gate
+    if gate.required is not None:
+        key = "assess.gate_pass" if gate.passed else "assess.gate_fail"
+        lines.append(t(key, required=gate.required, failing=", ".join(gate.failing) or "-"))
+    snc = result.secnumcloud_19_6
     if snc:
-        lines.append(t(f"assess.snc_{snc['status']}", details="; ".join(snc["failures"] + snc["unknowns"]) or "-"))
-    for item in csf["contradictions"]:
-        lines.append(t("assess.contradiction", criterion=item["id"], name=item["name"], claimed=item["claimed"],
-                       computed=item["option"], seal=_seal(item["seal"])))
-    if csf["unsupported_claims"]:
-        lines.append(t("assess.unsupported", criteria=", ".join(i["id"] for i in csf["unsupported_claims"])))
+        lines.append(t(f"assess.snc_{snc.status}", details="; ".join(snc.failures + snc.unknowns) or "-"))
+    for item in csf.contradictions:
+        lines.append(t("assess.contradiction", criterion=item.id, name=item.name, claimed=item.claimed,
+                       computed=item.option, seal=_seal(item.seal)))
+    if csf.unsupported_claims:
+        lines.append(t("assess.unsupported", criteria=", ".join(i.id for i in csf.unsupported_claims)))
     return lines
 
 
@@ -40,114 +47,113 @@ def _value(flag: bool | None, t: Translator) -> str:
     return t("value.unknown") if flag is None else t("value.yes" if flag else "value.no")
 
 
-def _what(item: dict) -> str:
-    return item["component"] + (f": {item['product']}" if item.get("product") else "")
+def _what(item: TechnologyItem) -> str:
+    return item.component + (f": {item.product}" if item.product else "")
 
 
-def technology_lines(result: dict, t: Translator) -> list[str]:
+def technology_lines(result: Assessment, t: Translator) -> list[str]:
     """One line per technology provider, next to the ownership chain in the headline."""
-    items = result.get("technology") or []
-    if not items:
+    if not result.technology:
         return [t("assess.no_technology")]
     lines = []
-    for item in items:
-        laws = ", ".join(law["name"] for law in item["laws"])
-        lines.append(t("assess.technology_line", component=_what(item), chain=item["chain_text"],
-                       dependency=t(f"technology.{item['dependency']}"), updates=_value(item["updates_from_provider"], t),
-                       keys=_value(item["keys_from_provider"], t), support=_value(item["support_from_provider"], t),
+    for item in result.technology:
+        laws = ", ".join(law.name for law in item.laws)
+        lines.append(t("assess.technology_line", component=_what(item), chain=item.chain_text,
+                       dependency=t(f"technology.{item.dependency}"), updates=_value(item.updates_from_provider, t),
+                       keys=_value(item.keys_from_provider, t), support=_value(item.support_from_provider, t),
                        laws=t("assess.technology_laws", laws=laws) if laws else ""))
     return lines
 
 
-def technology_table(result: dict, t: Translator):
-    roles = ("updates_from_provider", "keys_from_provider", "support_from_provider")
+def technology_table(result: Assessment, t: Translator) -> Table:
     return terminal.table(
         [t("assess.provider"), t("assess.component"), t("assess.dependency"), t("assess.roles"), t("field.laws")],
-        [(item["chain_text"], _what(item), t(f"technology.{item['dependency']}"),
-          " / ".join(_value(item[role], t) for role in roles), ", ".join(law["id"] for law in item["laws"]) or "-")
-         for item in result["technology"]],
+        [(item.chain_text, _what(item), t(f"technology.{item.dependency}"),
+          " / ".join(_value(flag, t) for flag in (item.updates_from_provider, item.keys_from_provider,
+                                                   item.support_from_provider)),
+          ", ".join(law.id for law in item.laws) or "-")
+         for item in result.technology],
         title=t("assess.technology"),
     )
 
 
-def assessment_table(result: dict, lang: str) -> str:
+def assessment_table(result: Assessment, lang: str) -> str:
     t = Translator(lang)
-    csf = result["csf"]
+    csf = result.csf
     objectives = terminal.table(
         [t("assess.objective"), t("assess.weight"), "SEAL", t("assess.points"), t("assess.part"), t("assess.limiting")],
-        [(f"{o['id']} {o['name']}", f"{o['weight']:g} %", _seal(o["seal"]), f"{o['points']:g} / {o['max_points']:g}",
-          f"{csf['score_parts'].get(o['id'], 0):g}", ", ".join(o["limiting"][:4])) for o in csf["objectives"]],
+        [(f"{o.id} {o.name}", f"{o.weight:g} %", _seal(o.seal), f"{o.points:g} / {o.max_points:g}",
+          f"{csf.score_parts.get(o.id, 0):g}", ", ".join(o.limiting[:4])) for o in csf.objectives],
         title=t("assess.objectives"),
     )
     derived = terminal.table(
         [t("assess.criterion"), t("assess.answer"), "SEAL", t("assess.source"), t("assess.evidence"), t("assess.claimed")],
-        [(f"{c['id']} {c['name']}", c["label"], _seal(c["seal"]), c["source"], c["evidence"] or "-", c["claimed"] or "")
-         for c in csf["criteria"] if c["source"] == "derived" or c["contradiction"] or c["unsupported"]],
+        [(f"{c.id} {c.name}", c.label, _seal(c.seal), c.source, c.evidence or "-", c.claimed or "")
+         for c in csf.criteria if c.source == "derived" or c.contradiction or c.unsupported],
         title=t("assess.derived"),
     )
     laws = terminal.table(
         [t("field.laws"), t("field.country"), t("field.via"), t("field.chain")],
-        [(law["name"], law["country"], law["via"], law["path_text"]) for law in result["laws"]],
+        [(law.name, law.country, law.via, law.path_text) for law in result.laws],
     )
     parts = [objectives, derived, laws]
-    if result.get("technology"):
+    if result.technology:
         parts.append(technology_table(result, t))
-    snc = result.get("secnumcloud_19_6")
-    if snc and snc["holdings"]:
+    snc = result.secnumcloud_19_6
+    if snc and snc.holdings:
         parts.append(terminal.table(
             [t("assess.holder"), t("field.country"), t("assess.capital"), t("assess.votes"), t("field.chain")],
-            [(h["name"], h["country"], f"{h['capital_pct']:g} %", f"{h['votes_pct']:g} %",
-              " ; ".join(" <- ".join(p) for p in h["paths"])) for h in snc["holdings"]],
+            [(h.name, h.country, f"{h.capital_pct:g} %", f"{h.votes_pct:g} %",
+              " ; ".join(" <- ".join(p) for p in h.paths)) for h in snc.holdings],
             title=t("assess.holdings"),
         ))
-    if csf["unknown"]:
-        parts.append(terminal.key_values([(t("assess.unknown"), ", ".join(csf["unknown"]))]))
+    if csf.unknown:
+        parts.append(terminal.key_values([(t("assess.unknown"), ", ".join(csf.unknown))]))
     return "\n".join(headline(result, t)) + "\n\n" + terminal.render(*parts, width=160)
 
 
-def comparison_table(results: list[dict], lang: str) -> str:
+def comparison_table(results: list[Assessment], lang: str) -> str:
     t = Translator(lang)
-    header = [t("assess.objective")] + [r["offer"]["name"] for r in results]
+    header = [t("assess.objective")] + [r.offer.name for r in results]
     rows = []
-    for index, objective in enumerate(results[0]["csf"]["objectives"]):
-        rows.append([f"{objective['id']} {objective['name']}"] +
-                    [_seal(r["csf"]["objectives"][index]["seal"]) for r in results])
-    rows.append([t("assess.overall")] + [_seal(r["csf"]["seal"]) for r in results])
-    rows.append([t("assess.known_only")] + [_seal(r["csf"]["seal_known_only"]) for r in results])
-    rows.append([t("assess.score")] + [f"{r['csf']['score_pct']:g} %" for r in results])
-    rows.append([t("field.controller")] + [f"{r['controller']['name']} ({r['controller']['country']})" for r in results])
+    for index, objective in enumerate(results[0].csf.objectives):
+        rows.append([f"{objective.id} {objective.name}"] + [_seal(r.csf.objectives[index].seal) for r in results])
+    rows.append([t("assess.overall")] + [_seal(r.csf.seal) for r in results])
+    rows.append([t("assess.known_only")] + [_seal(r.csf.seal_known_only) for r in results])
+    rows.append([t("assess.score")] + [f"{r.csf.score_pct:g} %" for r in results])
+    rows.append([t("field.controller")] + [f"{r.controller.name} ({r.controller.country})" for r in results])
     rows.append([t("assess.technology_providers")] + [
-        ", ".join(dict.fromkeys(f"{i['controller']['name']} ({i['controller']['country']})" for i in r["technology"])) or "-"
+        ", ".join(dict.fromkeys(f"{i.controller.name} ({i.controller.country})" for i in r.technology)) or "-"
         for r in results])
-    rows.append(["§19.6"] + [(r.get("secnumcloud_19_6") or {}).get("status", "-") for r in results])
-    rows.append([t("field.foreign_laws")] + [", ".join(l["id"] for l in r["laws"] if l["foreign_access"]) or "-"
+    rows.append(["§19.6"] + [r.secnumcloud_19_6.status if r.secnumcloud_19_6 else "-" for r in results])
+    rows.append([t("field.foreign_laws")] + [", ".join(law.id for law in r.laws if law.foreign_access) or "-"
                                                for r in results])
-    rows.append([t("assess.unknown")] + [str(len(r["csf"]["unknown"])) for r in results])
-    rows.append([t("assess.contradictions")] + [str(len(r["csf"]["contradictions"])) for r in results])
+    rows.append([t("assess.unknown")] + [str(len(r.csf.unknown)) for r in results])
+    rows.append([t("assess.contradictions")] + [str(len(r.csf.contradictions)) for r in results])
     return terminal.render(terminal.table(header, rows, title=t("assess.comparison")), width=200)
 
 
-def objective_chart(results: list[dict]) -> dict:
+def objective_chart(results: list[Assessment]) -> dict[str, Any]:
     """Grouped bars: one group per objective, one bar per offer, height = SEAL (0-4)."""
     palette = ["#2457a6", "#c0392b", "#1e8449", "#d35400", "#7d3c98", "#117a65", "#b7950b", "#5d6d7e"]
-    objectives = [o["id"] for o in results[0]["csf"]["objectives"]]
+    objectives = [o.id for o in results[0].csf.objectives]
     group = 28 * len(results) + 24
     bars = []
     for gi, sov in enumerate(objectives):
         for ri, result in enumerate(results):
-            seal = next(o["seal"] for o in result["csf"]["objectives"] if o["id"] == sov)
+            seal = next(o.seal for o in result.csf.objectives if o.id == sov)
             height = 40 * (seal or 0)
             bars.append({"x": 40 + gi * group + ri * 28, "y": 180 - height, "height": height,
-                         "colour": palette[ri % len(palette)], "label": f"{result['offer']['name']}: {sov} "
+                         "colour": palette[ri % len(palette)], "label": f"{result.offer.name}: {sov} "
                          f"{'SEAL-' + str(seal) if seal is not None else 'unknown'}"})
     labels = [{"x": 40 + gi * group + (group - 24) / 2, "text": sov} for gi, sov in enumerate(objectives)]
-    legend = [{"colour": palette[i % len(palette)], "name": r["offer"]["name"]} for i, r in enumerate(results)]
+    legend = [{"colour": palette[i % len(palette)], "name": r.offer.name} for i, r in enumerate(results)]
     return {"bars": bars, "labels": labels, "legend": legend, "width": 60 + group * len(objectives)}
 
 
-def assessment_html(results: list[dict], lang: str) -> str:
+def assessment_html(results: list[Assessment], lang: str) -> str:
     t = Translator(lang)
     return environment().get_template("assessment.html.j2").render(
-        t=t, lang=lang, results=results, result={"kb_version": results[0]["kb_version"], "schema_version": "1.0"},
+        t=t, lang=lang, results=results, result={"kb_version": results[0].kb_version, "schema_version": "1.0"},
         headlines=[headline(r, t) for r in results], chart=objective_chart(results), seal=_seal,
     )

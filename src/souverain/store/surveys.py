@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from souverain.errors import UsageError
+from souverain.model.survey import CompactDependency, SurveyRow
 from souverain.store.database import Store, metadata
+
+if TYPE_CHECKING:
+    from souverain.model.dependency import Dependency
 
 SUMMARY_FUNCTIONS = {"email.inbound": "mail", "dns.authoritative": "dns", "web.hosting": "web"}
 
@@ -77,34 +81,31 @@ survey_results = sa.Table(
 _RESULT_COLUMNS = [c.name for c in survey_results.columns if c.name != "survey_id"]
 
 
-def summarise_domain(domain: str, deps: list[dict], verdict: str | None, status: str = "ok",
-                     reason: str | None = None) -> dict[str, Any]:
-    """The flat row stored per domain: one status/service/controller/foreign triple per key function."""
-    row: dict[str, Any] = {"domain": domain, "status": status, "reason": reason, "verdict": verdict}
+def summarise_domain(domain: str, deps: Sequence[Dependency], verdict: str | None, status: str = "ok",
+                     reason: str | None = None) -> SurveyRow:
+    """The flat row stored per domain: one status/service/controller/country/foreign group per key function."""
+    columns: dict[str, Any] = {}
     laws: set[str] = set()
     for function, prefix in SUMMARY_FUNCTIONS.items():
-        items = [d for d in deps if d["function"] == function]
-        known = [d for d in items if d.get("controller")]
-        row[f"{prefix}_status"] = (known[0]["status"] if known else (items[0]["status"] if items else None))
-        row[f"{prefix}_service"] = "; ".join(sorted({d["service"]["name"] for d in known if d.get("service")})) or None
-        row[f"{prefix}_controller"] = "; ".join(sorted({d["controller"]["name"] for d in known})) or None
-        row[f"{prefix}_country"] = ";".join(sorted({d["controller"]["country"] for d in known})) or None
-        row[f"{prefix}_foreign"] = any(d["foreign_laws"] for d in known) if known else None
+        items = [d for d in deps if d.function == function]
+        known = [(d, d.controller) for d in items if d.controller]
+        columns[f"{prefix}_status"] = (known[0][0].status if known else (items[0].status if items else None))
+        columns[f"{prefix}_service"] = "; ".join(sorted({d.service.name for d, _ in known if d.service})) or None
+        columns[f"{prefix}_controller"] = "; ".join(sorted({c.name for _, c in known})) or None
+        columns[f"{prefix}_country"] = ";".join(sorted({c.country for _, c in known})) or None
+        columns[f"{prefix}_foreign"] = any(d.foreign_laws for d, _ in known) if known else None
         for d in items:
-            laws.update(d["foreign_laws"])
-    row["foreign_laws"] = " ".join(sorted(laws)) or None
-    row["dependencies"] = json.dumps([_compact(d) for d in deps], ensure_ascii=False, separators=(",", ":"))
-    row["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return row
+            laws.update(d.foreign_laws)
+    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return SurveyRow(domain, status, reason, verdict, " ".join(sorted(laws)) or None,  # type: ignore[arg-type]
+                     finished=finished, dependencies=tuple(_compact(d) for d in deps), **columns)
 
 
-def _compact(dep: dict) -> dict:
-    return {
-        "function": dep["function"], "status": dep["status"], "confidence": dep["confidence"],
-        "service": (dep.get("service") or {}).get("id"), "controller": (dep.get("controller") or {}).get("id"),
-        "country": (dep.get("controller") or {}).get("country"), "laws": dep["foreign_laws"],
-        "reason": dep["reason"], "subject": dep.get("subject"),
-    }
+def _compact(dep: Dependency) -> CompactDependency:
+    service, controller = dep.service, dep.controller
+    return CompactDependency(dep.function, dep.status, dep.confidence, service.id if service else None,
+                             controller.id if controller else None, controller.country if controller else None,
+                             dep.foreign_laws, dep.reason, dep.subject)
 
 
 class EmptyRun(UsageError):
@@ -186,10 +187,10 @@ class SurveyStore:
             last_line = rows[-1].line
             yield [(r.domain, json.loads(r.attrs)) for r in rows]
 
-    def write(self, survey_id: int, rows: list[dict]) -> int:
+    def write(self, survey_id: int, rows: Sequence[SurveyRow]) -> int:
         if not rows:
             return 0
-        values = [{"survey_id": survey_id, **{c: row.get(c) for c in _RESULT_COLUMNS}} for row in rows]
+        values = [{"survey_id": survey_id, **row.record()} for row in rows]
         with self.engine.begin() as conn:
             # one compiled statement executed for many rows (executemany), not a statement per batch
             return max(conn.execute(self._insert(), values).rowcount, 0)
@@ -260,7 +261,7 @@ class SurveyStore:
                                           .group_by(survey_results.c.status)).all())
         return {"done": int(done), **{k: int(v) for k, v in by_status.items()}}
 
-    def results(self, survey_id: int, batch: int = 5000) -> Iterator[dict]:
+    def results(self, survey_id: int, batch: int = 5000) -> Iterator[SurveyRow]:
         """Results joined with the targets' attributes, streamed in input order."""
         query = (sa.select(survey_results, survey_targets.c.line, survey_targets.c.attrs)
                  .join(survey_targets, sa.and_(survey_targets.c.survey_id == survey_results.c.survey_id,
@@ -271,5 +272,5 @@ class SurveyStore:
             for row in result:
                 data = dict(row._mapping)
                 data["attrs"] = json.loads(data["attrs"])
-                yield data
+                yield SurveyRow.from_record(data)
 

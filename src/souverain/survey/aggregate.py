@@ -6,16 +6,18 @@ next to them (never folded into "not exposed").
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Any
+
+from souverain.model.survey import SurveyRow
 
 FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting", "report": "email.reporting"}
 COLUMNS = ("mail", "dns", "web")  # functions with their own columns in the stored row
 GROUP_OF = {"report": "mail"}  # the collection group (--functions) a derived function comes from
 
 
-def function_summary(row: dict, prefix: str, names: dict[str, str] | None = None) -> dict:
+def function_summary(row: SurveyRow, prefix: str, names: dict[str, str] | None = None) -> dict[str, Any]:
     """status/service/country/foreign of one function of a stored row.
 
     Key functions have columns; email.reporting is read from the row's dependencies, where
@@ -23,17 +25,17 @@ def function_summary(row: dict, prefix: str, names: dict[str, str] | None = None
     its service ids are shown by the names in ``names`` (the KB's) when given.
     """
     if prefix in COLUMNS:
-        return {key: row.get(f"{prefix}_{key}") for key in ("status", "service", "country", "foreign")}
-    deps = [d for d in json.loads(row.get("dependencies") or "[]") if d["function"] == FUNCTIONS[prefix]]
-    known = [d for d in deps if d.get("controller")]
+        return {key: getattr(row, f"{prefix}_{key}") for key in ("status", "service", "country", "foreign")}
+    deps = [d for d in row.dependencies if d.function == FUNCTIONS[prefix]]
+    known = [d for d in deps if d.controller]
     if not deps:
-        return {"status": "none" if row.get("status") == "ok" else None, "service": None, "country": None,
+        return {"status": "none" if row.status == "ok" else None, "service": None, "country": None,
                 "foreign": None}
-    return {"status": (known or deps)[0]["status"],
-            "service": "; ".join(sorted({(names or {}).get(d["service"], d["service"])
-                                         for d in known if d.get("service")})) or None,
-            "country": ";".join(sorted({d["country"] for d in known if d.get("country")})) or None,
-            "foreign": any(d["laws"] for d in known) if known else None}
+    return {"status": (known or deps)[0].status,
+            "service": "; ".join(sorted({(names or {}).get(d.service, d.service)
+                                         for d in known if d.service})) or None,
+            "country": ";".join(sorted({d.country for d in known if d.country})) or None,
+            "foreign": any(d.laws for d in known) if known else None}
 
 
 def _share(part: int, whole: int) -> float:
@@ -54,11 +56,11 @@ class Aggregate:
         self.group_sizes: Counter = Counter()
         self.attributes: set[str] = set()  # every attribute name seen, to check --group-by against
 
-    def add(self, row: dict) -> None:
+    def add(self, row: SurveyRow) -> None:
         self.total += 1
-        self.status[row["status"]] += 1
-        self.verdicts[row.get("verdict") or "unknown"] += 1
-        attrs = row.get("attrs") or {}
+        self.status[row.status] += 1
+        self.verdicts[row.verdict or "unknown"] += 1
+        attrs = row.attrs
         self.attributes.update(attrs)
         group = attrs.get(self.group_by) if self.group_by else None
         if group is not None:
@@ -77,7 +79,7 @@ class Aggregate:
             if group is not None:
                 self.groups[group][prefix][state] += 1
 
-    def feed(self, rows: Iterable[dict]) -> Aggregate:
+    def feed(self, rows: Iterable[SurveyRow]) -> Aggregate:
         for row in rows:
             self.add(row)
         return self
@@ -105,7 +107,7 @@ class Aggregate:
                 "functions": functions, "group_by": self.group_by, "groups": groups}
 
 
-def diff_rows(rows_a: dict[str, dict], rows_b: dict[str, dict]) -> list[dict]:
+def diff_rows(rows_a: dict[str, SurveyRow], rows_b: dict[str, SurveyRow]) -> list[dict[str, Any]]:
     """Who moved from what to what, per function, between two runs (domains present in both)."""
     moves = []
     for domain in sorted(set(rows_a) & set(rows_b)):

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from souverain.errors import DataError, UsageError
 from souverain.store.surveys import SurveyStore
 from souverain.survey.runner import SurveyOptions, partitions, run_window, scan_partition, store_partitions
 
+if TYPE_CHECKING:
+    from souverain.model.survey import SurveyRow
+
 
 def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, scheduler: str | Any,
              partition_size: int = 500, kb_root: str | None = None,
-             progress: Callable[[dict], Any] | None = None, stop: Callable[[], bool] | None = None,
+             progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None,
              kb_version: str | None = None) -> Counter:
     """Run the pending partitions on the cluster; workers load the KB at ``kb_root`` (a path they can read).
 

@@ -8,18 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from souverain.errors import UsageError
-
-COLUMNS = ("domain", "status", "reason", "verdict", "foreign_laws",
-           "mail_status", "mail_service", "mail_controller", "mail_country", "mail_foreign",
-           "dns_status", "dns_service", "dns_controller", "dns_country", "dns_foreign",
-           "web_status", "web_service", "web_controller", "web_country", "web_foreign", "finished")
-
-
-def flat(row: dict) -> dict:
-    out = {column: row.get(column) for column in COLUMNS}
-    out.update({f"attr_{k}": v for k, v in (row.get("attrs") or {}).items()})
-    return out
-
+from souverain.model.survey import COLUMNS, SurveyRow
 
 SUFFIXES = (".jsonl", ".csv", ".parquet")
 
@@ -30,23 +19,21 @@ def check_output(path: Path) -> None:
         raise UsageError(f"-o {path}: use a .jsonl, .csv or .parquet file name")
 
 
-def write_results(rows: Iterable[dict], path: Path) -> int:
+def write_results(rows: Iterable[SurveyRow], path: Path) -> int:
     check_output(path)
     suffix = path.suffix.lower()
     count = 0
     if suffix == ".jsonl":
         with path.open("w", encoding="utf-8") as handle:
             for row in rows:
-                record = flat(row)
-                record["dependencies"] = json.loads(row["dependencies"]) if row.get("dependencies") else []
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(row.as_dict(), ensure_ascii=False) + "\n")
                 count += 1
         return count
     if suffix == ".csv":
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = None
             for row in rows:
-                record = flat(row)
+                record = row.flat()
                 if writer is None:
                     writer = csv.DictWriter(handle, fieldnames=list(record), extrasaction="ignore")
                     writer.writeheader()
@@ -62,7 +49,7 @@ def write_results(rows: Iterable[dict], path: Path) -> int:
     writer = None
     batch: list[dict] = []
     for row in rows:
-        batch.append(flat(row))
+        batch.append(row.flat())
         count += 1
         if len(batch) >= 10_000:
             writer = _write_batch(pa, pq, batch, path, writer)

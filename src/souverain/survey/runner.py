@@ -34,6 +34,7 @@ from souverain.store.surveys import SurveyStore, summarise_domain
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.model.survey import SurveyRow
 
 @dataclasses.dataclass
 class SurveyOptions(ScanOptions):
@@ -66,7 +67,7 @@ class SurveyOptions(ScanOptions):
 
 
 async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[str], options: SurveyOptions,
-                       emit: Callable[[dict], Any], resolver: Resolver | None = None,
+                       emit: Callable[[SurveyRow], Any], resolver: Resolver | None = None,
                        stop: Callable[[], bool] | None = None) -> Counter:
     """Scan ``domains`` with a bounded worker pool; ``emit`` receives one summary row per domain.
 
@@ -94,7 +95,7 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
             except asyncio.QueueEmpty:
                 return
             row = await scan_row(kb, resolver, domain, options, collect, ip_table)
-            outcomes[row["status"]] += 1
+            outcomes[row.status] += 1
             await emit(row) if asyncio.iscoroutinefunction(emit) else emit(row)
 
     await _until_done_or_stopped([asyncio.ensure_future(worker()) for _ in range(workers)], stop)
@@ -165,13 +166,13 @@ def _die_with_parent(parent: int) -> None:
 
 
 def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> dict:
-    """Worker task (process pool or Dask): scan one partition; rows as plain dicts, and counters.
+    """Worker task (process pool or Dask): scan one partition; its rows, and counters.
 
     In a --workers process, a stop from the parent ends the partition early with the rows
     finished so far.
     """
     kb, ip_table = _worker_state(kb_root)
-    rows: list[dict] = []
+    rows: list[SurveyRow] = []
     stop = _stop_event.is_set if _stop_event is not None else None
     counts = run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append,
                                     stop=stop))
@@ -221,7 +222,7 @@ def run_window(parts: Iterator[list[str]], submit: Callable[[list[str]], Any],
 
 def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, workers: int,
                   partition_size: int = 500, kb_root: str | None = None,
-                  progress: Callable[[dict], Any] | None = None, stop: Callable[[], bool] | None = None) -> Counter:
+                  progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None) -> Counter:
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows."""
     per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers)).as_dict()
     totals: Counter = Counter()
@@ -242,37 +243,36 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
 
 
 def store_partitions(store: SurveyStore, survey_id: int, parts, totals: Counter,
-                     progress: Callable[[dict], Any] | None) -> None:
+                     progress: Callable[[SurveyRow], Any] | None) -> None:
     """Write finished partitions (from a process pool or Dask) as they arrive, and count them."""
     for part in parts:
         store.write(survey_id, part["rows"])
         totals["dns_queries"] += part["dns_queries"]
         for row in part["rows"]:
-            totals[row["status"]] += 1
+            totals[row.status] += 1
             if progress:
                 progress(row)
 
 
-async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> dict:
+async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> SurveyRow:
     """One domain -> one stored row. A failure of any kind is a result with status unknown."""
     try:
         obs, deps = await scan_one(kb, resolver, domain, scan_options, collect, ip_table)
     except Exception as exc:  # noqa: BLE001 - one bad domain must never stop a population run
         return summarise_domain(domain, [], None, status="unknown", reason=f"{type(exc).__name__}: {exc}")
-    dicts = [d.as_dict() for d in deps]
     verdict = domain_verdict(kb, deps)
-    key = [d for d in dicts if d["function"] in ("email.inbound", "dns.authoritative", "web.hosting")]
+    key = [d for d in deps if d.function in ("email.inbound", "dns.authoritative", "web.hosting")]
     failed = [f"{q}: {s}" for q, s in obs.failures]
-    if key and all(d["status"] == "unknown" for d in key) and failed:
-        return summarise_domain(domain, dicts, verdict, status="unknown", reason="; ".join(failed[:3]))
-    return summarise_domain(domain, dicts, verdict)
+    if key and all(d.status == "unknown" for d in key) and failed:
+        return summarise_domain(domain, deps, verdict, status="unknown", reason="; ".join(failed[:3]))
+    return summarise_domain(domain, deps, verdict)
 
 
 async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore, survey_id: int,
-                    options: SurveyOptions, progress: Callable[[dict], Any] | None = None,
+                    options: SurveyOptions, progress: Callable[[SurveyRow], Any] | None = None,
                     stop: Callable[[], bool] | None = None) -> Counter:
     """Scan every pending target of the run, committing a batch at a time (and whatever is finished on a stop)."""
-    buffer: list[dict] = []
+    buffer: list[SurveyRow] = []
     last_commit = time.monotonic()
     totals: Counter = Counter()
 
@@ -285,7 +285,7 @@ async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore,
             await asyncio.shield(asyncio.to_thread(store.write, survey_id, rows))
         last_commit = time.monotonic()
 
-    async def emit(row: dict) -> None:
+    async def emit(row: SurveyRow) -> None:
         buffer.append(row)
         if progress:
             progress(row)

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -28,6 +28,9 @@ from souverain.kb.loader import DATA_DIR
 from souverain.store.surveys import EmptyRun, SurveyStore
 from souverain.survey.inputs import BadRow, Target, iter_population
 from souverain.survey.runner import SurveyOptions
+
+if TYPE_CHECKING:
+    from souverain.model.survey import SurveyRow
 
 LEASE_SECONDS = 60.0  # a lease not renewed for this long belongs to a dead process
 RENEW_SECONDS = 10.0
@@ -189,7 +192,7 @@ class Executor:
 
 
 def execute(kb: KnowledgeBase, surveys: SurveyStore, survey_id: int, options: SurveyOptions, executor: Executor,
-            progress: Callable[[dict], Any] | None = None, stop: Callable[[], bool] | None = None) -> Counter:
+            progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None) -> Counter:
     """Scan the run's pending targets with the chosen executor; workers load the same KB as ``kb``."""
     if executor.kind == "dask":
         from souverain.survey.dask_backend import run_dask
