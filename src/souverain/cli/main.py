@@ -85,7 +85,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from souverain.cli import assess, history, kb, scan, survey, who
+    from souverain.cli import assess, history, kb, scan, schema, survey, who
 
     cli.add_command(kb.kb)
     cli.add_command(who.who_command)
@@ -94,6 +94,7 @@ def _register() -> None:
     cli.add_command(assess.assess_command)
     cli.add_command(assess.compare_command)
     cli.add_command(survey.survey)
+    cli.add_command(schema.schema_command)
 
 
 _register()
