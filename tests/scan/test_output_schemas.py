@@ -6,22 +6,21 @@ from __future__ import annotations
 import copy
 import json
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
-jsonschema = pytest.importorskip("jsonschema")
-
-from souverain.cli.main import cli  # noqa: E402
-from souverain.collect.browser import record_evidence  # noqa: E402
-from souverain.collect.observation import ObservationBuilder  # noqa: E402
-from souverain.collect.page_run import BrowserRequest, BrowserResult  # noqa: E402
-from souverain.collect.proxy import NOT_ADMITTED, Connection  # noqa: E402
-from souverain.model.load import load  # noqa: E402
-from souverain.model.scan import ScanResult  # noqa: E402
-from souverain.model.survey import COLUMNS  # noqa: E402
-from souverain.store.surveys import survey_results  # noqa: E402
-from souverain.testing.httpserver import TestCA, WebServer  # noqa: E402
-from tests.scan.conftest import WORLD  # noqa: E402
+from souverain.cli.main import cli
+from souverain.collect.browser import record_evidence
+from souverain.collect.observation import ObservationBuilder
+from souverain.collect.page_run import BrowserRequest, BrowserResult
+from souverain.collect.proxy import NOT_ADMITTED, Connection
+from souverain.model.load import load
+from souverain.model.scan import ScanResult
+from souverain.model.survey import COLUMNS
+from souverain.store.surveys import survey_results
+from souverain.testing.httpserver import TestCA, WebServer
+from tests.scan.conftest import WORLD
 
 MAIL_AND_DNS = ["m365.test", "m365pp.test", "gworkspace.test", "selfaws.test", "nullmx.test", "broken.test",
                 "loop.test", "spfdup.test", "inject.test", "proton.test", "hugetxt.test", "nxparent.test"]

@@ -29,7 +29,13 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from souverain.collect.domain import resolve_host
-from souverain.collect.page_run import OUTCOMES, BrowserOptions, BrowserRequest, BrowserResult, browse
+from souverain.collect.page_run import (
+    OUTCOMES,
+    BrowserOptions,
+    BrowserRequest,
+    BrowserResult,
+    browse,
+)
 from souverain.model.evidence import RequestRecord
 
 if TYPE_CHECKING:
@@ -69,7 +75,7 @@ def record_evidence(obs: ObservationBuilder, result: BrowserResult,
     """One ``page-load`` item for the run, and one ``requests`` item per host contacted (the
     URLs, types and initiators, the connections, and the DNS evidence of the name)."""
     resolved = resolved or {}
-    at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     refused = sorted({f"{c.host}:{c.port}" for c in result.connections if c.status == "refused"})
     result.page_evidence = _add(obs, result.url, "page-load", result.outcome, at, {
         "browser": result.browser or "Chromium", "final_url": result.final_url, "status": result.status, "error": result.error,

@@ -12,7 +12,12 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from souverain.model.evidence import Evidence, Record, RequestRecord, id_number, next_id
-from souverain.model.observation import DkimSelector, DomainObservation, HostAddresses, ReportDestination
+from souverain.model.observation import (
+    DkimSelector,
+    DomainObservation,
+    HostAddresses,
+    ReportDestination,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

@@ -7,17 +7,18 @@ collectors and attribution build models directly.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_ADAPTERS: dict[type, Any] = {}
 
 
-@functools.cache
 def _adapter(model: type[Any]) -> Any:
-    from pydantic import TypeAdapter
+    if model not in _ADAPTERS:
+        from pydantic import TypeAdapter
 
-    return TypeAdapter(model)
+        _ADAPTERS[model] = TypeAdapter(model)
+    return _ADAPTERS[model]
 
 
 def load(model: type[T], data: Any) -> T:

@@ -91,7 +91,8 @@ class SurveyRow(Model):
     def from_record(cls, data: Mapping[str, Any]) -> SurveyRow:
         """A row read back from the store (``attrs`` joined from its target)."""
         deps = json.loads(data["dependencies"]) if data.get("dependencies") else []
-        return cls(**{name: data.get(name) for name in COLUMNS},
+        columns: dict[str, Any] = {name: data.get(name) for name in COLUMNS}
+        return cls(**columns,
                    attrs=data.get("attrs") or {},
                    dependencies=tuple(CompactDependency(**{**dep, "laws": tuple(dep["laws"])}) for dep in deps))
 
