@@ -55,12 +55,14 @@ def build(
         service = ServiceRef(record.id, record.name, record.category)
         entity_id = entity_id or record.operator
     view = entity_view(kb, entity_id, at) if entity_id and entity_id in kb.entities else None
-    return Dependency(
-        domain, function, status, confidence, reason, reason_params, subject, service,  # type: ignore[arg-type]
-        view.operator if view else None, view.controller if view else None, view.chain if view else (),
-        view.chain_text if view else None, view.laws if view else (), view.foreign_laws if view else (),
-        tuple(sorted(set(evidence or ()), key=id_number)), match.rule() if match else None,
-    )
+    ids = tuple(sorted(set(evidence or ()), key=id_number))
+    rule = match.rule() if match else None
+    if view is None:
+        return Dependency(domain, function, status, confidence, reason,  # type: ignore[arg-type]
+                          reason_params, subject, service, evidence=ids, rule=rule)
+    return Dependency(domain, function, status, confidence, reason,  # type: ignore[arg-type]
+                      reason_params, subject, service, view.operator, view.controller, view.chain,
+                      view.chain_text, view.laws, view.foreign_laws, ids, rule)
 
 
 def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency,
@@ -77,11 +79,11 @@ def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency,
     view = entity_view(kb, service.operator, at)
     if view.controller.id == dep.controller.id:
         return dep
-    infrastructure = Infrastructure(NetworkRef(service.id, service.name), view.operator, view.controller,
-                                    view.chain_text, view.foreign_laws,
+    infrastructure = Infrastructure(NetworkRef(service.id, service.name), view.operator,
+                                    view.controller, view.chain_text, view.foreign_laws,
                                     network.match.rule() if network.match else None)
-    return dataclasses.replace(dep, infrastructure=infrastructure,
-                               foreign_laws=tuple(sorted(set(dep.foreign_laws) | set(view.foreign_laws))))
+    laws = tuple(sorted(set(dep.foreign_laws) | set(view.foreign_laws)))
+    return dataclasses.replace(dep, infrastructure=infrastructure, foreign_laws=laws)
 
 
 def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> EntityView:
@@ -108,18 +110,19 @@ def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> EntityView:
 
 def chain_entries(chain: list[ChainLink] | tuple[ChainLink, ...]) -> tuple[ChainEntry, ...]:
     """An ownership chain as the outputs show it."""
-    return tuple(ChainEntry(link.entity.id, link.entity.name, link.entity.country, link.describe_edge() or None)
-                 for link in chain)
+    return tuple(ChainEntry(link.entity.id, link.entity.name, link.entity.country,
+                            link.describe_edge() or None) for link in chain)
 
 
 def law_reach(exposure: LawExposure) -> LawReach:
     """A law binding an entity, and the path that makes it bind, as the outputs show it."""
     law = exposure.law
-    return LawReach(law.id, law.name, law.country, law.effect, exposure.via,  # type: ignore[arg-type]
-                    exposure.status.state if exposure.status else "unknown", path_entries(exposure.path),
-                    exposure.path_text())
+    status = exposure.status.state if exposure.status else "unknown"
+    via: Any = exposure.via  # "seat" or "control"
+    return LawReach(law.id, law.name, law.country, law.effect, via, status,
+                    path_entries(exposure.path), exposure.path_text())
 
 
 def path_entries(path: tuple[ChainLink, ...]) -> tuple[PathEntry, ...]:
-    return tuple(PathEntry(link.entity.id, link.entity.name, link.entity.country, link.describe_edge() or None)
-                 for link in path)
+    return tuple(PathEntry(link.entity.id, link.entity.name, link.entity.country,
+                           link.describe_edge() or None) for link in path)

@@ -23,5 +23,5 @@ def schema_command(output_name: str, output: Path | None) -> None:
 
     schema = json_schema(output_name)
     dialect = schema.pop("$schema")
-    emit(to_json({"$schema": dialect, "$comment": f"souverain output schema {OUTPUT_SCHEMA_VERSION}", **schema}),
-         output)
+    comment = f"souverain output schema {OUTPUT_SCHEMA_VERSION}"
+    emit(to_json({"$schema": dialect, "$comment": comment, **schema}), output)

@@ -53,7 +53,7 @@ async def observe_site(resolver: Resolver, obs: ObservationBuilder, options: Bro
     and the result to ``obs.browser``. Names are resolved (and recorded as DNS evidence,
     CNAME chains included) through ``resolver``."""
     site = obs.site
-    if site is None or site.status is None:  # nothing answered the fetch: the browser would not fare better
+    if site is None or site.status is None:  # nothing answered the fetch: no better in a browser
         return
     url = site.redirects[0]["url"] if site.redirects else (site.final_url or site.requested_url)
     resolved: dict[str, HostAddresses] = {}
@@ -64,8 +64,8 @@ async def observe_site(resolver: Resolver, obs: ObservationBuilder, options: Bro
 
     # A site on a private network may load from it; a public one may not reach into ours.
     allow_private = bool(site.address) and not ipaddress.ip_address(site.address).is_global
-    result = await browse(url, resolve=resolve, connect_map=connect_map, ca_file=ca_file, options=options,
-                          allow_private=allow_private)
+    result = await browse(url, resolve=resolve, connect_map=connect_map, ca_file=ca_file,
+                          options=options, allow_private=allow_private)
     record_evidence(obs, result, resolved)
     obs.browser = result
 
@@ -78,10 +78,12 @@ def record_evidence(obs: ObservationBuilder, result: BrowserResult,
     at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     refused = sorted({f"{c.host}:{c.port}" for c in result.connections if c.status == "refused"})
     result.page_evidence = _add(obs, result.url, "page-load", result.outcome, at, {
-        "browser": result.browser or "Chromium", "final_url": result.final_url, "status": result.status, "error": result.error,
+        "browser": result.browser or "Chromium", "final_url": result.final_url,
+        "status": result.status, "error": result.error,
         "elapsed_ms": result.elapsed_ms, "requests": len(result.requests),
         "hosts": len({r.host for r in result.requests} | {c.host for c in result.connections}),
-        "truncated": result.truncated, "dialogs": result.dialogs, "refused": refused, "url": result.url,
+        "truncated": result.truncated, "dialogs": result.dialogs, "refused": refused,
+        "url": result.url,
     })
     by_host: dict[str, list[BrowserRequest]] = {}
     for request in result.requests:
@@ -99,17 +101,20 @@ def record_evidence(obs: ObservationBuilder, result: BrowserResult,
         if not requests:
             outcomes = [("loaded", None) if c.status == "ok" and c.received else ("failed", c.error)
                         for c in connections]
+            shown = zip(connections[:MAX_RECORDS_PER_HOST], outcomes, strict=False)
             records = [RequestRecord(f"{host}:{c.port}", "connection",
-                                     f"{c.method} {OUTCOMES[what]}" + (f" ({detail})" if detail else ""), what)
-                       for c, (what, detail) in zip(connections[:MAX_RECORDS_PER_HOST], outcomes, strict=False)]
+                                     _connection_text(c.method, what, detail), what)
+                       for c, (what, detail) in shown]
         dns = list(resolved[host].evidence) if host in resolved else []
-        # "ok" when anything loaded; otherwise what became of the first request (refused, blocked...)
-        status = "ok" if any(what == "loaded" for what, _ in outcomes) else (outcomes[0][0] if outcomes else "error")
+        # "ok" when anything loaded; else what became of the first request (refused, blocked...)
+        status = "ok" if any(what == "loaded" for what, _ in outcomes) \
+            else (outcomes[0][0] if outcomes else "error")
         evidence_id = _add(obs, host, "requests", status, at, {
             "url": requests[0].url if requests else None, "requests": len(requests),
             "connections": len(connections),
             "addresses": sorted({c.address for c in connections if c.address}),
-            "ports": sorted({c.port for c in connections}), "sent": sum(c.sent for c in connections),
+            "ports": sorted({c.port for c in connections}),
+            "sent": sum(c.sent for c in connections),
             "received": sum(c.received for c in connections), "errors": errors[:10],
             "cnames": list(resolved[host].cnames) if host in resolved else [], "dns_evidence": dns,
             "browser": result.browser or "Chromium", "page": result.page_evidence,
@@ -117,6 +122,10 @@ def record_evidence(obs: ObservationBuilder, result: BrowserResult,
         result.host_evidence[host] = [evidence_id, result.page_evidence, *dns]
 
 
-def _add(obs: ObservationBuilder, subject: str, kind: str, status: str, at: str, detail: dict[str, Any],
-         records: list[RequestRecord] | None = None) -> str:
+def _connection_text(method: str, what: str, detail: str | None) -> str:
+    return f"{method} {OUTCOMES[what]}" + (f" ({detail})" if detail else "")
+
+
+def _add(obs: ObservationBuilder, subject: str, kind: str, status: str, at: str,
+         detail: dict[str, Any], records: list[RequestRecord] | None = None) -> str:
     return obs.add("browser", kind, subject, status, records=records or (), at=at, detail=detail)

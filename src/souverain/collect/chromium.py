@@ -46,10 +46,12 @@ CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-default-apps", "--no-default-browser-check", "--disable-extensions",
-    "--disable-component-extensions-with-background-pages", "--disable-client-side-phishing-detection",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-client-side-phishing-detection",
     "--disable-domain-reliability", "--disable-breakpad", "--no-pings", "--metrics-recording-only",
     "--safebrowsing-disable-auto-update", "--disable-field-trial-config", "--mute-audio",
-    "--hide-scrollbars", "--password-store=basic", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--hide-scrollbars", "--password-store=basic",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
     ("--disable-features=Translate,OptimizationHints,OptimizationGuideModelDownloading,MediaRouter,"
      "DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater,"
      "InterestFeedContentSuggestions,NetworkTimeServiceQuerying,SafeBrowsingBetterTelemetryOptIn"),
@@ -118,8 +120,8 @@ def spki_hashes(ca_file: str | os.PathLike[str]) -> list[str]:
         raise BrowserError(f"cannot read CA file {ca_file}: {exc}") from exc
     der = serialization.Encoding.DER
     info = serialization.PublicFormat.SubjectPublicKeyInfo
-    return [base64.b64encode(hashlib.sha256(c.public_key().public_bytes(der, info)).digest()).decode()
-            for c in certificates]
+    keys = [c.public_key().public_bytes(der, info) for c in certificates]
+    return [base64.b64encode(hashlib.sha256(key).digest()).decode() for key in keys]
 
 
 class Chromium:
@@ -165,8 +167,10 @@ class Chromium:
         _LIVE_GROUPS.add(self.process.pid)
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=MAX_MESSAGE)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(to_parent, "rb", 0))
-        self._writer, _ = await loop.connect_write_pipe(asyncio.Protocol, os.fdopen(from_parent, "wb", 0))
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                     os.fdopen(to_parent, "rb", 0))
+        self._writer, _ = await loop.connect_write_pipe(asyncio.Protocol,
+                                                        os.fdopen(from_parent, "wb", 0))
         self._reader_task = asyncio.ensure_future(self._read(reader))
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
@@ -177,11 +181,13 @@ class Chromium:
                     future = self._pending.pop(message["id"], None)
                     if future is not None and not future.done():
                         if "error" in message:
-                            future.set_exception(BrowserError(f"CDP: {message['error'].get('message')}"))
+                            error = message["error"].get("message")
+                            future.set_exception(BrowserError(f"CDP: {error}"))
                         else:
                             future.set_result(message.get("result", {}))
                 elif "method" in message:
-                    self.on_event(message["method"], message.get("params", {}), message.get("sessionId"))
+                    self.on_event(message["method"], message.get("params", {}),
+                                  message.get("sessionId"))
         except asyncio.IncompleteReadError:
             self.closed = "the browser exited"
         except asyncio.LimitOverrunError:
@@ -195,7 +201,8 @@ class Chromium:
                     future.set_exception(BrowserError(self.closed))
             self._pending.clear()
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None) -> asyncio.Future:
+    def send(self, method: str, params: dict | None = None,
+             session: str | None = None) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
         if self.closed or self._writer is None or self._writer.is_closing():
             future.set_exception(BrowserError(self.closed or "the browser is not running"))
@@ -210,7 +217,8 @@ class Chromium:
 
     def fire(self, method: str, params: dict | None = None, session: str | None = None) -> None:
         """Send without waiting for the answer (an error, say the target went away, is dropped)."""
-        self.send(method, params, session).add_done_callback(lambda f: f.cancelled() or f.exception())
+        future = self.send(method, params, session)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     async def call(self, method: str, params: dict | None = None, session: str | None = None,
                    timeout: float = 5.0) -> dict:

@@ -59,11 +59,12 @@ class ObservationBuilder:
     nxdomain: bool = False
 
     def add(self, source: str, kind: str, subject: str, status: str, *,
-            records: Sequence[Record | RequestRecord] = (), resolver: str | None = None, at: str | None = None,
-            detail: Mapping[str, Any] | None = None) -> str:
+            records: Sequence[Record | RequestRecord] = (), resolver: str | None = None,
+            at: str | None = None, detail: Mapping[str, Any] | None = None) -> str:
         """Record one piece of evidence; its id."""
-        item = Evidence(next_id(len(self.evidence)), source, kind, subject, status,  # type: ignore[arg-type]
-                        tuple(records), resolver, at, {} if detail is None else detail)
+        item = Evidence(next_id(len(self.evidence)), source, kind,  # type: ignore[arg-type]
+                        subject, status, tuple(records), resolver, at,
+                        {} if detail is None else detail)
         self.evidence.append(item)
         return item.id
 
@@ -96,8 +97,9 @@ class ObservationBuilder:
     def freeze(self) -> DomainObservation:
         """The observation attribution reads (the builder is not used after this)."""
         return DomainObservation(
-            domain=self.domain, functions=self.functions, evidence=tuple(self.evidence), mx=tuple(self.mx),
-            mx_status=self.mx_status, null_mx=self.null_mx, mx_hosts=self.mx_hosts, txt=tuple(self.txt),
+            domain=self.domain, functions=self.functions, evidence=tuple(self.evidence),
+            mx=tuple(self.mx), mx_status=self.mx_status, null_mx=self.null_mx,
+            mx_hosts=self.mx_hosts, txt=tuple(self.txt),
             txt_status=self.txt_status, spf=self.spf, dmarc=self.dmarc, tlsrpt=self.tlsrpt,
             reports=tuple(self.reports), dkim=self.dkim, autodiscover=tuple(self.autodiscover),
             derived=self.derived, mta_sts=self.mta_sts, ns=tuple(self.ns), ns_status=self.ns_status,

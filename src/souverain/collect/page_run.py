@@ -51,7 +51,8 @@ _KINDS = {
     "Document": "document", "Stylesheet": "stylesheet", "Image": "image", "Media": "media",
     "Font": "font", "Script": "script", "TextTrack": "media", "XHR": "xhr", "Fetch": "fetch",
     "Prefetch": "prefetch", "EventSource": "eventsource", "WebSocket": "websocket",
-    "Manifest": "manifest", "Ping": "ping", "CSPViolationReport": "report", "Preflight": "preflight",
+    "Manifest": "manifest", "Ping": "ping", "CSPViolationReport": "report",
+    "Preflight": "preflight",
 }
 
 
@@ -59,7 +60,8 @@ _KINDS = {
 OUTCOMES = {
     "loaded": "loaded",  # a server answered (its HTTP status is the detail)
     "refused": "refused by souverain's proxy",  # the page asked, the proxy would not connect
-    "blocked": "blocked by the browser",  # mixed content, CSP, CORP (no request sent); CORS (answer withheld)
+    # mixed content, CSP, CORP (no request sent); CORS (the answer withheld from the page)
+    "blocked": "blocked by the browser",
     "failed": "failed",  # no address, connection or TLS error
     "canceled": "canceled",
     "no-response": "no response before the run ended",
@@ -96,7 +98,8 @@ class BrowserRequest:
             return None
 
     def describe(self, outcome: tuple[str, str | None]) -> str:
-        """What happened to it, then what asked for it: ``loaded (HTTP 200) · initiator script URL``."""
+        """What happened to it, then what asked for it:
+        ``loaded (HTTP 200) · initiator script URL``."""
         what, detail = outcome
         parts = [OUTCOMES[what] + (f" ({detail})" if detail else "")]
         if self.initiator or self.initiator_type:
@@ -153,7 +156,8 @@ class BrowserResult:
             if kind == "connection":
                 made = [c for c in self.connections if c.host == host and c.status != "refused"]
                 loaded = any(c.status == "ok" and c.received for c in made)
-                found[url] = ("loaded", None) if loaded else ("failed", next((c.error for c in made if c.error), None))
+                error = next((c.error for c in made if c.error), None)
+                found[url] = ("loaded", None) if loaded else ("failed", error)
         return found
 
     def observed(self) -> list[tuple[str, str, str]]:
@@ -219,7 +223,8 @@ class _PageRun:
         elif method == "Page.javascriptDialogOpening":  # alert() and the like would stop the page
             self.result.dialogs += 1
             self.chromium.fire("Page.handleJavaScriptDialog", {"accept": False}, session)
-        elif method in ("Inspector.targetCrashed", "Target.targetCrashed") and self._is_main(session):
+        elif method in ("Inspector.targetCrashed", "Target.targetCrashed") \
+                and self._is_main(session):
             self.result.error = self.result.error or "the page crashed"
 
     def _is_main(self, session: str | None) -> bool:
@@ -263,14 +268,16 @@ class _PageRun:
             previous = self.requests.get(key)
             if previous is not None and params.get("redirectResponse"):
                 previous.status = params["redirectResponse"].get("status")
-            kind = "websocket" if method == "Network.webSocketCreated" else _KINDS.get(params.get("type", ""), "other")
+            kind = "websocket" if method == "Network.webSocketCreated" \
+                else _KINDS.get(params.get("type", ""), "other")
             if kind == "document" and params.get("frameId") != self.main_frame:
                 kind = "iframe"
             self._add(key, url, kind, params.get("initiator") or {})
         elif method in ("Network.responseReceived", "Network.webSocketHandshakeResponseReceived") \
                 and key in self.requests:
             self.requests[key].status = params.get("response", {}).get("status")
-            if self._is_main(session) and params.get("type") == "Document" and params.get("frameId") == self.main_frame:
+            if self._is_main(session) and params.get("type") == "Document" \
+                    and params.get("frameId") == self.main_frame:
                 self.result.status = self.requests[key].status
         elif method == "Network.loadingFailed" and key in self.requests:
             item = self.requests[key]
@@ -294,7 +301,8 @@ class _PageRun:
         if len(self.result.requests) >= self.options.max_requests:
             self.result.truncated = True
             return
-        item = BrowserRequest(url[:MAX_URL], host, kind, _initiator_url(initiator), initiator.get("type"))
+        item = BrowserRequest(url[:MAX_URL], host, kind, _initiator_url(initiator),
+                              initiator.get("type"))
         self.requests[key] = item
         self.result.requests.append(item)
 
@@ -319,10 +327,13 @@ class _PageRun:
         async with asyncio.timeout_at(asyncio.get_running_loop().time() + self.options.timeout):
             await self._run(proxy, executable, extra_flags, deadline)
 
-    async def _run(self, proxy: RecordingProxy, executable: str, extra_flags: list[str], deadline: float) -> None:
+    async def _run(self, proxy: RecordingProxy, executable: str, extra_flags: list[str],
+                   deadline: float) -> None:
         chromium = self.chromium
-        await chromium.start(executable, [*CHROMIUM_FLAGS, f"--proxy-server={proxy.url}", *extra_flags])
-        version = await chromium.call("Browser.getVersion", timeout=min(START_TIMEOUT, self._left(deadline)))
+        await chromium.start(executable,
+                             [*CHROMIUM_FLAGS, f"--proxy-server={proxy.url}", *extra_flags])
+        version = await chromium.call("Browser.getVersion",
+                                      timeout=min(START_TIMEOUT, self._left(deadline)))
         self.result.browser = version.get("product")
         await chromium.call("Target.setAutoAttach", {
             "autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True})
@@ -342,7 +353,8 @@ class _PageRun:
             self.result.error = navigation["errorText"]
             return
         self.last_activity = time.monotonic()
-        while (now := time.monotonic()) < deadline and not chromium.closed and not self.result.error:
+        while (now := time.monotonic()) < deadline and not chromium.closed \
+                and not self.result.error:
             if self.loaded and now - self.last_activity >= self.options.settle:
                 break
             await asyncio.sleep(0.05)
@@ -371,8 +383,10 @@ def _initiator_url(initiator: dict) -> str | None:
 
 
 async def browse(url: str, *, resolve: Callable[[str], Awaitable[list[str]]],
-                 connect_map: ConnectMap | None = None, ca_file: str | os.PathLike[str] | None = None,
-                 options: BrowserOptions = BrowserOptions(), allow_private: bool = False) -> BrowserResult:
+                 connect_map: ConnectMap | None = None,
+                 ca_file: str | os.PathLike[str] | None = None,
+                 options: BrowserOptions = BrowserOptions(),
+                 allow_private: bool = False) -> BrowserResult:
     """Load ``url`` in a fresh headless Chromium whose only way out is a recording proxy.
 
     ``resolve`` (async host -> addresses) answers every name the page uses; ``connect_map``
@@ -395,7 +409,8 @@ async def browse(url: str, *, resolve: Callable[[str], Awaitable[list[str]]],
                 await run.run(proxy, executable, extra)
             except TimeoutError:
                 if not run.navigating:
-                    result.error = result.error or f"the browser did not start within {options.timeout:g} s"
+                    late = f"the browser did not start within {options.timeout:g} s"
+                    result.error = result.error or late
             except BrowserError as exc:
                 result.error = result.error or f"{exc}: {run.chromium.log_tail()}".rstrip(": ")
             except OSError as exc:

@@ -100,7 +100,7 @@ class Profile(Model):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ObjectiveResult(Model):
-    """One objective (SOV-n): its weight, points, SEAL (weakest criterion) and the criteria that limit it."""
+    """One objective (SOV-n): weight, points, SEAL (its weakest criterion), what limits it."""
 
     id: str
     name: str
@@ -134,7 +134,7 @@ class CriterionResult(Model):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Gate(Model):
-    """The minimum SEAL asked for (``--min-seal``), overall or per objective, and whether it is met."""
+    """The minimum SEAL asked for (``--min-seal``), overall or per objective, and if it is met."""
 
     required: int | Mapping[str, int] | None
     passed: bool | None
@@ -190,7 +190,9 @@ class TechnologyCondition(Model):
 class OwnershipResult(Model):
     """The SecNumCloud 3.2 §19.6 ownership test at a date."""
 
-    COMPUTED: ClassVar[Mapping[str, JSONSchema]] = {"status": {"enum": ["pass", "fail", "unknown"], "type": "string"}}
+    COMPUTED: ClassVar[Mapping[str, JSONSchema]] = {
+        "status": {"enum": ["pass", "fail", "unknown"], "type": "string"},
+    }
 
     entity: str
     at: dt.date

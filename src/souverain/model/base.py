@@ -48,7 +48,7 @@ class Model:
         for name, value_schema in cls.COMPUTED.items():
             properties[name] = dict(value_schema)
         for value_schema in properties.values():
-            value_schema.pop("default", None)  # a default is how Python builds it, not what JSON holds
+            value_schema.pop("default", None)  # how Python builds it, not what the JSON holds
         target["required"] = [name for name in properties if name not in cls.OPTIONAL]
         target["additionalProperties"] = False
         cls.adjust_schema(target)
@@ -61,7 +61,7 @@ class Model:
 
     @classmethod
     def adjust_schema(cls, schema: JSONSchema) -> None:
-        """Change the generated schema of this class in place, where its JSON form is not its fields."""
+        """Change this class's generated schema in place, where its JSON form is not its fields."""
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -75,7 +75,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 
 def to_json(value: Any) -> Any:
-    """``value`` in its JSON form (models, named tuples with ``as_dict``, tuples, mappings, dates)."""
+    """``value`` in its JSON form (models, named tuples with ``as_dict``, tuples, maps, dates)."""
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     as_dict = getattr(value, "as_dict", None)

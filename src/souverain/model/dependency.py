@@ -57,7 +57,7 @@ class EntityRef(Model):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ChainEntry(Model):
-    """One entity of an ownership chain, from the operator up; ``holding`` is how the one above holds it."""
+    """An entity of an ownership chain (operator first); ``holding``: how the next one holds it."""
 
     id: str
     name: str
@@ -127,8 +127,10 @@ class Dependency(Model):
     """One function of one domain and who can reach it."""
 
     COMPUTED: ClassVar[Mapping[str, JSONSchema]] = {
-        "foreign_access": {"anyOf": [{"type": "boolean"}, {"type": "null"}],
-                           "description": "foreign laws reach it (null: the controller is not known)"},
+        "foreign_access": {
+            "anyOf": [{"type": "boolean"}, {"type": "null"}],
+            "description": "foreign laws reach it (null: the controller is not known)",
+        },
     }
 
     domain: str
@@ -161,10 +163,12 @@ class Dependency(Model):
 
     def as_dict(self) -> dict[str, Any]:
         # by hand: a scan writes thousands of these
-        service, operator, controller, infrastructure = self.service, self.operator, self.controller, self.infrastructure
+        service, operator, controller = self.service, self.operator, self.controller
+        infrastructure = self.infrastructure
         return {
             "domain": self.domain, "function": self.function, "status": self.status,
-            "confidence": self.confidence, "reason": self.reason, "reason_params": dict(self.reason_params),
+            "confidence": self.confidence, "reason": self.reason,
+            "reason_params": dict(self.reason_params),
             "subject": self.subject, "service": service.as_dict() if service else None,
             "operator": operator.as_dict() if operator else None,
             "controller": controller.as_dict() if controller else None,

@@ -72,7 +72,8 @@ class RequestRecord(Model):
     ttl: None = None  # the shape of a DNS record's JSON, which has a TTL
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "ttl": None, "value": self.value, "outcome": self.outcome}
+        return {"name": self.name, "type": self.type, "ttl": None, "value": self.value,
+                "outcome": self.outcome}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,7 +91,7 @@ class Evidence(Model):
     # page-load, requests...
     kind: str
     subject: str  # the queried name, the URL, or the host the page contacted
-    status: str  # NOERROR, NXDOMAIN, TIMEOUT... for DNS; ok or error for the web; outcomes for the browser
+    status: str  # NOERROR, NXDOMAIN, TIMEOUT... (DNS); ok, error (web); outcomes (browser)
     records: tuple[Record | RequestRecord, ...] = ()
     resolver: str | None = None
     at: str | None = None
@@ -105,7 +106,8 @@ class Evidence(Model):
             return recheck.curl_argv(url) if url else None
         if self.source != "dns" or not self.resolver:
             return None
-        return recheck.dig_argv(self.resolver, self.subject, self.detail.get("rdtype", self.kind.upper()))
+        rdtype = self.detail.get("rdtype", self.kind.upper())
+        return recheck.dig_argv(self.resolver, self.subject, rdtype)
 
     def recheck(self) -> str | None:
         """The command line to paste into a shell (every argument quoted)."""

@@ -22,6 +22,8 @@ def _adapter(model: type[Any]) -> Any:
 
 
 def load(model: type[T], data: Any) -> T:
-    """``data`` (the JSON form, as parsed) as an instance of ``model``; ``pydantic.ValidationError`` if it does not fit."""
+    """``data`` (the JSON form, as parsed) as an instance of ``model``.
+
+    Raises ``pydantic.ValidationError`` when it does not fit."""
     result: T = _adapter(model).validate_python(data)
     return result

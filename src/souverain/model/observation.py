@@ -36,13 +36,13 @@ class ReportDestination:
     uri: str
     host: str | None  # None when the URI is unusable
     problem: str | None
-    authorised: bool | None  # the destination's _report._dmarc record; None when not asked or unknown
+    authorised: bool | None  # its _report._dmarc record says so; None: not asked, or unknown
     evidence: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DkimSelector:
-    """A DKIM selector that answered: the CNAME chain it delegates through, and whether a key is there."""
+    """A DKIM selector that answered: the CNAME chain it delegates through; a key there?"""
 
     cnames: tuple[str, ...]
     key: bool
@@ -85,7 +85,7 @@ class DomainObservation:
     site_evidence: str | None = None
     browser: Any = None
     failures: tuple[tuple[str, str], ...] = ()  # (query, status)
-    ids: Mapping[str, str] = dataclasses.field(default_factory=dict)  # "<name> <type>" -> evidence id
+    ids: Mapping[str, str] = dataclasses.field(default_factory=dict)  # "<name> <type>" -> its id
     # the domain's own name is NXDOMAIN (and no question about it says otherwise): it does not exist
     nxdomain: bool = False
 

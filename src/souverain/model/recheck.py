@@ -58,6 +58,6 @@ def command_line(argv: list[str] | None) -> str | None:
 
 
 def _quote(arg: str) -> str:
-    """``shlex.quote``, and quotes too for a leading ``=``, which zsh expands to a command's path."""
+    """``shlex.quote``, and quotes for a leading ``=`` too (zsh expands it to a command's path)."""
     quoted = shlex.quote(arg)
     return "'" + arg + "'" if quoted == arg and arg.startswith("=") else quoted

@@ -78,7 +78,8 @@ class ScorePart(Model):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Score(Model):
-    """Share of the functions' weight (criticality) that foreign laws reach; worst case counts unknown as reached."""
+    """Share of the functions' weight (criticality) foreign laws reach; the worst case counts the
+    unknown as reached."""
 
     exposure_pct: float
     exposure_worst_case_pct: float

@@ -65,7 +65,8 @@ class SurveyRow(Model):
     web_country: str | None = None
     web_foreign: bool | None = None
     finished: str = ""
-    attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)  # the input row's other columns
+    # the input row's other columns
+    attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)
     dependencies: tuple[CompactDependency, ...] = ()
 
     def flat(self) -> dict[str, Any]:
@@ -81,9 +82,10 @@ class SurveyRow(Model):
         return out
 
     def record(self) -> dict[str, Any]:
-        """The stored columns (the dependencies as compact JSON text; attributes live with the targets)."""
+        """The stored columns (dependencies as compact JSON; attributes stay with the targets)."""
         out = {name: getattr(self, name) for name in COLUMNS}
-        out["dependencies"] = json.dumps([dep.as_dict() for dep in self.dependencies], ensure_ascii=False,
+        deps = [dep.as_dict() for dep in self.dependencies]
+        out["dependencies"] = json.dumps(deps, ensure_ascii=False,
                                          separators=(",", ":"))
         return out
 
@@ -94,7 +96,8 @@ class SurveyRow(Model):
         columns: dict[str, Any] = {name: data.get(name) for name in COLUMNS}
         return cls(**columns,
                    attrs=data.get("attrs") or {},
-                   dependencies=tuple(CompactDependency(**{**dep, "laws": tuple(dep["laws"])}) for dep in deps))
+                   dependencies=tuple(CompactDependency(**{**dep, "laws": tuple(dep["laws"])})
+                                      for dep in deps))
 
     @classmethod
     def adjust_schema(cls, schema: JSONSchema) -> None:
