@@ -24,7 +24,14 @@ from souverain.assess.secnumcloud import OwnershipResult, ownership_test
 from souverain.assess.technology import rule_outcome, technology_links
 from souverain.errors import DataError
 from souverain.kb.ownership import control_chain
-from souverain.model.assessment import CriterionResult, CsfResult, Gate, ObjectiveResult, Profile
+from souverain.model.assessment import (
+    AnswerSource,
+    CriterionResult,
+    CsfResult,
+    Gate,
+    ObjectiveResult,
+    Profile,
+)
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -173,6 +180,7 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
     max_points = max(o.points for o in criterion.options)
     answer = assessment.answers.get(criterion.id)
     claimed = None
+    source: AnswerSource
     typed_option = options.get(answer.option) if answer and answer.option else None
     if criterion.derived and criterion.id in derived:
         chosen = options.get(derived[criterion.id].option)

@@ -10,7 +10,17 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.kb.ownership import ultimate_controller
-from souverain.model.scan import Alternative, Counts, FunctionSummary, LawRef, Score, ScorePart, Summary
+from souverain.model.scan import (
+    Alternative,
+    Counts,
+    FunctionState,
+    FunctionSummary,
+    LawRef,
+    Score,
+    ScorePart,
+    Summary,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -19,7 +29,7 @@ if TYPE_CHECKING:
 MAX_ALTERNATIVES = 5
 
 
-def function_state(items: list[Dependency]) -> str:
+def function_state(items: list[Dependency]) -> FunctionState:
     """exposed / unknown / not-exposed / absent for the dependencies of one function."""
     if any(d.controller is not None and d.foreign_laws for d in items):
         return "exposed"
@@ -38,7 +48,7 @@ def verdict(kb: KnowledgeBase, deps: list[Dependency]) -> str:
     return _verdict([state for state, critical in states if critical >= 4], [state for state, _ in states])
 
 
-def _verdict(critical_states: list[str], states: list[str]) -> str:
+def _verdict(critical_states: list[str], states: list[str]) -> Verdict:
     if "exposed" in critical_states:
         return "exposed"
     if "exposed" in states:

@@ -73,7 +73,7 @@ def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency,
     infrastructure provider has the data in its possession or custody. Its foreign laws are added
     to the dependency's, with the infrastructure shown separately (never hidden behind the brand).
     """
-    if network is None or not network.identified or dep.controller is None:
+    if network is None or network.service_id is None or dep.controller is None:
         return dep
     service = kb.services[network.service_id]
     view = entity_view(kb, service.operator, at)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from souverain.attribute import dependency
 from souverain.attribute.hosts import attribute_addresses, attribute_host
 from souverain.collect.reporting import external
+from souverain.model.dependency import Confidence
 from souverain.model.evidence import id_number
 from souverain.model.scan import Notice
 
@@ -157,7 +158,7 @@ def _look_through(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, mx_evi
                                 candidates=candidates)
     service_id, sigs = qualified[0]
     strong, kinds = score((service_id, sigs))
-    confidence = "medium" if strong >= 1 and kinds >= 2 else "low"
+    confidence: Confidence = "medium" if strong >= 1 and kinds >= 2 else "low"
     evidence = mx_evidence + [e for _, _, e in sigs if e]
     return dependency.build(kb, at, domain, "email.inbound", status="identified", confidence=confidence,
                             reason="behind-gateway", service_id=service_id, evidence=evidence,

@@ -192,7 +192,8 @@ async def _reporting(resolver: Resolver, obs: ObservationBuilder, dmarc_sent: as
         accepted = any(v.lower().startswith("v=dmarc1") for v in answer.values("TXT"))
         accepts[host] = (None if answer.failed else accepted, obs.record(answer, "dmarc-authorisation"))
     for destination, evidence_id in found:
-        authorised, evidence = None, (evidence_id,)
+        authorised: bool | None = None
+        evidence: tuple[str, ...] = (evidence_id,)
         if destination.host in accepts and destination.kind != "tls-rpt":
             authorised, check_id = accepts[destination.host]
             evidence = (evidence_id, check_id)

@@ -29,6 +29,7 @@ from souverain.collect.chromium import (
     spki_hashes,
 )
 from souverain.collect.proxy import Connection, RecordingProxy
+from souverain.model.evidence import RequestOutcome
 
 if TYPE_CHECKING:
     from souverain.collect.web import ConnectMap
@@ -126,7 +127,7 @@ class BrowserResult:
     page_evidence: str | None = None
     host_evidence: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # host -> ids
 
-    def request_outcome(self, request: BrowserRequest) -> tuple[str, str | None]:
+    def request_outcome(self, request: BrowserRequest) -> tuple[RequestOutcome, str | None]:
         """(outcome, detail), outcome one of ``OUTCOMES``. The proxy's record wins over what the
         browser says: a plain-HTTP request it refused reaches the page as an HTTP 403 "response",
         and a refused or failed tunnel only as net::ERR_TUNNEL_CONNECTION_FAILED."""
@@ -144,10 +145,10 @@ class BrowserResult:
             return "loaded", f"HTTP {request.status}"
         return "no-response", None
 
-    def outcomes(self) -> dict[str, tuple[str, str | None]]:
+    def outcomes(self) -> dict[str, tuple[RequestOutcome, str | None]]:
         """URL -> (outcome, detail) for every URL ``observed()`` lists; "loaded" when any request
         for the URL (or, for a connection, any bytes from the server) came back."""
-        found: dict[str, tuple[str, str | None]] = {}
+        found: dict[str, tuple[RequestOutcome, str | None]] = {}
         for request in self.requests:
             outcome = self.request_outcome(request)
             if request.url not in found or outcome[0] == "loaded":

@@ -13,6 +13,8 @@ from souverain.model import recheck
 from souverain.model.base import JSONSchema, Model
 
 EvidenceSource = Literal["dns", "web", "tls", "browser"]
+# what became of a request the page made (``collect.page_run.OUTCOMES`` says each in words)
+RequestOutcome = Literal["loaded", "refused", "blocked", "failed", "canceled", "no-response"]
 
 
 def next_id(count: int) -> str:
@@ -68,7 +70,7 @@ class RequestRecord(Model):
     name: str  # the URL, or host:port for a connection
     type: str  # script, stylesheet, font, image, iframe, xhr, fetch... or "connection"
     value: str  # what became of it and what asked for it
-    outcome: Literal["loaded", "refused", "blocked", "failed", "canceled", "no-response"]
+    outcome: RequestOutcome
     ttl: None = None  # the shape of a DNS record's JSON, which has a TTL
 
     def as_dict(self) -> dict[str, Any]:
