@@ -24,9 +24,9 @@ import pytest
 from souverain.collect import chromium as chromium_module
 from souverain.collect.browser import record_evidence
 from souverain.collect.chromium import DEFAULT_CHROMIUM, spki_hashes
-from souverain.collect.page_run import BrowserOptions, BrowserResult, browse
 from souverain.collect.dns import Resolver
 from souverain.collect.observation import ObservationBuilder
+from souverain.collect.page_run import BrowserOptions, BrowserResult, browse
 from souverain.collect.proxy import NOT_ADMITTED, RecordingProxy
 from souverain.collect.web import ConnectMap
 from souverain.testing.dnsserver import DNSServer

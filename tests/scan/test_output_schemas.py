@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import typing
 
 import jsonschema
 import pytest
@@ -164,3 +165,12 @@ def test_survey_rows_exported_as_jsonl_follow_their_schema(world_dns, tmp_path):
 def test_survey_row_model_and_table_have_the_same_columns():
     stored = [column.name for column in survey_results.columns if column.name != "survey_id"]
     assert set(stored) == {*COLUMNS, "dependencies"}
+
+
+def test_the_scan_schema_lists_the_functions_the_kb_knows():
+    """model.Function and the KB's function ids are one list (a function added to the KB and not
+    to the model would make every scan that finds it fail its schema)."""
+    from souverain.kb.schema import Function as KBFunction
+    from souverain.model.dependency import Function
+
+    assert typing.get_args(Function) == typing.get_args(KBFunction)

@@ -25,8 +25,8 @@ from souverain.model.assessment import Source, TechnologyItem, TechnologyLaw
 from souverain.model.dependency import EntityRef
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb import schema
+    from souverain.kb.base import KnowledgeBase
     from souverain.kb.schema import (
         Assessment,
         Entity,

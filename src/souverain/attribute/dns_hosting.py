@@ -9,10 +9,10 @@ from souverain.attribute import dependency
 from souverain.attribute.hosts import attribute_host
 
 if TYPE_CHECKING:
-    from souverain.model.dependency import Dependency
-    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
 
 
 def attribute_dns(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:

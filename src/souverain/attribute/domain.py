@@ -14,10 +14,10 @@ from souverain.attribute.web import attribute_web
 from souverain.model.scan import Notice
 
 if TYPE_CHECKING:
-    from souverain.model.dependency import Dependency
-    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
 
 # the function that stands for each group of checks when there is nothing to attribute
 KEY_FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting"}

@@ -26,10 +26,10 @@ from souverain.model.evidence import id_number
 from souverain.model.scan import Notice
 
 if TYPE_CHECKING:
-    from souverain.model.dependency import Dependency
-    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
 
 MAX_SPF_RANGES = 20
 MAX_SPF_NOTICES = 10

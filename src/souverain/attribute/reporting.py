@@ -16,9 +16,9 @@ from souverain.attribute import dependency
 from souverain.collect.reporting import external
 
 if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
-    from souverain.kb.base import KnowledgeBase
 
 FUNCTION = "email.reporting"
 

@@ -9,9 +9,9 @@ from souverain.attribute import dependency
 from souverain.collect.spf import is_spf
 
 if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
-    from souverain.kb.base import KnowledgeBase
 
 
 def attribute_saas(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[Dependency]:

@@ -18,10 +18,10 @@ from souverain.attribute.hosts import attribute_addresses
 from souverain.kb.psl import PublicSuffixList
 
 if TYPE_CHECKING:
-    from souverain.model.dependency import Dependency
-    from souverain.model.observation import DomainObservation
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.model.dependency import Dependency
+    from souverain.model.observation import DomainObservation
 
 MAX_UNKNOWN_THIRD_PARTIES = 50
 

@@ -52,7 +52,7 @@ def scan_sarif(result: ScanResult, t: Translator) -> dict[str, Any]:
                 "physicalLocation": {"artifactLocation": {"uri": dep.domain, "uriBaseId": "DOMAINS"}},
                 "logicalLocations": [{"name": dep.subject or dep.domain, "kind": "resource"}],
             }],
-            "partialFingerprints": {"dependency/v1": "|".join([dep.domain, dep.function, service])},
+            "partialFingerprints": {"dependency/v1": f"{dep.domain}|{dep.function}|{service}"},
             "properties": {"confidence": dep.confidence, "status": dep.status, "evidence": list(dep.evidence),
                            "recheck": recheck_commands(result, dep, evidence.get(dep.domain, {}))},
         })
