@@ -139,7 +139,7 @@ async def scan_one(kb: KnowledgeBase, resolver: Resolver, domain: str, options: 
         await browser(obs)
     if obs.site is not None:
         await resolve_first_party_hosts(resolver, obs, set(first_party or ()))
-    return obs, attribute_domain(kb, options.at, obs, ip_table, first_party)
+    return obs, attribute_domain(kb.at(options.at), obs, ip_table, first_party)
 
 
 async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptions, ip_table: IPASNTable,

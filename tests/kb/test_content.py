@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from souverain.assess.exposure import foreign_access_laws, laws_for_entity
 from souverain.kb.base import load_kb
+from souverain.kb.laws import foreign_access_laws, laws_for_entity
 from souverain.kb.ownership import control_chain, ultimate_controller
 
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from souverain.assess.exposure import laws_for_entity, render_path
 from souverain.kb.base import load_kb
+from souverain.kb.laws import laws_for_entity, render_path
 from souverain.kb.ownership import control_chain, look_through, ultimate_controller
 
 

@@ -7,10 +7,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.assess.csf import evaluate, gate
-from souverain.assess.exposure import foreign_access_laws, laws_for_entity
 from souverain.assess.secnumcloud import ownership_test, technology_conditions
 from souverain.assess.technology import technology_links
 from souverain.errors import DataError
+from souverain.kb.laws import foreign_access_laws, laws_for_entity
 from souverain.kb.ownership import control_chain
 from souverain.kb.schema import Entity
 

@@ -9,15 +9,11 @@ belong to a known network operator), ``unknown`` (not enough evidence: never rea
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from souverain.assess.exposure import foreign_access_laws, laws_for_entity, render_path
-from souverain.kb.ownership import control_chain
-
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb.indexes import Match
+    from souverain.kb.view import KBView
 
 STATUSES = ("identified", "self-managed", "unknown", "none")
 CONFIDENCES = ("high", "medium", "low")
@@ -66,8 +62,7 @@ class Dependency:
 
 
 def build(
-    kb: KnowledgeBase,
-    at: dt.date,
+    view: KBView,
     domain: str,
     function: str,
     *,
@@ -84,18 +79,18 @@ def build(
     dep = Dependency(domain, function, status, confidence, reason, reason_params, subject,
                      evidence=sorted(set(evidence or []), key=_evidence_order), rule=match.rule() if match else None)
     if service_id:
-        service = kb.services[service_id]
+        service = view.kb.services[service_id]
         dep.service = {"id": service.id, "name": service.name, "category": service.category}
         entity_id = entity_id or service.operator
-    if entity_id and entity_id in kb.entities:
-        view = entity_view(kb, entity_id, at)
-        dep.operator, dep.controller = view["operator"], view["controller"]
-        dep.chain, dep.chain_text = view["chain"], view["chain_text"]
-        dep.laws, dep.foreign_laws = view["laws"], view["foreign_laws"]
+    if entity_id and entity_id in view.kb.entities:
+        entity = view.entity(entity_id)
+        dep.operator, dep.controller = entity.operator, entity.controller
+        dep.chain, dep.chain_text = entity.chain, entity.chain_text
+        dep.laws, dep.foreign_laws = entity.laws, entity.foreign_laws
     return dep
 
 
-def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency, network) -> None:
+def add_infrastructure(view: KBView, dep: Dependency, network) -> None:
     """Record the network operator under a named service when another group controls it.
 
     A mail service run on a hyperscaler's address space is reached by the laws of both: the
@@ -104,40 +99,16 @@ def add_infrastructure(kb: KnowledgeBase, at: dt.date, dep: Dependency, network)
     """
     if network is None or not network.identified or dep.controller is None:
         return
-    operator = kb.services[network.service_id].operator
-    view = entity_view(kb, operator, at)
-    if view["controller"]["id"] == dep.controller["id"]:
+    service = view.kb.services[network.service_id]
+    entity = view.entity(service.operator)
+    if entity.controller["id"] == dep.controller["id"]:
         return
     dep.infrastructure = {
-        "service": {"id": network.service_id, "name": kb.services[network.service_id].name},
-        "operator": view["operator"], "controller": view["controller"], "chain_text": view["chain_text"],
-        "foreign_laws": view["foreign_laws"], "rule": network.match.rule() if network.match else None,
+        "service": {"id": service.id, "name": service.name},
+        "operator": entity.operator, "controller": entity.controller, "chain_text": entity.chain_text,
+        "foreign_laws": entity.foreign_laws, "rule": network.match.rule() if network.match else None,
     }
-    dep.foreign_laws = sorted(set(dep.foreign_laws) | set(view["foreign_laws"]))
-
-
-def entity_view(kb: KnowledgeBase, entity_id: str, at: dt.date) -> dict:
-    """Operator, controller, chain and laws of an entity at a date, computed once per KB and date.
-
-    A survey attributes thousands of domains to the same few operators; the KB is read-only, so
-    the ownership walk and law look-up are cached on it. Callers must not mutate the result.
-    """
-    cache = kb.__dict__.setdefault("_entity_views", {})
-    key = (entity_id, at)
-    if key not in cache:
-        chain = control_chain(kb, entity_id, at)
-        operator, controller = chain[0].entity, chain[-1].entity
-        exposures = laws_for_entity(kb, entity_id, at)
-        cache[key] = {
-            "operator": {"id": operator.id, "name": operator.name, "country": operator.country},
-            "controller": {"id": controller.id, "name": controller.name, "country": controller.country},
-            "chain": [{"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
-                       "holding": link.describe_edge() or None} for link in chain],
-            "chain_text": render_path(chain),
-            "laws": [item.as_dict() for item in exposures],
-            "foreign_laws": [item.law.id for item in foreign_access_laws(kb, exposures)],
-        }
-    return cache[key]
+    dep.foreign_laws = sorted(set(dep.foreign_laws) | set(entity.foreign_laws))
 
 
 def _evidence_order(evidence_id: str) -> int:

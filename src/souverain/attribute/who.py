@@ -6,8 +6,8 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from souverain.assess.exposure import laws_for_entity, render_path
 from souverain.attribute.targets import Target, parse_target
+from souverain.kb.laws import laws_for_entity, render_path
 from souverain.kb.ownership import control_chain
 
 if TYPE_CHECKING:

@@ -1,0 +1,88 @@
+"""The knowledge base at a date: control chains and laws, each worked out once per entity.
+
+``kb.at(date)`` returns the same ``KBView`` for the same date. A survey attributes thousands of
+domains to the same few operators: the ownership walk and the law look-up are done on the first
+request for an entity and then read from the view's memo (a plain dict look-up). The KB is
+read-only, so what a view returns is shared by every caller: never mutate it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from souverain.kb.laws import LawExposure, foreign_access_laws, laws_for_entity, render_path
+from souverain.kb.ownership import ChainLink, control_chain
+
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntityView:
+    """One entity at a date, JSON-ready: what a dependency says about its operator."""
+
+    operator: dict[str, Any]  # {"id", "name", "country"}
+    controller: dict[str, Any]  # the ultimate controller, same keys
+    chain: list[dict[str, Any]]  # operator first, controller last, each with its "holding"
+    chain_text: str
+    laws: list[dict[str, Any]]  # LawExposure.as_dict() of every law that binds the entity
+    foreign_laws: list[str]  # ids of the laws in force that compel access from outside the EU
+
+
+class KBView:
+    """Queries of ``kb`` at ``at``, memoised per entity (see the module docstring)."""
+
+    __slots__ = ("_chains", "_entities", "_foreign", "_laws", "at", "kb")
+
+    def __init__(self, kb: KnowledgeBase, at: dt.date) -> None:
+        self.kb = kb
+        self.at = at
+        self._chains: dict[str, tuple[ChainLink, ...]] = {}
+        self._laws: dict[str, tuple[LawExposure, ...]] = {}
+        self._foreign: dict[str, tuple[LawExposure, ...]] = {}
+        self._entities: dict[str, EntityView] = {}
+
+    def control_chain(self, entity_id: str) -> tuple[ChainLink, ...]:
+        """From the entity up to its ultimate controller (empty for an id the KB does not hold)."""
+        found = self._chains.get(entity_id)
+        if found is None:
+            found = self._chains[entity_id] = tuple(control_chain(self.kb, entity_id, self.at))
+        return found
+
+    def laws(self, entity_id: str) -> tuple[LawExposure, ...]:
+        """Every law binding the entity, each with the shortest path that triggers it."""
+        found = self._laws.get(entity_id)
+        if found is None:
+            found = self._laws[entity_id] = tuple(laws_for_entity(self.kb, entity_id, self.at))
+        return found
+
+    def foreign_laws(self, entity_id: str) -> tuple[LawExposure, ...]:
+        """The laws in force that compel access and come from outside the EU."""
+        found = self._foreign.get(entity_id)
+        if found is None:
+            found = self._foreign[entity_id] = tuple(foreign_access_laws(self.kb, self.laws(entity_id)))
+        return found
+
+    def entity(self, entity_id: str) -> EntityView:
+        """Operator, controller, chain and laws of an entity (KeyError when the KB does not hold it)."""
+        found = self._entities.get(entity_id)
+        if found is None:
+            found = self._entities[entity_id] = self._describe(entity_id)
+        return found
+
+    def _describe(self, entity_id: str) -> EntityView:
+        if entity_id not in self.kb.entities:
+            raise KeyError(entity_id)
+        chain = self.control_chain(entity_id)
+        operator, controller = chain[0].entity, chain[-1].entity
+        return EntityView(
+            operator={"id": operator.id, "name": operator.name, "country": operator.country},
+            controller={"id": controller.id, "name": controller.name, "country": controller.country},
+            chain=[{"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
+                    "holding": link.describe_edge() or None} for link in chain],
+            chain_text=render_path(chain),
+            laws=[item.as_dict() for item in self.laws(entity_id)],
+            foreign_laws=[item.law.id for item in self.foreign_laws(entity_id)],
+        )
