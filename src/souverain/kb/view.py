@@ -62,11 +62,12 @@ class KBView:
         """The laws in force that compel access and come from outside the EU."""
         found = self._foreign.get(entity_id)
         if found is None:
-            found = self._foreign[entity_id] = tuple(foreign_access_laws(self.kb, self.laws(entity_id)))
+            found = tuple(foreign_access_laws(self.kb, self.laws(entity_id)))
+            self._foreign[entity_id] = found
         return found
 
     def entity(self, entity_id: str) -> EntityView:
-        """Operator, controller, chain and laws of an entity (KeyError when the KB does not hold it)."""
+        """Operator, controller, chain and laws of an entity (KeyError if the KB lacks it)."""
         found = self._entities.get(entity_id)
         if found is None:
             found = self._entities[entity_id] = self._describe(entity_id)
@@ -79,7 +80,8 @@ class KBView:
         operator, controller = chain[0].entity, chain[-1].entity
         return EntityView(
             operator={"id": operator.id, "name": operator.name, "country": operator.country},
-            controller={"id": controller.id, "name": controller.name, "country": controller.country},
+            controller={"id": controller.id, "name": controller.name,
+                        "country": controller.country},
             chain=[{"id": link.entity.id, "name": link.entity.name, "country": link.entity.country,
                     "holding": link.describe_edge() or None} for link in chain],
             chain_text=render_path(chain),
