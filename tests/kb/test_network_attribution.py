@@ -50,3 +50,20 @@ def test_italian_networks(asn: str, operator: str, controller: str) -> None:
     item = _who(asn)
     assert item["operator"]["id"] == operator
     assert item["controller"]["id"] == controller
+
+
+@pytest.mark.parametrize(
+    ("asn", "operator", "controller"),
+    [
+        ("AS46606", "newfold-digital", "clearlake-capital"),
+        ("AS19871", "network-solutions", "clearlake-capital"),
+        ("AS7181", "tierpoint", "apollo-global"),
+        ("AS22612", "namecheap", "namecheap"),
+    ],
+)
+def test_us_controlled_hosters(asn: str, operator: str, controller: str) -> None:
+    item = _who(asn)
+    assert item["operator"]["id"] == operator
+    assert item["controller"]["id"] == controller
+    assert item["controller"]["country"] == "US"
+    assert any(law["country"] == "US" for law in item["laws"])
