@@ -67,3 +67,24 @@ def test_us_controlled_hosters(asn: str, operator: str, controller: str) -> None
     assert item["controller"]["id"] == controller
     assert item["controller"]["country"] == "US"
     assert any(law["country"] == "US" for law in item["laws"])
+
+
+@pytest.mark.parametrize(
+    ("asn", "operator", "controller", "country"),
+    [
+        ("AS6834", "kmd", "nec", "JP"),
+        ("AS16086", "dna", "norwegian-state", "NO"),
+        ("AS1257", "tele2", "tele2", "SE"),
+        ("AS5483", "magyar-telekom", "deutsche-telekom", "DE"),
+        ("AS12301", "invitech", "gellert-jaszai", "HU"),
+    ],
+)
+def test_nordic_and_hungarian_networks(asn: str, operator: str, controller: str, country: str) -> None:
+    item = _who(asn)
+    assert item["operator"]["id"] == operator
+    assert (item["controller"]["id"], item["controller"]["country"]) == (controller, country)
+
+
+def test_one_hungary_was_vodafone_before_2023() -> None:
+    assert _who("AS21334", "--at", "2022-06-01")["controller"]["id"] != "gellert-jaszai"
+    assert _who("AS21334", "--at", "2024-06-01")["controller"]["id"] == "gellert-jaszai"
