@@ -2,6 +2,11 @@
 
 ``scan_one`` is the per-domain function that ``survey`` maps over whole populations, so a scan of
 one organisation and a survey of 35,000 communes attribute a domain in exactly the same way.
+
+A scan whose name servers answered no question at all (the network is down, or ``--nameserver``
+points nowhere) still returns its result, every function unknown with the failure as reason, and
+says so in ``notices`` (``resolver-silent``): per-target failures are data, and the report says
+plainly that these are not the targets' failures.
 """
 
 from __future__ import annotations
@@ -16,9 +21,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import summarise
-from souverain.attribute.domain import attribute_domain
+from souverain.attribute.domain import attribute_domain, notices
 from souverain.attribute.targets import validate_host
-from souverain.collect.dns import Resolver
+from souverain.collect.dns import NO_RESPONSE, STATUSES, Resolver
 from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, DomainObservation, collect_domain,
                                       resolve_first_party_hosts, send_host)
 from souverain.errors import UsageError
@@ -156,8 +161,17 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
 
         results = await asyncio.gather(*(one(d) for d in domains))
         stats = dict(resolver.stats)
+        servers = [_label(server) for server in resolver.nameservers]
     deps = [dep for _, domain_deps in results for dep in domain_deps]
     finished = dt.datetime.now(dt.timezone.utc)
+    summary = summarise(kb, deps, options.at)
+    missing = [obs.domain for obs, _ in results if obs.nxdomain]
+    if missing:
+        summary["nonexistent"] = missing
+    found = [notice for obs, _ in results for notice in notices(obs)]
+    if resolver_silent(stats):
+        found.insert(0, {"domain": None, "id": "resolver-silent", "level": "error", "evidence": [],
+                         "params": {"nameservers": ", ".join(servers)}})
     return {
         "schema_version": OUTPUT_SCHEMA_VERSION,
         "kb_version": kb.version,
@@ -174,11 +188,35 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
             "dns_stats": stats,
             **({"browser": dataclasses.asdict(options.browser)} if browser is not None else {}),
         },
-        "summary": summarise(kb, deps, options.at),
+        "summary": summary,
+        "notices": found,
         "dependencies": [dep.as_dict() for dep in deps],
         "evidence": {obs.domain: [item.as_dict() for item in obs.evidence] for obs, _ in results},
-        "failures": {obs.domain: [{"query": q, "status": s} for q, s in obs.failures] for obs, _ in results if obs.failures},
+        "failures": {obs.domain: _failures(obs) for obs, _ in results if obs.failures},
     }
+
+
+def resolver_silent(stats: dict) -> bool:
+    """No question got any response from the name servers (only timeouts and network errors)."""
+    answered = sum(count for status, count in stats.items() if status in STATUSES and status not in NO_RESPONSE)
+    return answered == 0 and any(stats.get(status) for status in NO_RESPONSE)
+
+
+def _failures(obs: DomainObservation) -> list[dict]:
+    """The failed queries, with the error behind a network failure (``ConnectionRefusedError...``)."""
+    out = []
+    for query, status in obs.failures:
+        item = {"query": query, "status": status}
+        if query in obs.ids:
+            error = obs.item(obs.ids[query]).detail.get("error")
+            if error:
+                item["error"] = error
+        out.append(item)
+    return out
+
+
+def _label(server: tuple[str, int]) -> str:
+    return f"[{server[0]}]:{server[1]}" if ":" in server[0] else f"{server[0]}:{server[1]}"
 
 
 def _iso(moment: dt.datetime) -> str:

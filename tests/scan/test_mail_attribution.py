@@ -170,6 +170,7 @@ def test_reports_kept_in_house_add_nothing_and_unknown_collectors_stay_unknown(r
 
 
 def test_subdomain_without_dmarc_falls_back_to_its_organisational_domain(scan_world):
+    # lists.proton.test exists (it has an MX) but publishes no DMARC record
     result = scan_world("lists.proton.test")  # RFC 7489 6.6.3: proton.test's record applies
     collector = one(result, "lists.proton.test", "email.reporting")
     assert collector["subject"] == "reports.unknown-collector.test" and collector["status"] == "unknown"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from souverain.attribute import dependency
 from souverain.attribute.dns_hosting import attribute_dns
-from souverain.attribute.mail import attribute_mail
+from souverain.attribute.mail import attribute_mail, spf_notices
 from souverain.attribute.reporting import attribute_reporting
 from souverain.attribute.saas import attribute_saas
 from souverain.attribute.web import attribute_web
@@ -17,9 +18,14 @@ if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
 
+# the function that stands for each group of checks when there is nothing to attribute
+KEY_FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting"}
+
 
 def attribute_domain(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable,
                      first_party: set[str] | None = None) -> list[Dependency]:
+    if obs.nxdomain:
+        return nonexistent(kb, at, obs)
     deps: list[Dependency] = []
     if "mail" in obs.functions:
         deps += attribute_mail(kb, at, obs, ip_table)
@@ -30,3 +36,26 @@ def attribute_domain(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_
     if "web" in obs.functions:
         deps += attribute_web(kb, at, obs, ip_table, set(first_party or ()) | {obs.domain})
     return deps
+
+
+def nonexistent(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[Dependency]:
+    """A domain that does not exist has no service to attribute: each key function says so.
+
+    ``unknown`` (with high confidence in the fact): never counted as "not exposed", and not mistaken
+    for a domain without MX whose mail would go to its own address (implicit MX).
+    """
+    evidence = [item.id for item in obs.evidence
+                if item.source == "dns" and item.subject == obs.domain and item.status == "NXDOMAIN"]
+    return [dependency.build(kb, at, obs.domain, KEY_FUNCTIONS[group], status="unknown", confidence="high",
+                             reason="domain-nxdomain", evidence=evidence, name=obs.domain)
+            for group in obs.functions if group in KEY_FUNCTIONS]
+
+
+def notices(obs: DomainObservation) -> list[dict]:
+    """What the reader must see besides the dependencies: a domain that does not exist, a broken SPF."""
+    if obs.nxdomain:
+        evidence = [item.id for item in obs.evidence
+                    if item.source == "dns" and item.subject == obs.domain and item.status == "NXDOMAIN"]
+        return [{"domain": obs.domain, "id": "domain-nxdomain", "level": "error", "evidence": evidence,
+                 "params": {"domain": obs.domain}}]
+    return spf_notices(obs) if "mail" in obs.functions else []

@@ -6,7 +6,10 @@ Rules (what the peers get wrong, see PEERS.md):
   or two independent weak ones (SPF include, Exchange Online Protection host derived from the
   domain); a tenant or a verification token alone never proves mailbox hosting;
 - an MX no fingerprint names is attributed to the operator of its addresses (self-managed on...);
-- otherwise the answer is ``unknown`` with the reason, never "independent".
+- otherwise the answer is ``unknown`` with the reason, never "independent";
+- SPF: the domain's own names (itself and names under its registrable domain) are not senders
+  of their own: their address ranges are the domain's; an SPF evaluation that breaks (permerror:
+  loop, look-up limits...) is reported as a notice with the path that broke it (``spf_notices``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
 from souverain.attribute.hosts import attribute_addresses, attribute_host
+from souverain.collect.reporting import external
 
 if TYPE_CHECKING:
     from souverain.attribute.dependency import Dependency
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     from souverain.kb.ipasn import IPASNTable
 
 MAX_SPF_RANGES = 20
+MAX_SPF_NOTICES = 10
 STRONG, WEAK = "strong", "weak"
 
 
@@ -176,12 +181,17 @@ def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
                 entry = found.setdefault(match.service, {"evidence": [], "match": match, "via": set()})
                 entry["evidence"] += evidence
                 entry["via"].add("spf")
+            elif not external(include, obs.domain):
+                continue  # the domain's own SPF names: their ranges are read below as the domain's
             elif parent == obs.domain or idx.match_host(parent, ("spf",)) is None:
                 unknown.append(dependency.build(kb, at, obs.domain, "email.sending", status="unknown",
                                                 confidence="low", reason="spf-include-unknown", subject=include,
                                                 evidence=evidence, include=include))
-        # only the domain's own ranges: a provider's included netblocks say nothing new
-        own_ranges = [(value, owner) for value, owner in obs.spf.ip_ranges if owner == obs.domain]
+        # only the domain's own ranges (its record and its own included names): a provider's
+        # included netblocks say nothing new
+        own = {owner for _, owner in obs.spf.ip_ranges}
+        own = {owner for owner in own if owner == obs.domain or not external(owner, obs.domain)}
+        own_ranges = [(value, owner) for value, owner in obs.spf.ip_ranges if owner in own]
         for value, owner in own_ranges[:MAX_SPF_RANGES]:
             address = value.split("/", 1)[0]
             hit = attribute_addresses(kb, ip_table, value, [address]) if _is_address(address) else None
@@ -208,6 +218,28 @@ def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
             service_id=service_id, evidence=entry["evidence"], match=entry["match"], via=", ".join(sorted(via)),
         ))
     return deps + unknown
+
+
+def spf_notices(obs: DomainObservation) -> list[dict]:
+    """What breaks the domain's SPF evaluation (RFC 7208 permerror), and repeated includes.
+
+    Each notice: ``{"domain", "id", "level", "params", "evidence"}``; ``id`` is a message id under
+    "notice." in the catalogues. A broken record must be seen: receivers treat it as a permerror.
+    """
+    spf = obs.spf
+    if spf is None:
+        return []
+    evidence = [obs.ids[f"{obs.domain} TXT"]] if f"{obs.domain} TXT" in obs.ids else []
+    notices = []
+    for error in spf.errors[:MAX_SPF_NOTICES]:
+        notices.append({"domain": obs.domain, "id": f"spf-{error.kind}", "level": "error", "evidence": evidence,
+                        "params": {"path": " -> ".join(error.path), "target": error.path[-1], "detail": error.detail,
+                                   "lookups": spf.lookups, "voids": spf.void_lookups}})
+    if spf.duplicates:
+        names = ", ".join(f"{name} (x{count})" for name, count in spf.duplicates.items())
+        notices.append({"domain": obs.domain, "id": "spf-duplicates", "level": "warning", "evidence": evidence,
+                        "params": {"names": names, "lookups": spf.lookups}})
+    return notices
 
 
 def _is_address(text: str) -> bool:

@@ -8,7 +8,9 @@ network serves the addresses, the origin is hidden: hosting is ``unknown``, neve
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import ipaddress
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
@@ -86,7 +88,7 @@ def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
     if site is None:
         return deps
     deps += _certificate(kb, at, obs, site, site_evidence)
-    deps += _third_parties(kb, at, obs, site, site_evidence, first_party | {host})
+    deps += _third_parties(kb, at, obs, site, site_evidence, first_party | {host}, ip_table)
     return deps
 
 
@@ -108,57 +110,84 @@ def _certificate(kb, at, obs, site, evidence) -> list[Dependency]:
                              match=match, issuer=issuer, verified=tls.get("verified"))]
 
 
-def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[Dependency]:
+def _third_parties(kb, at, obs, site, evidence, first_party: set[str], ip_table) -> list[Dependency]:
     """Third parties the page loads: from its HTML (``evidence``: the fetch) and, with
-    ``--browser``, from what Chromium saw it request (each host's own browser evidence)."""
+    ``--browser``, from what Chromium saw it request (each host's own browser evidence, and what
+    became of each request: a request refused, blocked or failed still shows the dependency, but
+    is never said to have loaded). An IP-literal host is attributed by its network."""
     psl = PublicSuffixList.bundled()
     own = {psl.registrable_domain(h) or h for h in first_party}
+    own_addresses = {a for resolved in obs.web_hosts.values() for a in resolved.addresses}
     by_service: dict[str, dict] = {}
     unknown: dict[str, dict] = {}
+    addresses: dict[str, dict] = {}
     browser = getattr(site, "browser", None)
-    seen = [(r.host, r.url, "html", evidence) for r in getattr(site, "resources", []) or []]
+    seen = [(r.host, r.url, "html", evidence, None) for r in getattr(site, "resources", []) or []]
     if browser is not None:
-        seen += [(host, url, "browser", browser.host_evidence.get(host, [])) for host, url, _ in browser.observed()]
-    for host, url, via, ids in seen:
+        outcomes = browser.outcomes()
+        seen += [(host, url, "browser", browser.host_evidence.get(host, []), outcomes.get(url))
+                 for host, url, _ in browser.observed()]
+    for host, url, via, ids, outcome in seen:
         host = (host or "").lower()
         if not host:
             continue
-        try:
-            registrable = psl.registrable_domain(host) or host
-        except ValueError:
-            continue
-        if registrable in own:
-            cloaked = _cloaked(kb, obs, host, own)
-            if cloaked is None:
-                continue
-            match, target = cloaked
-            entry = by_service.setdefault(match.service, _entry(match))
-            entry["cloaked"].setdefault(host, target)
-            entry["evidence"].update(obs.first_party_hosts[host].evidence)
+        address = _ip_literal(host)
+        if address is not None:
+            if address in own_addresses:
+                continue  # the site's own server, by its address
+            entry = addresses.setdefault(address, _entry(None))
         else:
-            match = kb.indexes.match_url(url) or kb.indexes.match_host(host, ("host", "cname"))
-            entry = (unknown.setdefault(registrable, _entry(None)) if match is None
-                     else by_service.setdefault(match.service, _entry(match)))
+            try:
+                registrable = psl.registrable_domain(host) or host
+            except ValueError:
+                continue
+            if registrable in own:
+                cloaked = _cloaked(kb, obs, host, own)
+                if cloaked is None:
+                    continue
+                match, target = cloaked
+                entry = by_service.setdefault(match.service, _entry(match))
+                entry["cloaked"].setdefault(host, target)
+                entry["evidence"].update(obs.first_party_hosts[host].evidence)
+            else:
+                match = kb.indexes.match_url(url) or kb.indexes.match_host(host, ("host", "cname"))
+                entry = (unknown.setdefault(registrable, _entry(None)) if match is None
+                         else by_service.setdefault(match.service, _entry(match)))
         entry["urls"].setdefault(url, None)
+        entry["hosts"].setdefault(address or host, None)
         entry["via"].add(via)
         entry["evidence"].update(ids)
+        if via == "browser":  # one outcome per URL ("loaded" when any request for it loaded)
+            entry["outcomes"][url] = outcome or ("no-response", None)
     deps = []
     for service_id, entry in sorted(by_service.items()):
-        params = {"count": len(entry["urls"])}
         if entry["cloaked"]:  # served under the site's own name: say so first, it is the finding
-            reason = "third-party-cname-cloaked"
             host, target = next(iter(entry["cloaked"].items()))
-            params.update(host=host, target=target)
+            reason, params = "third-party-cname-cloaked", {"count": len(entry["urls"]), "host": host, "target": target}
         else:
-            reason = "third-party-service" if "html" in entry["via"] else "third-party-browser"
+            reason, params = _reason(entry, "third-party-service", "third-party-browser")
         deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="identified", confidence="high",
                                      reason=reason, service_id=service_id, subject=next(iter(entry["urls"]))[:200],
                                      evidence=sorted(entry["evidence"]), match=entry["match"], **params))
     for registrable, entry in sorted(unknown.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
+        reason, params = _reason(entry, "third-party-unknown", "third-party-browser-unknown")
         deps.append(dependency.build(
-            kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
-            reason="third-party-unknown" if "html" in entry["via"] else "third-party-browser-unknown",
-            subject=registrable, evidence=sorted(entry["evidence"]), host=registrable, count=len(entry["urls"])))
+            kb, at, obs.domain, "web.third_party", status="unknown", confidence="low", reason=reason,
+            subject=registrable, evidence=sorted(entry["evidence"]), **{**params, "host": registrable}))
+    for address, entry in sorted(addresses.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
+        network = attribute_addresses(kb, ip_table, address, [address])
+        networks = ", ".join(f"AS{n} {network.as_names.get(n, '')}".strip() for n in network.networks) or "-"
+        if network.identified:
+            reason, params = _reason(entry, "third-party-address", "third-party-address")
+            deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="identified",
+                                         confidence="medium", reason=reason, service_id=network.service_id,
+                                         subject=address, evidence=sorted(entry["evidence"]), match=network.match,
+                                         **{**params, "networks": networks}))
+        else:
+            reason, params = _reason(entry, "third-party-address-unknown", "third-party-address-unknown")
+            deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
+                                         reason=reason, subject=address, evidence=sorted(entry["evidence"]),
+                                         **{**params, "networks": networks}))
     if browser is not None and browser.outcome != "ok":
         deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
                                      reason="browser-failed", subject=browser.url,
@@ -167,8 +196,36 @@ def _third_parties(kb, at, obs, site, evidence, first_party: set[str]) -> list[D
     return deps
 
 
+def _reason(entry: dict, named: str, seen: str) -> tuple[str, dict]:
+    """(reason, params) for an entry: ``named`` when the page's HTML names it (what the page
+    loads, whatever became of our browser's requests: the evidence says); else ``seen`` when the
+    browser loaded some of it (counting what loaded); else what stopped every request."""
+    host = next(iter(entry["hosts"]))
+    outcomes = list(entry["outcomes"].values())
+    loaded = [o for o in outcomes if o[0] == "loaded"]
+    if "html" in entry["via"]:
+        return named, {"count": len(entry["urls"]), "host": host}
+    if loaded:
+        return seen, {"count": len(loaded), "host": host}
+    (outcome, detail), _ = collections.Counter(outcomes).most_common(1)[0]
+    params = {"count": len(entry["outcomes"]), "host": host, "detail": detail or outcome}
+    if outcome == "refused":
+        return "third-party-browser-refused", params
+    if outcome == "blocked":
+        return "third-party-browser-blocked", params
+    return "third-party-browser-failed", params
+
+
+def _ip_literal(host: str) -> str | None:
+    """The address, when ``host`` is an IP literal (never a name with a "registrable domain")."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
 def _entry(match) -> dict:
-    return {"match": match, "urls": {}, "via": set(), "evidence": set(), "cloaked": {}}
+    return {"match": match, "urls": {}, "hosts": {}, "via": set(), "evidence": set(), "cloaked": {}, "outcomes": {}}
 
 
 def _cloaked(kb, obs, host: str, own: set[str]):

@@ -10,6 +10,7 @@ import click
 
 from souverain.cli.options import at_option, emit, handle_errors, lang_option, output_option, to_json
 from souverain.errors import UsageError
+from souverain.report.i18n import Translator
 
 PROFILES = ("csf-2025", "csf-2026")
 
@@ -53,7 +54,7 @@ def assessment_options(func):
         click.option("--profile", type=click.Choice(PROFILES), default="csf-2026", show_default=True,
                      help="Weight profile: csf-2025 (v1.2.1 document) or csf-2026 (Commission calculator)."),
         click.option("--min-seal", metavar="N|SOV-n=N,...",
-                     help="Minimum SEAL gate, global or per objective (assess exits 3 when not met)."),
+                     help="Minimum SEAL gate, global or per objective (exit 3 when an offer does not meet it)."),
         at_option,
         click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table",
                      show_default=True),
@@ -117,3 +118,18 @@ def compare_command(offers, profile, min_seal, at, fmt, output, lang) -> None:
         emit(assessment_html(results, lang), output)
     else:
         emit(comparison_table(results, lang), output)
+    failed = [r for r in results if r["csf"]["gate"]["passed"] is False]
+    if failed:  # like assess: exit 3, and say which offers fall short (stderr: stdout keeps the data)
+        t = Translator(lang)
+        for result in failed:
+            gate = result["csf"]["gate"]
+            click.echo(t("compare.gate_fail", offer=result["offer"]["name"], required=required_text(gate["required"]),
+                         failing=", ".join(gate["failing"]) or "-"), err=True)
+        sys.exit(3)
+
+
+def required_text(required: int | dict[str, int]) -> str:
+    """``2`` or ``SOV-2=3, SOV-3=2``, as --min-seal is written."""
+    if isinstance(required, dict):
+        return ", ".join(f"{sov}={level}" for sov, level in required.items())
+    return str(required)

@@ -22,20 +22,25 @@ def history_command(domain: str, db_url: str | None, fmt: str, output: Path | No
     """List stored scans of DOMAIN and the changes between consecutive scans."""
     from souverain.attribute.targets import validate_host
     from souverain.store.database import Store
-    from souverain.store.history import changes
+    from souverain.store.history import history
 
     name = validate_host(domain)
     with Store.open(db_url) as store:
-        scans, found = changes(store, name)
+        found = history(store, name)
+    scans = found.scans
     if fmt == "json":
-        emit(to_json({"domain": name, "scans": scans, "changes": [c.as_dict() for c in found]}), output)
+        emit(to_json({"domain": name, "scans": scans, "changes": [c.as_dict() for c in found.changes],
+                      "not_compared": [n.as_dict() for n in found.not_compared]}), output)
         return
     t = Translator(lang)
     lines = [t("history.title", domain=name, count=len(scans))]
-    for change in found:
+    for change in found.changes:
         lines.append(t("history.change", function=change.function, before=", ".join(change.before) or "-",
                        after=", ".join(change.after) or "-", since=change.since, until=change.until))
-    if scans and not found:
+    for item in found.not_compared:
+        lines.append(t("history.not_compared", functions=", ".join(item.functions), since=item.since,
+                       until=item.until, before=",".join(item.groups_before), after=",".join(item.groups_after)))
+    if len(scans) > 1 and not found.changes:
         lines.append(t("history.no_change"))
     table = terminal.table(["id", t("field.at"), "verdict", "kb"],
                            [(s["id"], s["started"], s["verdict"], s["kb_version"]) for s in scans])

@@ -90,6 +90,7 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
     finally:
         if progress:
             progress.close()
+    _warn_if_resolver_silent(result)
     if not no_store:
         from souverain.store.database import Store
 
@@ -118,6 +119,17 @@ def _browser_options(use_browser, chromium, timeout, settle, no_web_fetch, funct
     except BrowserError as exc:
         click.echo(f"warning: {exc}; the pages will not be run in a browser", err=True)
     return options
+
+
+def _warn_if_resolver_silent(result: dict) -> None:
+    """Every query timed out or hit a network error: say it on stderr (the scan still exits 0, its
+    result says unknown for every function: a resolver failure is data, like a target's)."""
+    silent = next((n for n in result.get("notices", []) if n["id"] == "resolver-silent"), None)
+    if silent:
+        servers = silent["params"]["nameservers"]
+        noun = "nameservers" if "," in servers else "nameserver"
+        click.echo(f"warning: no answer from {noun} {servers} for any query: check the network or --nameserver",
+                   err=True)
 
 
 def _reached(result: dict, level: str) -> bool:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from souverain.collect import recheck
 from souverain.collect.domain import Evidence, resolve_host
 from souverain.collect.proxy import Connection, RecordingProxy
 from souverain.errors import SouverainError
@@ -117,6 +118,18 @@ _KINDS = {
 }
 
 
+# What became of a request (``BrowserResult.request_outcome``), as evidence says it.
+OUTCOMES = {
+    "loaded": "loaded",  # a server answered (its HTTP status is the detail)
+    "refused": "refused by souverain's proxy",  # the page asked, the proxy would not connect
+    "blocked": "blocked by the browser",  # mixed content, CSP, CORP (no request sent); CORS (answer withheld)
+    "failed": "failed",  # no address, connection or TLS error
+    "canceled": "canceled",
+    "no-response": "no response before the run ended",
+}
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
 class BrowserError(SouverainError):
     """Chromium could not be used (missing, would not start, crashed, protocol error)."""
 
@@ -141,8 +154,18 @@ class BrowserRequest:
     status: int | None = None
     error: str | None = None
 
-    def describe(self) -> str:
-        parts = [str(self.status) if self.status else (self.error or "no response")]
+    @property
+    def port(self) -> int | None:
+        try:
+            parts = urlsplit(self.url)
+            return parts.port or _DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:
+            return None
+
+    def describe(self, outcome: tuple[str, str | None]) -> str:
+        """What happened to it, then what asked for it: ``loaded (HTTP 200) · initiator script URL``."""
+        what, detail = outcome
+        parts = [OUTCOMES[what] + (f" ({detail})" if detail else "")]
         if self.initiator or self.initiator_type:
             parts.append(f"initiator {self.initiator_type or '?'} {self.initiator or ''}".rstrip())
         return " · ".join(parts)
@@ -167,6 +190,39 @@ class BrowserResult:
     page_evidence: str | None = None
     host_evidence: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # host -> ids
 
+    def request_outcome(self, request: BrowserRequest) -> tuple[str, str | None]:
+        """(outcome, detail), outcome one of ``OUTCOMES``. The proxy's record wins over what the
+        browser says: a plain-HTTP request it refused reaches the page as an HTTP 403 "response",
+        and a refused or failed tunnel only as net::ERR_TUNNEL_CONNECTION_FAILED."""
+        if request.error and request.error.startswith("blocked:"):
+            return "blocked", request.error.partition(":")[2].strip() or None
+        through = [c for c in self.connections if c.host == request.host and c.port == request.port]
+        if through and not any(c.status in ("ok", "open") for c in through):
+            refused = next((c for c in through if c.status == "refused"), None)
+            return ("refused", refused.error) if refused else ("failed", through[-1].error)
+        if request.error == "canceled":
+            return "canceled", None
+        if request.error:
+            return "failed", request.error
+        if request.status:
+            return "loaded", f"HTTP {request.status}"
+        return "no-response", None
+
+    def outcomes(self) -> dict[str, tuple[str, str | None]]:
+        """URL -> (outcome, detail) for every URL ``observed()`` lists; "loaded" when any request
+        for the URL (or, for a connection, any bytes from the server) came back."""
+        found: dict[str, tuple[str, str | None]] = {}
+        for request in self.requests:
+            outcome = self.request_outcome(request)
+            if request.url not in found or outcome[0] == "loaded":
+                found[request.url] = outcome
+        for host, url, kind in self.observed():
+            if kind == "connection":
+                made = [c for c in self.connections if c.host == host and c.status != "refused"]
+                loaded = any(c.status == "ok" and c.received for c in made)
+                found[url] = ("loaded", None) if loaded else ("failed", next((c.error for c in made if c.error), None))
+        return found
+
     def observed(self) -> list[tuple[str, str, str]]:
         """(host, url, kind) of every request recorded, then (host, origin, "connection") for
         hosts the proxy connected to whose requests were not recorded (past ``max_requests``).
@@ -185,9 +241,9 @@ class BrowserResult:
 class BrowserEvidence(Evidence):
     """Evidence from the browser; re-checked by fetching the URL it names."""
 
-    def recheck(self) -> str | None:
+    def recheck_argv(self) -> list[str] | None:
         url = self.detail.get("url")
-        return f"curl -sv {url}" if url else None
+        return recheck.curl_argv(url) if url else None
 
 
 # -- Chromium over a pipe -----------------------------------------------------------------------
@@ -473,7 +529,9 @@ class _PageRun:
                 self.result.status = self.requests[key].status
         elif method == "Network.loadingFailed" and key in self.requests:
             item = self.requests[key]
+            cors = (params.get("corsErrorStatus") or {}).get("corsError")
             item.error = (params.get("blockedReason") and f"blocked: {params['blockedReason']}") \
+                or (cors and f"blocked: CORS {cors}, the server's answer withheld from the page") \
                 or ("canceled" if params.get("canceled") else params.get("errorText"))
 
     def _add(self, key: tuple[str | None, str], url: str, kind: str, initiator: dict) -> None:
@@ -662,16 +720,22 @@ def record_evidence(obs: DomainObservation, result: BrowserResult,
         if item.status != "refused":
             by_host.setdefault(item.host, [])
     for host, requests in by_host.items():
-        connections = [c for c in result.connections if c.host == host and c.status != "refused"]
-        errors = sorted({c.error for c in connections if c.error} | {r.error for r in requests if r.error})
-        records = [{"name": r.url, "type": r.kind, "ttl": None, "value": r.describe()}
-                   for r in requests[:MAX_RECORDS_PER_HOST]]
+        made = [c for c in result.connections if c.host == host]
+        connections = [c for c in made if c.status != "refused"]
+        errors = sorted({c.error for c in made if c.error} | {r.error for r in requests if r.error})
+        outcomes = [result.request_outcome(r) for r in requests]
+        records = [{"name": r.url, "type": r.kind, "ttl": None, "value": r.describe(outcome), "outcome": outcome[0]}
+                   for r, outcome in zip(requests[:MAX_RECORDS_PER_HOST], outcomes, strict=False)]
         if not requests:
+            outcomes = [("loaded", None) if c.status == "ok" and c.received else ("failed", c.error)
+                        for c in connections]
             records = [{"name": f"{host}:{c.port}", "type": "connection", "ttl": None,
-                        "value": f"{c.method} {c.status}"} for c in connections[:MAX_RECORDS_PER_HOST]]
+                        "value": f"{c.method} {OUTCOMES[what]}" + (f" ({detail})" if detail else ""), "outcome": what}
+                       for c, (what, detail) in zip(connections[:MAX_RECORDS_PER_HOST], outcomes, strict=False)]
         dns = resolved[host].evidence if host in resolved else []
-        ok = any(r.status for r in requests) or any(c.status == "ok" and c.received for c in connections)
-        evidence_id = _add(obs, host, "requests", "ok" if ok else "error", at, {
+        # "ok" when anything loaded; otherwise what became of the first request (refused, blocked...)
+        status = "ok" if any(what == "loaded" for what, _ in outcomes) else (outcomes[0][0] if outcomes else "error")
+        evidence_id = _add(obs, host, "requests", status, at, {
             "url": requests[0].url if requests else None, "requests": len(requests),
             "connections": len(connections),
             "addresses": sorted({c.address for c in connections if c.address}),

@@ -4,6 +4,27 @@ One UDP socket per name server carries every query (large receive buffer, random
 is what lets one Python process sustain thousands of queries a second. Failures are answers:
 SERVFAIL, REFUSED, NXDOMAIN and TIMEOUT come back as ``Answer.status``, never as exceptions,
 so a hostile or broken zone cannot stop a scan.
+
+Retries and caching (the decision, and why):
+
+- Definitive answers (NOERROR, NODATA, NXDOMAIN) are cached for the resolver's life: a survey
+  asks about the same provider hosts for thousands of domains, and these answers describe the
+  zone, not the moment.
+- Failures are never cached beyond the life of the query that met them. Questions asked while it
+  is in flight share its outcome; the next question about the same name asks again. One transient
+  failure on a shared host (``*.mail.protection.outlook.com``) must not stick to every later domain.
+  The cost: a host that always fails is asked again for each domain that names it, at most
+  ``timeout`` x attempts each, within the concurrency limit.
+- Transient failures are retried, bounded: TIMEOUT and UNREACHABLE (a network error on the
+  socket: ICMP unreachable, no route) up to ``retries`` more times; SERVFAIL once more (up to
+  ``retries`` when several servers are given); REFUSED only when another server can be asked
+  (a server's refusal is its policy and does not change on a second try). Each retry goes to the
+  next name server of the list. FORMERR (a malformed answer, or one that does not echo the
+  question over TCP) is not retried: the server would send it again. Nothing is retried on the
+  success path, which costs one dictionary look-up per answer.
+- An answer is accepted only when it echoes the question: over UDP, a datagram whose id, question
+  count or question section (name, type, class) differs is dropped as stray or spoofed and the
+  query keeps waiting; over TCP (one connection per question) such an answer is a FORMERR.
 """
 
 from __future__ import annotations
@@ -11,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import errno
 import ipaddress
 import random
 import socket
@@ -24,7 +46,9 @@ from souverain.collect import dnswire
 from souverain.errors import UsageError
 
 _TAIL = dnswire.query_tail()
-STATUSES = ("NOERROR", "NODATA", "NXDOMAIN", "SERVFAIL", "REFUSED", "TIMEOUT", "FORMERR", "ERROR")
+STATUSES = ("NOERROR", "NODATA", "NXDOMAIN", "SERVFAIL", "REFUSED", "TIMEOUT", "UNREACHABLE", "FORMERR", "ERROR")
+DEFINITIVE = frozenset({"NOERROR", "NODATA", "NXDOMAIN"})  # cached; any other status is a failure
+NO_RESPONSE = ("TIMEOUT", "UNREACHABLE")  # nothing came back from the server
 
 
 class Answer(NamedTuple):
@@ -47,7 +71,7 @@ class Answer(NamedTuple):
     @property
     def failed(self) -> bool:
         """The question could not be answered (as opposed to a negative answer)."""
-        return self.status not in ("NOERROR", "NODATA", "NXDOMAIN")
+        return self.status not in DEFINITIVE
 
     def values(self, rdtype: str | None = None) -> list[str]:
         wanted = rdtype or self.rdtype
@@ -221,6 +245,11 @@ class Resolver:
         self._deadlines: collections.deque[tuple[float, _Query, int]] = collections.deque()
         self._sweeper: asyncio.TimerHandle | None = None
         self._tick = min(0.05, timeout / 4)  # timeouts fire up to this late
+        # status -> how many attempts may follow the first (see the module docstring)
+        several = len(self.nameservers) > 1
+        self._retry_budget = {"TIMEOUT": retries, "UNREACHABLE": retries, "ERROR": retries,
+                              "SERVFAIL": retries if several else min(retries, 1),
+                              "REFUSED": retries if several else 0}
         self.stats = collections.Counter()
 
     async def close(self) -> None:
@@ -314,7 +343,7 @@ class Resolver:
             channel = self._channel(server)
         except OSError as exc:
             query.channel = None
-            self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}",
+            self._outcome(query, self._answer(query, _network_status(exc), error=f"{type(exc).__name__}: {exc}",
                                               label=f"{server[0]}:{server[1]}"))
             return
         qid = random.getrandbits(16)
@@ -332,7 +361,7 @@ class Resolver:
             channel.sock.send(wire)
         except OSError as exc:
             self._forget(query)
-            self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}"))
+            self._outcome(query, self._answer(query, _network_status(exc), error=f"{type(exc).__name__}: {exc}"))
 
     def _forget(self, query: _Query) -> None:
         """Stop waiting for the datagram of ``query``'s current attempt (its deadline goes stale)."""
@@ -346,8 +375,8 @@ class Resolver:
         if len(data) < 12:
             return
         query = channel.pending.get((data[0] << 8) | data[1])
-        # the question section must echo ours (defends against stray or spoofed datagrams)
-        if query is None or data[12 : 12 + len(query.question)].lower() != query.question.lower():
+        # the answer must echo our question (defends against stray or spoofed datagrams)
+        if query is None or not _echoes(query.question, data):
             return
         self._forget(query)
         if data[2] & 0x02:  # TC: truncated, ask again over TCP
@@ -375,9 +404,10 @@ class Resolver:
         self._sweeper = self._loop.call_later(self._tick, self._sweep) if deadlines and not self._closed else None
 
     def _channel_error(self, channel: _Channel, exc: OSError) -> None:
+        status = _network_status(exc)
         for query in list(channel.pending.values()):
             self._forget(query)
-            self._outcome(query, self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}"))
+            self._outcome(query, self._answer(query, status, error=f"{type(exc).__name__}: {exc}"))
 
     async def _tcp_exchange(self, query: _Query, server: tuple[str, int]) -> None:
         wire = dnswire.query_header(query.qid, recursion=self.recursion) + query.question + _TAIL
@@ -387,9 +417,15 @@ class Resolver:
             self._settle(query, "resolver closed")
             raise
         except OSError as exc:
-            answer = self._answer(query, "ERROR", error=f"{type(exc).__name__}: {exc}", tcp=True)
+            answer = self._answer(query, _network_status(exc), error=f"{type(exc).__name__}: {exc}", tcp=True)
         else:
-            answer = self._answer(query, "TIMEOUT", tcp=True) if data is None else self._parse(query, data, tcp=True)
+            if data is None:
+                answer = self._answer(query, "TIMEOUT", tcp=True)
+            elif data[:2] != wire[:2] or not _echoes(query.question, data):
+                answer = self._answer(query, "FORMERR", tcp=True,
+                                      error="the answer over TCP does not echo the question (id or question differs)")
+            else:
+                answer = self._parse(query, data, tcp=True)
         self._outcome(query, answer)
 
     async def _tcp(self, server: tuple[str, int], wire: bytes) -> bytes | None:
@@ -429,10 +465,8 @@ class Resolver:
         return self._answer(query, rcode, records=answers, tcp=tcp)
 
     def _outcome(self, query: _Query, answer: Answer) -> None:
-        """Retry on timeouts and errors (and SERVFAIL when another server can be asked), or finish."""
-        status = answer.status
-        if query.attempt < self.retries and (
-                status in ("TIMEOUT", "ERROR") or (status == "SERVFAIL" and len(self.nameservers) > 1)):
+        """Retry a transient failure within its budget (next server of the list), or finish."""
+        if query.attempt < self._retry_budget.get(answer.status, 0):
             query.attempt += 1
             self._schedule(query)
             return
@@ -448,7 +482,10 @@ class Resolver:
 
     def _deliver(self, query: _Query, answer: Answer) -> None:
         if self._cache.get(query.key) is query:
-            self._cache[query.key] = answer
+            if answer.status in DEFINITIVE:
+                self._cache[query.key] = answer
+            else:  # a failure lives as long as its query: the next question asks again
+                del self._cache[query.key]
         for waiter in query.waiters:
             if not waiter.done():
                 waiter.set_result(answer)
@@ -463,6 +500,24 @@ class Resolver:
             if not waiter.done():
                 waiter.set_result(answer)
         query.waiters = []
+
+
+def _echoes(question: bytes, data: bytes) -> bool:
+    """``data`` answers exactly one question, ours: same name (any case), type and class.
+
+    ``question`` is already lowercase (names are lowercased before they are encoded, and no type
+    souverain asks has a byte in A-Z), so only the answer's copy is lowered.
+    """
+    return data[4:6] == b"\x00\x01" and data[12 : 12 + len(question)].lower() == question
+
+
+_UNREACHABLE = frozenset({errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN,
+                          errno.EHOSTDOWN, errno.ECONNRESET, errno.EADDRNOTAVAIL})
+
+
+def _network_status(exc: OSError) -> str:
+    """UNREACHABLE when the network or the server cannot be reached; ERROR for a local failure."""
+    return "UNREACHABLE" if exc.errno in _UNREACHABLE or isinstance(exc, ConnectionError) else "ERROR"
 
 
 _clock = {"second": -1, "text": ""}

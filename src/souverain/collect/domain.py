@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from souverain.collect import dnswire, reporting
+from souverain.collect import dnswire, recheck, reporting
 from souverain.collect.dns import Answer, Resolver
 from souverain.collect.spf import SPFExpansion, expand_spf
 from souverain.kb.psl import PublicSuffixList
@@ -37,14 +37,17 @@ class Evidence:
     at: str | None = None
     detail: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    def recheck(self) -> str | None:
-        """The command a person runs to see the same thing."""
+    def recheck_argv(self) -> list[str] | None:
+        """The command a person runs to see the same thing, as its arguments."""
+        if self.source == "web":
+            return recheck.curl_argv(self.subject)
         if self.source != "dns" or not self.resolver:
-            return f"curl -sv {self.subject}" if self.source == "web" else None
-        host, _, port = self.resolver.rpartition(":")
-        rdtype = self.detail.get("rdtype", self.kind.upper())
-        port_arg = f" -p {port}" if port != "53" else ""
-        return f"dig @{host.strip('[]')}{port_arg} {self.subject} {rdtype}"
+            return None
+        return recheck.dig_argv(self.resolver, self.subject, self.detail.get("rdtype", self.kind.upper()))
+
+    def recheck(self) -> str | None:
+        """The command line to paste into a shell (every argument quoted)."""
+        return recheck.command_line(self.recheck_argv())
 
     def as_dict(self) -> dict:
         data = dataclasses.asdict(self)
@@ -100,11 +103,16 @@ class DomainObservation:
     site_evidence: str | None = None
     failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (query, status)
     ids: dict[str, str] = dataclasses.field(default_factory=dict)  # "<name> <type>" -> evidence id
+    # the domain's own name is NXDOMAIN (and no question about it says otherwise): it does not exist
+    nxdomain: bool = False
 
     def add(self, source: str, kind: str, subject: str, status: str, **fields: Any) -> str:
         item = Evidence(f"e{len(self.evidence) + 1}", source, kind, subject, status, **fields)
         self.evidence.append(item)
         return item.id
+
+    def item(self, evidence_id: str) -> Evidence:
+        return self.evidence[int(evidence_id[1:]) - 1]  # ids are numbered in order by ``add``
 
     def record(self, answer: Answer, kind: str) -> str:
         """Evidence for a DNS answer (one per question, shared by every reader)."""
@@ -150,7 +158,19 @@ async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, 
         await _dns_hosting(resolver, obs, dns)
     if web is not None:
         await web
+    obs.nxdomain = _nxdomain(obs)
     return obs
+
+
+def _nxdomain(obs: DomainObservation) -> bool:
+    """The domain's name answered NXDOMAIN and no question about it found the name (RFC 8020).
+
+    An NXDOMAIN that comes with records is about the end of a CNAME chain (RFC 6604): the
+    domain itself exists, as an alias to a name that does not.
+    """
+    statuses = {"NOERROR" if item.records else item.status
+                for item in obs.evidence if item.source == "dns" and item.subject == obs.domain}
+    return "NXDOMAIN" in statuses and not statuses & {"NOERROR", "NODATA"}
 
 
 def send_host(resolver: Resolver, host: str) -> tuple[asyncio.Future, asyncio.Future]:
@@ -232,6 +252,8 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
     obs.spf = await expand_spf(resolver, domain, txt)
     for answer in obs.spf.answers:
         obs.record(answer, "spf")
+    if obs.spf.status != "none":  # the evaluation, on the evidence of the record it starts from
+        obs.item(obs.ids[f"{txt.name} TXT"]).detail["spf"] = obs.spf.summary()
     await _reporting(resolver, obs, sent["dmarc"], sent["tlsrpt"])
     if "mta_sts" in sent:
         mta_sts = await sent["mta_sts"]
@@ -239,6 +261,8 @@ async def _mail(resolver: Resolver, obs: DomainObservation, options: CollectOpti
         obs.mta_sts = next((v for v in mta_sts.values("TXT") if v.lower().startswith("v=stsv1")), None)
     for host, pair in zip(hosts, addresses, strict=True):
         obs.mx_hosts[host] = await resolve_host(resolver, obs, host, "mx-host", pair)
+    if mx.status == "NXDOMAIN":  # nothing exists under a name that does not exist (RFC 8020)
+        return
     if options.needs_look_through is None or options.needs_look_through(hosts):
         await _look_through_signals(resolver, obs, options)
 

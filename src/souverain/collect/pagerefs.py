@@ -8,6 +8,7 @@ bounded, and at most ``MAX_RESOURCES`` URLs are kept.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
@@ -15,8 +16,37 @@ from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 MAX_RESOURCES = 2_000
 
 
-def _normal_host(host: str) -> str:
-    return host.strip().rstrip(".").lower()
+def _normal_host(host: str) -> str | None:
+    """Lowercase, no trailing dot; an IPv4 address in any spelling browsers accept (``0xCB.0.113.5``,
+    ``3405803781``) in dotted-decimal form; None for a host browsers reject (``1.2.3.999``)."""
+    host = host.strip().rstrip(".").lower()
+    last = host.rpartition(".")[2]
+    if not (last.isdigit() or re.fullmatch(r"0x[0-9a-f]*", last)):
+        return host
+    return _ipv4(host)
+
+
+def _ipv4(host: str) -> str | None:
+    """The WHATWG URL Standard's IPv4 parser: a host ending in a number is an address or invalid."""
+    numbers = []
+    for part in host.split("."):
+        if part.startswith("0x"):
+            base, digits = 16, part[2:]
+        elif part.startswith("0") and len(part) > 1:
+            base, digits = 8, part[1:]
+        else:
+            base, digits = 10, part
+        if not part or not re.fullmatch(r"[0-9a-f]*", digits):
+            return None
+        try:
+            numbers.append(int(digits, base) if digits else 0)
+        except ValueError:  # 8 or 9 in octal, a-f outside hexadecimal
+            return None
+    if not 1 <= len(numbers) <= 4 or any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        return None
+    value = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
+    return str(ipaddress.IPv4Address(value))
+
 
 _MAX_SRCSET = 32  # candidates read per srcset: real ones list a handful of widths
 
@@ -145,6 +175,8 @@ class _PageParser(HTMLParser):
         if url is None or (url, tag) in self.found:
             return
         host = _normal_host(urlsplit(url).hostname or "")
+        if host is None:  # a URL browsers refuse to load
+            return
         self.found[(url, tag)] = Resource(url, host, tag, attribute, kind)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

@@ -1,9 +1,25 @@
-"""SPF (RFC 7208): parse records and expand ``include:``/``redirect=`` recursively within limits.
+"""SPF (RFC 7208): parse records and expand ``include:``/``redirect=`` as check_host() would, within its limits.
 
-``parse_spf`` is pure; ``expand_spf`` queries. Limits enforced as the RFC says: at most 10
-DNS-querying terms (include, a, mx, ptr, exists, redirect), at most 2 void look-ups, loop
-detection. Going over a limit is recorded (``permerror``) but what was seen so far is kept,
-because it is still evidence of which services the domain authorises.
+``parse_spf`` is pure; ``expand_spf`` queries. The whole tree is walked (every branch some sender
+address could reach), so the counts are the worst case a receiver meets. Each of these makes
+the evaluation a ``permerror``, kept with the path of includes that led to it (``SPFError``):
+
+- ``lookup-limit`` (§4.6.4): more than 10 terms that query DNS (include, a, mx, ptr, exists,
+  redirect) in the whole evaluation. Every term counts each time it is met: an include named twice
+  costs its own look-up and those under it twice, as a receiver evaluating both would pay. The
+  domain it names is queried and listed once (``authorised``), and ``duplicates`` says it was
+  named more than once: the look-up count and the collapsed list are both reported.
+- ``void-limit`` (§4.6.4): more than 2 look-ups answered NXDOMAIN or with no records. Only the
+  names souverain queries (include and redirect targets) are counted: a, mx and exists targets
+  are not resolved.
+- ``loop``: an include or redirect chain that returns to a domain already on its path (a receiver
+  would run into the look-up limit; the loop is the useful diagnosis).
+- ``no-record``: an include or redirect target without an SPF record (§5.2, §6.1).
+- ``multiple-records`` (§4.5) and ``syntax`` (§4.6: an unknown mechanism, a missing domain).
+
+Terms past the look-up limit are not followed (``unevaluated``); what was seen up to it is kept,
+because it is still evidence of which services the domain authorises. A target written with a
+macro (``%{i}...``) cannot be expanded without a sender and is not followed.
 """
 
 from __future__ import annotations
@@ -67,29 +83,79 @@ def parse_spf(text: str) -> SPFRecord:
     return SPFRecord(text, terms, errors)
 
 
+@dataclasses.dataclass(frozen=True)
+class SPFError:
+    """Why an evaluation is a permerror, and where: ``path`` runs from the scanned domain."""
+
+    kind: str  # loop, lookup-limit, void-limit, no-record, multiple-records, syntax
+    path: tuple[str, ...]  # to the record holding the term (lookup-limit), else to the name at fault
+    # lookup-limit: the term past the limit; void-limit: the void look-up's number; no-record: the
+    # DNS status; multiple-records: how many; syntax: the problem
+    detail: str = ""
+
+    def describe(self) -> str:
+        return " -> ".join(self.path) + (f" ({self.detail})" if self.detail else "")
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "path": list(self.path), "detail": self.detail}
+
+
 @dataclasses.dataclass
 class SPFExpansion:
     domain: str
     records: dict[str, str]  # domain -> SPF text, in the order visited
-    authorised: list[tuple[str, str]]  # (domain named by include/redirect, parent domain)
+    authorised: list[tuple[str, str]]  # (domain named by include/redirect, parent domain), each domain once
     ip_ranges: list[tuple[str, str]]  # (ip4/ip6 value, domain whose record lists it)
-    lookups: int
+    lookups: int  # DNS-querying terms met, duplicates counted each time (RFC 7208 §4.6.4)
     void_lookups: int
     status: str  # pass-through status: ok, none, permerror, temperror
-    problems: list[str]
+    problems: list[str]  # the same, as text (and temperror causes)
     answers: list[Answer]
+    errors: list[SPFError] = dataclasses.field(default_factory=list)
+    duplicates: dict[str, int] = dataclasses.field(default_factory=dict)  # domain -> times named (> 1)
+    unevaluated: list[str] = dataclasses.field(default_factory=list)  # named past the look-up limit
+
+    def summary(self) -> dict:
+        """What the evaluation found, for the evidence of the domain's SPF record."""
+        out: dict = {"status": self.status, "lookups": self.lookups, "lookup_limit": LOOKUP_LIMIT,
+                     "void_lookups": self.void_lookups}
+        if self.errors:
+            out["permerrors"] = [error.as_dict() for error in self.errors]
+        if self.duplicates:
+            out["duplicates"] = dict(self.duplicates)
+        if self.unevaluated:
+            out["unevaluated"] = list(self.unevaluated)
+        return out
 
 
 async def expand_spf(resolver: Resolver, domain: str, first: Answer | None = None) -> SPFExpansion:
     """Follow include/redirect from ``domain``'s SPF record, within the RFC 7208 limits."""
     result = SPFExpansion(domain, {}, [], [], 0, 0, "none", [], [])
+    done: dict[str, tuple[int, int]] = {}  # expanded domain -> (look-ups, void look-ups) under it
+    named: set[str] = set()  # include and redirect targets met so far
 
-    async def visit(name: str, parent: str | None, ancestors: frozenset[str], answer: Answer | None = None) -> None:
-        if name in ancestors:
-            result.problems.append(f"loop: {name} includes itself through {parent}")
-            result.status = "permerror"
-            return
-        ancestors = ancestors | {name}
+    def permerror(kind: str, path: tuple[str, ...], detail: str = "") -> None:
+        if kind in ("lookup-limit", "void-limit") and any(e.kind == kind for e in result.errors):
+            return  # the first time a limit is passed is the diagnosis
+        error = SPFError(kind, path, detail)
+        result.errors.append(error)
+        result.problems.append(f"{kind}: {error.describe()}")
+        result.status = "permerror"
+
+    def count(path: tuple[str, ...], term: str, lookups: int = 1, voids: int = 0) -> bool:
+        """Add look-ups; False once the evaluation is past the limit (the term is not followed)."""
+        result.lookups += lookups
+        result.void_lookups += voids
+        if voids and result.void_lookups > VOID_LIMIT:
+            permerror("void-limit", path, str(result.void_lookups))
+        if result.lookups > LOOKUP_LIMIT:
+            permerror("lookup-limit", path, term)
+            return False
+        return True
+
+    async def visit(name: str, path: tuple[str, ...], answer: Answer | None = None) -> None:
+        path = (*path, name)
+        before = (result.lookups, result.void_lookups)
         if answer is None:
             answer = await resolver.query(name, "TXT")
         result.answers.append(answer)
@@ -100,38 +166,48 @@ async def expand_spf(resolver: Resolver, domain: str, first: Answer | None = Non
             return
         spf = [v for v in answer.values("TXT") if is_spf(v)]
         if not spf:
-            if parent is not None:
-                result.void_lookups += 1
-                result.problems.append(f"{name} has no SPF record (void look-up)")
-                if result.void_lookups > VOID_LIMIT:
-                    result.status = "permerror"
+            if len(path) > 1:  # an include or redirect target: the domain itself may have no SPF
+                permerror("no-record", path, answer.status)
+                if answer.status != "NOERROR" or not answer.records:
+                    count(path, "", lookups=0, voids=1)
+            done[name] = (result.lookups - before[0], result.void_lookups - before[1])
             return
         if len(spf) > 1:
-            result.problems.append(f"{name} has {len(spf)} SPF records")
-            result.status = "permerror"
+            permerror("multiple-records", path, str(len(spf)))
         record = parse_spf(spf[0])
         result.records[name] = record.text
-        result.problems.extend(f"{name}: {e}" for e in record.errors)
+        for problem in record.errors:
+            permerror("syntax", path, problem)
         if result.status == "none":
             result.status = "ok"
+        has_all = any(t.mechanism == "all" for t in record.terms)
         for term in record.terms:
             if term.mechanism in ("ip4", "ip6"):
                 result.ip_ranges.append((term.value, name))
             if term.mechanism not in _QUERYING:
                 continue
-            if term.mechanism == "redirect" and any(t.mechanism == "all" for t in record.terms):
+            if term.mechanism == "redirect" and has_all:
                 continue  # RFC 7208 §6.1: redirect is ignored when "all" is present
-            result.lookups += 1
-            follows = term.mechanism in ("include", "redirect") and bool(term.value)
-            if follows:
-                result.authorised.append((term.value, name))
-            if result.lookups > LOOKUP_LIMIT:
-                if not any("DNS look-ups" in p for p in result.problems):
-                    result.problems.append(f"more than {LOOKUP_LIMIT} DNS look-ups: the rest is not followed")
-                result.status = "permerror"
+            label = f"{term.mechanism}:{term.value}" if term.value else term.mechanism
+            follows = term.mechanism in ("include", "redirect") and bool(term.value) and "%" not in term.value
+            if not count(path, label):
+                if follows:
+                    result.unevaluated.append(term.value)
                 continue
-            if follows:
-                await visit(term.value, name, ancestors)
+            if not follows:
+                continue
+            target = term.value
+            if target in path:
+                permerror("loop", (*path, target))
+            elif target in named:
+                result.duplicates[target] = result.duplicates.get(target, 1) + 1
+                lookups, voids = done.get(target, (0, 0))  # a receiver evaluates it again
+                count(path, label, lookups, voids)
+            else:
+                named.add(target)
+                result.authorised.append((target, name))
+                await visit(target, path)
+        done[name] = (result.lookups - before[0], result.void_lookups - before[1])
 
-    await visit(domain, None, frozenset(), first)
+    await visit(domain, (), first)
     return result

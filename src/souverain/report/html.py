@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 
 from souverain.report.i18n import Translator
+from souverain.report.terminal import printable
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATE_COLOURS = {"exposed": "#c0392b", "unknown": "#b7950b", "not-exposed": "#1e8449", "absent": "#7f8c8d"}
@@ -19,13 +20,16 @@ STATE_COLOURS = {"exposed": "#c0392b", "unknown": "#b7950b", "not-exposed": "#1e
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # remote text inside <pre>: a newline in a TXT record would start a line of its own there
+    env.filters["printable"] = lambda value: printable("" if value is None else str(value))
+    return env
 
 
 def function_chart(functions: list[dict], t: Translator, lang: str = "en") -> dict:
@@ -41,7 +45,7 @@ def function_chart(functions: list[dict], t: Translator, lang: str = "en") -> di
 
 
 def scan_html(result: dict, lang: str) -> str:
-    from souverain.report.render import reason_text, verdict_lines
+    from souverain.report.render import notice_text, reason_text, verdict_lines
 
     t = Translator(lang)
     evidence = {domain: {item["id"]: item for item in items} for domain, items in result["evidence"].items()}
@@ -49,5 +53,5 @@ def scan_html(result: dict, lang: str) -> str:
         t=t, lang=lang, result=result, summary=result["summary"], verdict=verdict_lines(result, t),
         chart=function_chart(result["summary"]["functions"], t, lang), evidence=evidence,
         reason=lambda d: reason_text(d, t), fname=lambda f: f.get(f"name_{lang}") or f["name"],
-        colours=STATE_COLOURS,
+        notice=lambda n: notice_text(n, t), colours=STATE_COLOURS,
     )

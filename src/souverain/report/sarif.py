@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from souverain.report.i18n import Translator
+from souverain.report.render import recheck_commands
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 CRITICAL = 4
@@ -46,7 +47,8 @@ def scan_sarif(result: dict, t: Translator) -> dict:
                 "logicalLocations": [{"name": dep["subject"] or dep["domain"], "kind": "resource"}],
             }],
             "partialFingerprints": {"dependency/v1": "|".join([dep["domain"], dep["function"], service])},
-            "properties": {"confidence": dep["confidence"], "status": dep["status"], "evidence": dep["evidence"]},
+            "properties": {"confidence": dep["confidence"], "status": dep["status"], "evidence": dep["evidence"],
+                           "recheck": recheck_commands(result, dep)},
         })
     return {
         "$schema": SCHEMA,

@@ -1,10 +1,24 @@
-"""What changed between stored scans of a domain, function by function."""
+"""What changed between stored scans of a domain, function by function.
+
+Two scans only compare the functions both of them collected: ``--functions mail`` after a full
+scan says nothing about the web, so its missing ``tls.ca`` is "not compared", never "moved to -".
+"""
 
 from __future__ import annotations
 
 import dataclasses
 
 from souverain.store.database import Store
+
+ALL_GROUPS = ("mail", "dns", "web")  # what a scan collects when its document does not say
+# The check group (``scan --functions``) whose answers each function is attributed from; a
+# function not listed here is compared whatever the groups (tests keep this in step with the KB).
+GROUP_OF = {
+    "email.inbound": "mail", "email.gateway": "mail", "email.sending": "mail", "email.reporting": "mail",
+    "identity": "mail", "saas": "mail",  # verification tokens in the apex TXT records the mail checks read
+    "dns.authoritative": "dns",
+    "web.hosting": "web", "web.cdn": "web", "web.third_party": "web", "tls.ca": "web",
+}
 
 
 @dataclasses.dataclass
@@ -22,6 +36,30 @@ class Change:
         return dataclasses.asdict(self)
 
 
+@dataclasses.dataclass
+class NotCompared:
+    """Functions seen in one of two consecutive scans that the other did not collect."""
+
+    domain: str
+    functions: list[str]
+    groups_before: list[str]  # the --functions of each scan
+    groups_after: list[str]
+    since: str
+    until: str
+    scan_before: int
+    scan_after: int
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class History:
+    scans: list[dict]
+    changes: list[Change]
+    not_compared: list[NotCompared]
+
+
 def _label(row: dict) -> str:
     if row["service_name"]:
         return row["service_name"] if row["status"] != "self-managed" else f"self-managed on {row['service_name']}"
@@ -35,18 +73,39 @@ def snapshot(store: Store, scan_id: int, domain: str) -> dict[str, list[str]]:
     return {function: sorted(labels) for function, labels in functions.items()}
 
 
-def changes(store: Store, domain: str) -> tuple[list[dict], list[Change]]:
+def collected_groups(store: Store, scan_id: int) -> list[str]:
+    """The check groups a stored scan ran (its ``--functions``)."""
+    groups = (store.document(scan_id).get("scan") or {}).get("functions")
+    return list(groups) if groups else list(ALL_GROUPS)
+
+
+def history(store: Store, domain: str) -> History:
     scans = store.scans_of(domain)
     found: list[Change] = []
+    skipped: list[NotCompared] = []
     previous = None
     for scan in scans:
-        current = snapshot(store, scan["id"], domain)
+        current = snapshot(store, scan["id"], domain), collected_groups(store, scan["id"])
         if previous is not None:
-            prev_scan, prev_snapshot = previous
-            for function in sorted(set(prev_snapshot) | set(current)):
-                before, after = prev_snapshot.get(function, []), current.get(function, [])
+            (prev_scan, (prev_snapshot, prev_groups)), (now_snapshot, groups) = previous, current
+            since, until = prev_scan["started"][:10], scan["started"][:10]
+            unseen = []
+            for function in sorted(set(prev_snapshot) | set(now_snapshot)):
+                group = GROUP_OF.get(function)
+                if group is not None and (group not in prev_groups or group not in groups):
+                    unseen.append(function)
+                    continue
+                before, after = prev_snapshot.get(function, []), now_snapshot.get(function, [])
                 if before != after:
-                    found.append(Change(domain, function, before, after, prev_scan["started"][:10],
-                                        scan["started"][:10], prev_scan["id"], scan["id"]))
+                    found.append(Change(domain, function, before, after, since, until, prev_scan["id"], scan["id"]))
+            if unseen:
+                skipped.append(NotCompared(domain, unseen, prev_groups, groups, since, until,
+                                           prev_scan["id"], scan["id"]))
         previous = (scan, current)
-    return scans, found
+    return History(scans, found, skipped)
+
+
+def changes(store: Store, domain: str) -> tuple[list[dict], list[Change]]:
+    """(stored scans of ``domain``, changes between consecutive ones)."""
+    found = history(store, domain)
+    return found.scans, found.changes

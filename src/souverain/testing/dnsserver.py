@@ -3,9 +3,12 @@
 Serves zone files (``<origin>.zone`` or ``*.zone`` with ``$ORIGIN``) over UDP and TCP on
 127.0.0.1, follows CNAMEs across the zones it serves, and can misbehave on purpose for chosen
 names: ``servfail``, ``refused``, ``timeout`` (never answers), ``slow:SECONDS``, ``truncate``
-(always sets TC over UDP, forcing TCP) and ``garbage`` (a malformed message). Faults are read
-from ``faults.yaml`` next to the zones: ``{name: behaviour}`` (a name matches itself and every
-name under it).
+(always sets TC over UDP, forcing TCP), ``garbage`` (echoes the question, then a malformed
+answer section), ``tcp-wrong-id`` and ``tcp-wrong-question`` (TC over UDP, then a TCP answer with
+another id, or for another question). ``servfail:N``, ``refused:N`` and ``timeout:N`` fail only
+the first N queries for each (name, type), then answer normally: a transient failure. Faults are
+read from ``faults.yaml`` next to the zones: ``{name: behaviour}`` (a name matches itself and
+every name under it).
 
 Run it by hand: ``python -m souverain.testing.dnsserver ZONE_DIR --port 5353``.
 """
@@ -75,10 +78,9 @@ class ZoneStore:
                     response.flags &= ~dns.flags.AA
                 return response
             node = zone.get_node(name)
-            if node is None:
-                if not response.answer:
-                    response.set_rcode(dns.rcode.NXDOMAIN)
-                    self._add_soa(response, zone)
+            if node is None:  # the rcode is about the last name of a CNAME chain (RFC 6604)
+                response.set_rcode(dns.rcode.NXDOMAIN)
+                self._add_soa(response, zone)
                 return response
             rdataset = node.get_rdataset(dns.rdataclass.IN, rdtype)
             if rdataset is not None:
@@ -101,6 +103,12 @@ class ZoneStore:
         soa = zone.get_rdataset(zone.origin, dns.rdatatype.SOA)
         if soa is not None:
             response.authority.append(_rrset(zone.origin, soa))
+
+
+def _question_wire(query: dns.message.Message) -> bytes:
+    """The question section of ``query`` as sent (uncompressed name, type, class)."""
+    question = query.question[0]
+    return question.name.to_wire() + struct.pack("!HH", question.rdtype, question.rdclass)
 
 
 def _rrset(name, rdataset):
@@ -137,6 +145,7 @@ class DNSServer:
         self.host = host
         self.port = port
         self.queries = 0
+        self.asked: dict[tuple[str, int], int] = {}  # (name, type) -> queries received, for the ":N" faults
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -154,19 +163,37 @@ class DNSServer:
             return None
         name = query.question[0].name if query.question else dns.name.root
         fault = self.store.fault_for(name)
+        if fault and fault.split(":")[0] in ("servfail", "refused", "timeout") and ":" in fault:
+            key = (name.to_text().lower(), query.question[0].rdtype if query.question else 0)
+            self.asked[key] = self.asked.get(key, 0) + 1
+            kind, times = fault.split(":", 1)
+            fault = kind if self.asked[key] <= int(times) else None
         if fault == "timeout":
             return None
         if fault and fault.startswith("slow:"):
             await asyncio.sleep(float(fault.split(":", 1)[1]))
-        if fault == "garbage":
-            return data[:2] + b"\x81\x80\x00\x01\x00\x05\x00\x00\x00\x00\xc0\x0c\xc0\x0c"
+        if fault == "garbage" and query.question:
+            # header (5 answers) and the echoed question, then an owner name pointing at itself
+            question = _question_wire(query)
+            loop_at = 12 + len(question)
+            return (data[:2] + b"\x81\x80\x00\x01\x00\x05\x00\x00\x00\x00" + question
+                    + struct.pack("!H", 0xC000 | loop_at) + b"\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x00")
+        if fault in ("tcp-wrong-id", "tcp-wrong-question") and not udp:
+            wrong = query
+            if fault == "tcp-wrong-question":
+                wrong = dns.message.make_query(dns.name.from_text("other", name), query.question[0].rdtype)
+                wrong.id = query.id
+            response = self.store.answer(wrong)
+            if fault == "tcp-wrong-id":
+                response.id = (query.id + 1) % 65536
+            return response.to_wire()
         if fault in ("servfail", "refused"):
             response = dns.message.make_response(query)
             response.set_rcode(dns.rcode.SERVFAIL if fault == "servfail" else dns.rcode.REFUSED)
             return response.to_wire()
         response = self.store.answer(query)
         payload = query.payload if query.edns >= 0 else 512
-        if udp and fault == "truncate":
+        if udp and fault in ("truncate", "tcp-wrong-id", "tcp-wrong-question"):
             response.flags |= dns.flags.TC
             response.answer.clear()
             return response.to_wire()
