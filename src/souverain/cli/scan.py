@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import at_option, emit, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import at_option, db_option, emit, handle_errors, lang_option, output_option, to_json
 from souverain.collect.dns import parse_nameserver
 from souverain.collect.domain import FUNCTION_GROUPS
 from souverain.errors import UsageError
@@ -56,7 +56,7 @@ def parse_functions(text: str) -> tuple[str, ...]:
 @output_option
 @click.option("--fail-on", type=click.Choice(FAIL_ON),
               help="Exit 3 when the verdict reaches this level (unknown: any unknown dependency).")
-@click.option("--db", "db_url", metavar="URL", help="Store the scan here (default: SQLite in the user data folder).")
+@db_option
 @click.option("--no-store", is_flag=True, help="Do not store the scan.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
 @lang_option

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import at_option, emit, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import (
+    at_option, check_scheduler, db_option, emit, handle_errors, lang_option, output_option, output_option_for, to_json,
+)
 from souverain.cli.scan import nameserver_option, parse_functions
 from souverain.collect.dns import parse_nameserver
 from souverain.errors import UsageError
-
-db_option = click.option("--db", "db_url", metavar="URL",
-                         help="Database URL (default: SQLite in the user data folder); the same for every survey command.")
 
 
 class SurveyGroup(click.Group):
@@ -104,12 +103,13 @@ def _workers(value: str) -> int:
 @click.option("--executor", type=click.Choice(("local", "dask")), default="local", show_default=True)
 @click.option("--workers", default="auto", show_default=True, callback=lambda _c, _p, v: _workers(v),
               help="Local executor: processes, one event loop each; auto = the cores this process may use.")
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option("--scheduler", metavar="ADDRESS", callback=check_scheduler,
+              help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 @click.option("--partition-size", type=click.IntRange(1, 100000), default=500, show_default=True,
               help="Domains per task of --workers processes or Dask (at most this many per task are redone after a crash).")
 @click.option("--batch-size", type=click.IntRange(1, 100000), default=500, show_default=True,
               help="Results per database commit (at most this many are redone after a crash).")
-@output_option
+@output_option_for(".jsonl", ".csv", ".parquet")  # what survey/export.py writes
 @click.option("--quiet", "-q", is_flag=True)
 @handle_errors
 def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,

@@ -53,19 +53,58 @@ class Response:
 
 
 def encode_name(name: str) -> bytes:
+    """Wire form of a name in presentation format: ``\\DDD`` and ``\\X`` escapes (as ``read_name``
+    writes them for bytes that are not plain) stand for the byte itself, so a name read from an
+    answer is asked again exactly as it was received."""
     out = bytearray()
-    name = name.rstrip(".")
-    if name:
-        for label in name.split("."):
-            raw = label.encode("ascii")
-            if not 0 < len(raw) <= 63:
-                raise WireError(f"bad label length in {name!r}")
-            out.append(len(raw))
-            out += raw
+    try:
+        if "\\" in name:
+            labels = _split_labels(name)
+        else:
+            stripped = name.rstrip(".")
+            labels = [label.encode("ascii") for label in stripped.split(".")] if stripped else []
+    except UnicodeEncodeError as exc:
+        raise WireError(f"not an ASCII name: {name!r}") from exc
+    for raw in labels:
+        if not 0 < len(raw) <= 63:
+            raise WireError(f"bad label length in {name!r}")
+        out.append(len(raw))
+        out += raw
     out.append(0)
     if len(out) > 255:
         raise WireError(f"name too long: {name!r}")
     return bytes(out)
+
+
+def _split_labels(name: str) -> list[bytes]:
+    """Labels of a name with escapes (RFC 1035 §5.1): ``\\.`` is a dot inside a label."""
+    labels: list[bytes] = []
+    label = bytearray()
+    i = 0
+    while i < len(name):
+        char = name[i]
+        if char == "\\":
+            digits = name[i + 1 : i + 4]
+            if len(digits) == 3 and digits.isdigit() and int(digits) <= 255:
+                label.append(int(digits))
+                i += 4
+                continue
+            if i + 1 >= len(name):
+                raise WireError(f"dangling escape in {name!r}")
+            label += name[i + 1].encode("ascii")
+            i += 2
+            continue
+        if char == ".":
+            labels.append(bytes(label))
+            label = bytearray()
+        else:
+            label += char.encode("ascii")
+        i += 1
+    if label:
+        labels.append(bytes(label))
+    elif labels and not name.endswith("."):
+        labels.append(b"")  # an empty last label: rejected by the length check
+    return labels
 
 
 _OPT = b"\x00" + struct.pack("!HHIH", TYPES["OPT"], EDNS_PAYLOAD, 0, 0)

@@ -26,6 +26,7 @@ from pathlib import Path
 from souverain.errors import DataError
 
 BUNDLED = Path(__file__).parent / "bundled" / "ipasn.bin"
+SOURCE_FILES = ("asn-ipv4.csv", "asn-ipv6.csv")  # what ``build`` reads, in the @ip-location-db/asn layout
 _SECTIONS = ("v4_starts", "v4_ends", "v4_asns", "v6_starts", "v6_ends", "v6_asns", "names")
 _TYPECODES = {"v4_starts": "I", "v4_ends": "I", "v4_asns": "I", "v6_starts": "Q", "v6_ends": "Q", "v6_asns": "I"}
 
@@ -54,6 +55,14 @@ class IPASNTable:
             raw = path.read_bytes()
         except OSError as exc:
             raise DataError(f"{path}: cannot read the IP-to-ASN table ({exc.strerror})") from exc
+        try:
+            return cls._parse(raw)
+        except (ValueError, KeyError, TypeError, zlib.error) as exc:  # JSON, UTF-8, sizes, sections
+            raise DataError(f"{path}: not an IP-to-ASN table ({exc}); "
+                            "rebuild it with `souverain kb update-ipasn`") from exc
+
+    @classmethod
+    def _parse(cls, raw: bytes) -> IPASNTable:
         header_end = raw.index(b"\n")
         meta = json.loads(raw[:header_end])
         arrays: dict[str, array.array] = {}
@@ -124,18 +133,39 @@ def _bundled_table() -> IPASNTable:
 
 
 # -- building ---------------------------------------------------------------------------------
-def _read_rows(path: Path) -> Iterable[tuple[int, int, int, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        for line_no, row in enumerate(csv.reader(handle), start=1):
-            if len(row) < 3:
-                raise DataError(f"{path}:{line_no}: expected start,end,asn[,name]")
+def _read_rows(path: Path, version: int) -> Iterable[tuple[int, int, int, str]]:
+    position = {"line": 0}
+
+    def lines(handle) -> Iterator[str]:  # decoded one line at a time: errors name their line
+        for position["line"], raw in enumerate(handle, start=1):
             try:
-                start = int(ipaddress.ip_address(row[0]))
-                end = int(ipaddress.ip_address(row[1]))
-                asn = int(row[2])
-            except ValueError as exc:
-                raise DataError(f"{path}:{line_no}: {exc}") from exc
-            yield start, end, asn, row[3] if len(row) > 3 else ""
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}:{position['line']}: not UTF-8 text") from exc
+
+    with path.open("rb") as handle:
+        try:
+            for row in csv.reader(lines(handle)):
+                yield _parse_row(path, position["line"], row, version)
+        except csv.Error as exc:
+            raise DataError(f"{path}:{position['line']}: {exc}") from exc
+
+
+def _parse_row(path: Path, line_no: int, row: list[str], version: int) -> tuple[int, int, int, str]:
+    if len(row) < 3:
+        raise DataError(f"{path}:{line_no}: expected start,end,asn[,name]")
+    try:
+        start, end = ipaddress.ip_address(row[0]), ipaddress.ip_address(row[1])
+        asn = int(row[2])
+    except ValueError as exc:
+        raise DataError(f"{path}:{line_no}: {exc}") from exc
+    if start.version != version or end.version != version:
+        raise DataError(f"{path}:{line_no}: expected IPv{version} addresses")
+    if start > end:
+        raise DataError(f"{path}:{line_no}: the range starts after it ends")
+    if not 0 <= asn < 2**32:
+        raise DataError(f"{path}:{line_no}: AS number {asn} out of range")
+    return int(start), int(end), asn, row[3] if len(row) > 3 else ""
 
 
 def build(v4_csv: Path, v6_csv: Path, out: Path, source: dict) -> dict:
@@ -144,7 +174,7 @@ def build(v4_csv: Path, v6_csv: Path, out: Path, source: dict) -> dict:
     names: dict[int, str] = {}
     for prefix, path, shift in (("v4", v4_csv, 0), ("v6", v6_csv, 64)):
         last_end = -1
-        rows = sorted(_read_rows(path))
+        rows = sorted(_read_rows(path, 4 if prefix == "v4" else 6))
         for start, end, asn, name in rows:
             start, end = start >> shift, end >> shift
             if start <= last_end:  # overlapping or collapsed (narrower than /64) range
@@ -172,5 +202,7 @@ def build(v4_csv: Path, v6_csv: Path, out: Path, source: dict) -> dict:
         "counts": {"v4": len(arrays["v4_starts"]), "v6": len(arrays["v6_starts"]), "asns": len(names)},
         "sizes": [len(blob) for blob in blobs],
     }
-    out.write_bytes(json.dumps(meta, sort_keys=True).encode() + b"\n" + b"".join(blobs))
+    partial = out.with_name(out.name + ".partial")  # never leave a half-written table behind
+    partial.write_bytes(json.dumps(meta, sort_keys=True).encode() + b"\n" + b"".join(blobs))
+    partial.replace(out)
     return meta

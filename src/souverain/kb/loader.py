@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from souverain.errors import YAMLFileError
 from souverain.kb import yamlio
 from souverain.kb.problems import Problem, display_path, format_field, line_of
 from souverain.kb.schema import KINDS, Record
@@ -52,23 +53,22 @@ def load_records(root: Path = DATA_DIR) -> LoadResult:
                 continue
             if path.suffix != ".yaml":
                 continue
-            raw = _read_one(kind_dir.name, path, shown, problems)
             digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-            records.append(raw)
+            records.append(_read_one(kind_dir.name, path, shown, problems, digest))
     return LoadResult(records, problems, digest.hexdigest())
 
 
-def _read_one(kind: str, path: Path, shown: str, problems: list[Problem]) -> RawRecord:
-    text = path.read_text(encoding="utf-8")
-    lines = yamlio.line_index(text)
+def _read_one(kind: str, path: Path, shown: str, problems: list[Problem], digest) -> RawRecord:
     try:
-        data = yamlio.load(text)
-    except yamlio.yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        problems.append(Problem(shown, line, "(yaml)", str(getattr(exc, "problem", exc))))
-        return RawRecord(kind, path, shown, lines, None)
+        raw = yamlio.read_bytes(path)
+        digest.update(raw)
+        document = yamlio.parse(raw, shown)
+    except YAMLFileError as exc:  # unreadable, too large, not UTF-8, not YAML, an alias...
+        problems.append(Problem.of_file(shown, exc))
+        return RawRecord(kind, path, shown, {}, None)
+    lines, data = document.lines, document.data
+    for loc, line, message in document.duplicates:
+        problems.append(Problem(shown, line, format_field(loc), message))
     if not isinstance(data, dict):
         problems.append(Problem(shown, 1, "(record)", "a record must be a YAML mapping"))
         return RawRecord(kind, path, shown, lines, None)

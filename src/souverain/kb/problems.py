@@ -1,9 +1,11 @@
-"""A KB problem, reported as ``path:line: field: problem``."""
+"""A KB problem, reported as ``path:line: field: problem`` (``path:line: problem`` for the file)."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+
+from souverain.errors import YAMLFileError
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -14,7 +16,13 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.field:  # the file as a whole (unreadable, not YAML...)
+            return f"{self.path}:{self.line}: {self.message}"
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+    @classmethod
+    def of_file(cls, shown: str, error: YAMLFileError) -> Problem:
+        return cls(shown, error.line, "", error.problem)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -12,6 +12,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$"
 RecordId = Annotated[str, Field(pattern=ID_PATTERN, min_length=2, max_length=80)]
@@ -128,10 +129,15 @@ class Deal(Strict):
 
 
 class OwnershipEdge(Strict):
+    """A dated holding. ``since`` is the day it started; where no source gives that day,
+    ``since_before`` is a day by which it is known to have been held (the start lies before it)
+    and ``note`` says what was searched. Before that bound the edge is not asserted."""
+
     owner: RecordId
     capital_pct: Percent | None = None
     votes_pct: Percent | None = None
     since: dt.date | None = None
+    since_before: dt.date | None = None
     until: dt.date | None = None
     veto: bool = False
     board_majority: bool = False
@@ -140,13 +146,29 @@ class OwnershipEdge(Strict):
     note: str | None = None
 
     @model_validator(mode="after")
-    def _dates_ordered(self) -> OwnershipEdge:
-        if self.since and self.until and self.until < self.since:
+    def _dated(self) -> OwnershipEdge:
+        if self.since is None and self.since_before is None:
+            raise PydanticCustomError(
+                "undated_edge", "give `since` (the date the holding started) or `since_before` with a note")
+        if self.since is not None and self.since_before is not None:
+            raise PydanticCustomError(
+                "twice_dated_edge", "give either `since` or `since_before`, not both")
+        if self.since_before is not None and not (self.note or "").strip():
+            raise PydanticCustomError(
+                "bound_without_note", "`since_before` needs a `note` saying what was searched for the start date")
+        if self.until and self.until < self.start:
             raise ValueError("until is before since")
         return self
 
+    @property
+    def start(self) -> dt.date:
+        """The first day the edge is asserted: ``since``, else the ``since_before`` bound."""
+        return self.since or self.since_before  # type: ignore[return-value]  # one is set (_dated)
+
     def valid_at(self, at: dt.date) -> bool:
-        return (self.since is None or self.since <= at) and (self.until is None or at < self.until)
+        """Held at ``at``: from ``since`` (or, when only a bound is known, from ``since_before``:
+        an earlier holding is not documented, so it is not asserted) until ``until`` (exclusive)."""
+        return self.start <= at and (self.until is None or at < self.until)
 
     def controls(self) -> bool:
         """Control: explicit flag, else majority of votes (or of capital when votes unknown)."""

@@ -6,6 +6,7 @@ and change queries do not need to parse documents.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from souverain.errors import DataError, UsageError
+from souverain.errors import DataError, UsageError, redact, register_secret
 
 metadata = sa.MetaData()
 
@@ -59,21 +60,112 @@ def default_url() -> str:
     return f"sqlite:///{base / 'souverain.db'}"
 
 
+SCHEMES = ("sqlite", "postgresql")
+_SQLITE_HEADER = b"SQLite format 3\0"
+_OUR_TABLES = frozenset({"scans", "surveys"})
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: ``user:***@host``."""
+    return redact(url)
+
+
+def check_url(url: str, *, probe: bool = False) -> sa.URL:
+    """Refuse, without creating anything, a URL souverain cannot use: unknown scheme, SQLite file
+    in a missing folder, a file that is not a souverain SQLite database; with ``probe``, also a
+    PostgreSQL server that cannot be reached or refuses the credentials."""
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise UsageError(f"{shown_url(url)} is not a database URL; use sqlite:///PATH or "
+                         "postgresql://USER@HOST/DATABASE") from exc
+    register_secret(parsed.password)  # whatever prints an error later hides it
+    backend = parsed.get_backend_name()
+    if backend not in SCHEMES:
+        raise UsageError(f"{shown_url(url)}: unsupported database {backend!r}; use sqlite:///PATH or "
+                         "postgresql://USER@HOST/DATABASE")
+    try:
+        parsed.get_dialect()
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise UsageError(f"{shown_url(url)}: unsupported database driver {parsed.drivername!r}") from exc
+    if backend == "sqlite":
+        _check_sqlite_file(parsed.database)
+    elif probe:
+        engine = _engine(url, parsed)
+        try:
+            with engine.connect():
+                pass
+        except sa.exc.SQLAlchemyError as exc:  # unreachable, bad credentials, no such database
+            raise open_error(url, exc) from exc
+        finally:
+            engine.dispose()
+    return parsed
+
+
+def _check_sqlite_file(database: str | None) -> None:
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: folder {path.parent} does not exist (create it first)")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{path}: folder {path.parent} is not writable")
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file")
+    with path.open("rb") as handle:
+        header = handle.read(len(_SQLITE_HEADER))
+    if not header:
+        return  # an empty file is an empty SQLite database
+    if header != _SQLITE_HEADER:
+        raise DataError(f"{path} is not a SQLite file (not a souverain database)")
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as exc:
+        raise DataError(f"{path} is not a usable SQLite database: {exc}") from exc
+    if tables and not tables & _OUR_TABLES:
+        raise DataError(f"{path} is not a souverain database (it holds {', '.join(sorted(tables)[:5])})")
+
+
+def _engine(url: str, parsed: sa.URL) -> sa.Engine:
+    connect_args = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = 10
+    try:
+        engine = sa.create_engine(parsed, future=True, connect_args=connect_args)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+        raise UsageError(f"{shown_url(url)}: cannot load its database driver ({redact(str(exc))})") from exc
+    return engine
+
+
+def open_error(url: str, exc: sa.exc.SQLAlchemyError) -> DataError:
+    """A one-line DataError for a database that cannot be opened or used, with no password."""
+    password = None
+    with contextlib.suppress(sa.exc.ArgumentError, ValueError):
+        password = sa.make_url(url).password
+    cause = getattr(exc, "orig", None) or exc
+    detail = " ".join(str(cause).split())
+    return DataError(f"cannot use the database {shown_url(url)}: {redact(detail, password)}")
+
+
 class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
     @classmethod
     def open(cls, url: str | None = None) -> Store:
-        url = url or os.environ.get("SOUVERAIN_DB") or default_url()
-        if url.startswith("sqlite:///"):
-            path = Path(url[len("sqlite:///"):])
-            if str(path) not in ("", ":memory:"):
-                path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            engine = sa.create_engine(url, future=True)
-        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
-            raise UsageError(f"--db {url!r}: {exc}") from exc
+        """Open (creating the tables when needed) the database at ``url``, else $SOUVERAIN_DB, else
+        SQLite in the user data folder, the only folder created here."""
+        url = url or os.environ.get("SOUVERAIN_DB")
+        if url is None:
+            url = default_url()
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        parsed = check_url(url)
+        engine = _engine(url, parsed)
         if engine.dialect.name == "sqlite":
             @sa.event.listens_for(engine, "connect")
             def _pragmas(connection, _record) -> None:  # foreign keys and a sane journal for concurrent readers
@@ -88,8 +180,9 @@ class Store:
 
         try:
             metadata.create_all(engine)
-        except sa.exc.OperationalError as exc:
-            raise DataError(f"cannot open the database {url!r}: {exc.orig}") from exc
+        except sa.exc.SQLAlchemyError as exc:  # unreachable server, bad credentials, corrupt file
+            engine.dispose()
+            raise open_error(url, exc) from exc
         return cls(engine)
 
     def __enter__(self) -> Store:
