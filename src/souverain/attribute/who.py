@@ -158,14 +158,19 @@ def describe(kb: KnowledgeBase, result: WhoResult, today: dt.date | None = None)
 
 
 def undocumented_ownership(kb: KnowledgeBase, entity_id: str, at: dt.date, today: dt.date) -> list[dict[str, str]]:
-    """Links of today's control chain whose owner is documented only from a ``since_before`` bound
-    later than ``at``, where nothing else controls the entity at ``at``: the chain at ``at`` stops
-    there for want of a source, not because the entity was independent."""
+    """Entities of today's control chain that nothing controls at ``at`` and whose next controlling
+    owner is documented only from a ``since_before`` bound: the chain at ``at`` stops there for want
+    of a source, not because the entity was independent."""
     gaps = []
     for link in control_chain(kb, entity_id, max(today, at)):
-        edge = link.edge
-        if (edge is None or edge.since_before is None or at >= edge.since_before
-                or controlling_edge(kb, link.entity.id, at) is not None):
+        if link.edge is None or controlling_edge(kb, link.entity.id, at) is not None:
+            continue
+        later = [edge for edge in link.entity.owners
+                 if edge.controls() and edge.owner in kb.entities and edge.start > at]
+        if not later:
+            continue
+        edge = min(later, key=lambda e: e.start)
+        if edge.since_before is None:
             continue
         owner = kb.entities[edge.owner]
         gaps.append({"entity": link.entity.id, "entity_name": link.entity.name, "owner": owner.id,
