@@ -113,6 +113,32 @@ def test_shares_over_100_percent(tmp_path, mini_records):
     assert any("capital_pct of owners adds up to 130" in p for p in found), found
 
 
+
+BOUNDED = {"since_before": "2015-06-01", "until": "2016-01-01", "note": "held at the 2015 report's date"}
+
+
+def test_shares_checked_at_a_since_before_bound(tmp_path, mini_records):
+    # moving: frco 100 % 2010-2020; a bounded 60 % stake asserted only from mid-2015 to 2016 overlaps
+    # it, yet no edge's `since` falls in that window
+    mini_records["entities"]["moving"]["owners"].append({"owner": "eusub", "capital_pct": 60, **BOUNDED})
+    found = problems_for(tmp_path, mini_records)
+    assert any("moving.yaml" in p and "capital_pct of owners adds up to 160 % at 2015-06-01" in p
+               for p in found), found
+
+
+def test_single_controller_checked_at_a_since_before_bound(tmp_path, mini_records):
+    mini_records["entities"]["moving"]["owners"].append({"owner": "eusub", "control": True, **BOUNDED})
+    found = problems_for(tmp_path, mini_records)
+    assert any("moving.yaml" in p and "several controlling owners at 2015-06-01: frco, eusub" in p
+               for p in found), found
+
+
+def test_cycle_checked_at_a_since_before_bound(tmp_path, mini_records):
+    # eusub is held by usparent from 2015; usparent held by eusub only within a bounded window
+    mini_records["entities"]["usparent"]["owners"] = [{"owner": "eusub", "capital_pct": 10, **BOUNDED}]
+    found = problems_for(tmp_path, mini_records)
+    assert any("ownership cycle" in p and "(at 2015-06-01)" in p for p in found), found
+
 def test_yaml_syntax_error_has_line(tmp_path, mini_records):
     root = write_kb(tmp_path / "bad", mini_records)
     (root / "entities/frco.yaml").write_text("id: frco\nname: [unclosed\ncountry: FR\n")
