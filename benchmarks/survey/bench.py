@@ -47,6 +47,7 @@ def ensure_world(work: Path, count: int) -> None:
 
 def start_nsd(work: Path) -> subprocess.Popen:
     run(["nsd-checkconf", str(work / "nsd.conf")])
+    (work / "nsd.pid").unlink(missing_ok=True)  # a killed run's pid file keeps a new NSD from starting
     process = subprocess.Popen(["nsd", "-c", str(work / "nsd.conf"), "-d"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     probe = (work / "domains.txt").read_text().split("\n", 1)[0]
