@@ -56,9 +56,9 @@ from recordings import Spec, replay  # noqa: E402
 from souverain.kb.ipasn import IPASNTable  # noqa: E402
 from souverain.kb.psl import PublicSuffixList  # noqa: E402
 
-DEFAULT_EVAL = HERE.parents[2] / "shared" / "eval"
-if not DEFAULT_EVAL.exists():
-    DEFAULT_EVAL = Path("/work/shared/eval")
+# ../shared/eval beside the repository (replay.py's default), looked up from a worktree too
+DEFAULT_EVAL = next((p / "shared" / "eval" for p in HERE.parents if (p / "shared" / "eval").is_dir()),
+                    HERE.parents[2] / "shared" / "eval")
 NXDOMAIN_SHARE, REFUSED_SHARE = 0.05, 0.02  # not recorded: as gen_world.py
 # NS hosts (not recorded): addresses in hosting networks (Cloudflare, OVH, Hetzner, Infomaniak,
 # Swisscom, AWS, Telia, Magyar Telekom, Rackforest)

@@ -116,10 +116,10 @@ class Spec:
     tlsrpt: bool | None = None
 
 
-def spf_tree(text: str | None, lookup, limit: int = 60) -> tuple[int, int, int]:
-    """(direct include/redirect terms, distinct names fetched to expand, depth) of an SPF record."""
+def spf_tree(text: str | None, lookup, limit: int = 60) -> tuple[int, set[str], int]:
+    """(direct include/redirect terms, the names fetched to expand it, depth) of an SPF record."""
     if not text:
-        return 0, 0, 0
+        return 0, set(), 0
     direct = len(replay.spf_names(text))
     seen: set[str] = set()
     depth = 0
@@ -133,7 +133,7 @@ def spf_tree(text: str | None, lookup, limit: int = 60) -> tuple[int, int, int]:
             seen.add(name)
             following += [n.lower().rstrip(".") for n in replay.spf_names(lookup(name) or "")]
         level = following
-    return direct, len(seen), depth
+    return direct, seen, depth
 
 
 def _bucket(value: int, edges: list[int]) -> str:
@@ -180,9 +180,10 @@ def measure(specs: list[Spec], spf_lookup, registrable) -> dict:
     trees = [spf_tree(s.spf, spf_lookup) for s in live]
     out["SPF record %"] = pct(sum(1 for s in live if s.spf))
     out["SPF include/redirect terms %"] = _shares(list(range(len(live))), lambda i: _bucket(trees[i][0], [0, 1, 2, 3, 4]))
-    out["SPF names fetched to expand %"] = _shares(list(range(len(live))), lambda i: _bucket(trees[i][1], [0, 1, 2, 3, 5, 10]))
+    out["SPF names fetched to expand %"] = _shares(list(range(len(live))), lambda i: _bucket(len(trees[i][1]), [0, 1, 2, 3, 5, 10]))
     out["SPF include depth %"] = _shares(list(range(len(live))), lambda i: _bucket(trees[i][2], [0, 1, 2, 3]))
-    out["SPF names fetched per domain (mean)"] = round(sum(t[1] for t in trees) / n, 2)
+    out["SPF names fetched per domain (mean)"] = round(sum(len(t[1]) for t in trees) / n, 2)
+    out["distinct SPF names per 1,000 domains"] = round(1000 * len(set().union(*(t[1] for t in trees))) / n, 1)
     out["DKIM selector CNAMEs %"] = _shares(live, lambda s: "+".join(sorted(s.dkim)) or "none")
     out["autodiscover %"] = _shares(live, lambda s: s.autodiscover or "none")
     out["verification TXT %"] = {k: pct(v) for k, v in sorted(collections.Counter(
