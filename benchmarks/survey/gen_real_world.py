@@ -50,11 +50,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import gen_world  # noqa: E402
-import recordings  # noqa: E402
-from recordings import Spec, replay  # noqa: E402
-from souverain.kb.ipasn import IPASNTable  # noqa: E402
-from souverain.kb.psl import PublicSuffixList  # noqa: E402
+import gen_world
+import recordings
+from recordings import Spec, replay
+
+from souverain.kb.ipasn import IPASNTable
+from souverain.kb.psl import PublicSuffixList
 
 # ../shared/eval beside the repository (replay.py's default), looked up from a worktree too
 DEFAULT_EVAL = next((p / "shared" / "eval" for p in HERE.parents if (p / "shared" / "eval").is_dir()),
@@ -79,7 +80,7 @@ class StandIns:
     """
 
     def __init__(self, table: IPASNTable) -> None:
-        starts, ends, asns = (table._a[f"v4_{part}"] for part in ("starts", "ends", "asns"))  # noqa: SLF001
+        starts, ends, asns = (table._a[f"v4_{part}"] for part in ("starts", "ends", "asns"))
         self._starts, self._ends = starts, ends
         self._by_asn: dict[int, list[int]] = collections.defaultdict(list)
         for index, asn in enumerate(asns):
@@ -486,11 +487,12 @@ def _dmarc_kind(line: str, syn: str) -> str:
 
 
 def markdown(recorded: dict, generated: dict, generator: dict) -> str:
-    lines = ["# Realistic survey world: recorded vs generated mix", "",
-             f"Generated {generator['count']:,} input names (seed {generator['seed']}) from "
+    intro = (f"Generated {generator['count']:,} input names (seed {generator['seed']}) from "
              f"{generator['profiles']:,} recorded domains; {generator['global provider domains']} provider domains "
              "kept global, the others' names cloned per round. Shares in % of the existing domains unless "
-             "said otherwise.", "", "| measure | value | recorded | generated |", "|---|---|---:|---:|"]
+             "said otherwise.")
+    lines = ["# Realistic survey world: recorded vs generated mix", "", intro, "",
+             "| measure | value | recorded | generated |", "|---|---|---:|---:|"]
     for key, value in recorded.items():
         other = generated.get(key)
         if isinstance(value, dict) or isinstance(other, dict):

@@ -18,7 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "eval"))
 
-import replay  # noqa: E402  (benchmarks/eval/replay.py: loaders, SPF dictionary, MX host ASN votes)
+import replay
 
 DATASETS = {"ch": "mxmap-ch", "nordic": "mxmap-nordic", "hu": "mxmap-hu"}
 CNAME_CHAIN_RE = re.compile(r"CNAME chain (\S+) \u2192 (\S+)")
@@ -148,7 +148,7 @@ def measure(specs: list[Spec], spf_lookup, registrable) -> dict:
     total = len(specs)
     live = [s for s in specs if s.exists == "yes"]
     n = max(1, len(live))
-    pct = lambda k, d=n: round(100 * k / max(1, d), 2)  # noqa: E731
+    pct = lambda k, d=n: round(100 * k / max(1, d), 2)
     out: dict = {"input names": total, "existing domains": len(live)}
     out["input names not existing (NXDOMAIN) %"] = pct(sum(s.exists == "nxdomain" for s in specs), total)
     out["input names failing (REFUSED) %"] = pct(sum(s.exists == "refused" for s in specs), total)
