@@ -200,6 +200,13 @@ def _run_leased(surveys, run_row, lease, retry, kb, options, plan, stop, db_url,
     counts = surveys.counts(survey_id)
     surveys.finish(survey_id, "complete" if counts["done"] >= total else "partial")
     queries = outcomes.pop("dns_queries", 0)
+    if queries and not outcomes.get("dns_answered"):
+        servers = ", ".join(f"{h}:{p}" for h, p in options.nameservers or []) or "the system resolver"
+        click.echo(f"warning: no answer from {servers} for any of {queries} queries: the unknown rows are "
+                   "the resolver's, not the domains'; check the network or --nameserver, then re-scan them "
+                   "with:", err=True)
+        click.echo("  " + session.resume_command(run_row, db_url, kb, plan, ("--retry", "unknown")), err=True)
+    outcomes.pop("dns_answered", None)
     scanned = sum(outcomes.values())
     click.echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
                f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "

@@ -207,12 +207,14 @@ def execute(kb: KnowledgeBase, surveys: SurveyStore, survey_id: int, options: Su
     return run_async(run_local(kb, IPASNTable.load(), surveys, survey_id, options, progress, stop))
 
 
-def resume_command(run: dict, db_url: str | None, kb: KnowledgeBase, executor: Executor) -> str:
-    """The command that continues ``run``, shell-quoted; a database password is shown as ***."""
+def resume_command(run: dict, db_url: str | None, kb: KnowledgeBase, executor: Executor,
+                   how: tuple[str, ...] = ("--resume",)) -> str:
+    """The command that continues ``run`` (``how``: or ``--retry unknown``), shell-quoted; a database
+    password is shown as ***."""
     words = ["souverain"]
     if Path(kb.root).resolve() != DATA_DIR.resolve():
         words += ["--kb", str(kb.root)]
-    words += ["survey", "run", run["input"], "--name", run["name"], "--resume"]
+    words += ["survey", "run", run["input"], "--name", run["name"], *how]
     if db_url:
         words += ["--db", redact_url(db_url)]
     if executor.kind == "dask" and isinstance(executor.scheduler, str):
