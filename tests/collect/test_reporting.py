@@ -41,3 +41,8 @@ def test_outside_destinations_and_their_authorisation_name():
 def test_destinations_in_the_same_organisation_are_in_house():
     assert not external("dmarc.ville.test", "mairie.ville.test")
     assert external("ville.test.example.com", "ville.test")
+
+
+def test_a_unicode_mailbox_domain_is_read_in_its_idna_form():
+    (found,) = dmarc_destinations("v=DMARC1; rua=mailto:dmarc@Rapports.Bücher.example.")
+    assert found.host == "rapports.xn--bcher-kva.example" and found.problem is None

@@ -11,7 +11,7 @@ import dataclasses
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from souverain.kb.psl import normalise_host
+from souverain.kb.hostnames import normalise_host
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
