@@ -1,4 +1,4 @@
-"""Web collector: resource extraction, --connect-to rules, and fetches against a loopback world.
+"""Web collector: resource extraction and fetches against a loopback world.
 
 Every fetch goes through ``WebServer.connect_to()`` rules, whose last catch-all sends any other
 host and port to 127.0.0.1: the addresses in evidence (192.0.2.x, TEST-NET-1) are never dialled.
@@ -15,16 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from souverain.collect.web import (
-    MAX_RESOURCES,
-    RESOURCE_KINDS,
-    ConnectMap,
-    ConnectRule,
-    WebResult,
-    extract_resources,
-    fetch_site,
-    scan_html,
-)
+from souverain.collect.connect import ConnectMap
+from souverain.collect.pagerefs import MAX_RESOURCES, RESOURCE_KINDS, extract_resources, scan_html
+from souverain.collect.web import WebResult, fetch_site
 from souverain.errors import UsageError
 from souverain.testing.httpserver import TestCA, WebServer
 
@@ -248,42 +241,6 @@ def test_huge_documents_are_capped():
     resources = extract_resources(html, BASE)
     assert len(resources) == MAX_RESOURCES
     assert resources[-1].url == f"https://www.site.test/i/{MAX_RESOURCES - 1}.png"
-
-
-# -- ConnectMap -------------------------------------------------------------------------------
-
-
-def test_connect_map_rules_and_wildcards():
-    cmap = ConnectMap.parse([
-        "www.site.test:443:127.0.0.1:8443",
-        ":80:127.0.0.2:8080",
-        "other.test::[::1]:",
-    ])
-    assert cmap.rules[2] == ConnectRule("other.test", None, "::1", None)
-    assert cmap.target("WWW.Site.Test.", 443) == ("127.0.0.1", 8443)
-    assert cmap.target("www.site.test", 8443) == ("www.site.test", 8443)  # no rule matches
-    assert cmap.target("anything.test", 80) == ("127.0.0.2", 8080)
-    assert cmap.target("other.test", 443) == ("::1", 443)  # empty PORT2 keeps the port
-    assert ConnectMap.parse([":443::9443"]).target("a.test", 443) == ("a.test", 9443)
-    assert ConnectMap.parse(["::127.0.0.1:"]).target("a.test", 1234) == ("127.0.0.1", 1234)
-    first_wins = ConnectMap.parse(["a.test:443:127.0.0.1:1", ":443:127.0.0.1:2"])
-    assert first_wins.target("a.test", 443) == ("127.0.0.1", 1)
-    assert ConnectMap().target("a.test", 443) == ("a.test", 443)
-
-
-@pytest.mark.parametrize("spec", [
-    "a.test:443:127.0.0.1",          # three fields
-    "a.test:443:127.0.0.1:80:1",     # five
-    "a.test:https:127.0.0.1:80",     # port not a number
-    "a.test:443:127.0.0.1:70000",    # port out of range
-    "a.test:0:127.0.0.1:80",
-    "a.test:443:localhost:8443",     # HOST2 must be an address (we never resolve)
-    "a.test:443:::1:8443",           # IPv6 without brackets
-    "",
-])
-def test_connect_map_rejects_bad_rules(spec):
-    with pytest.raises(UsageError, match="--connect-to"):
-        ConnectMap.parse([spec])
 
 
 # -- fetching from a loopback world -----------------------------------------------------------

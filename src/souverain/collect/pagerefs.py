@@ -82,13 +82,13 @@ _LINK_KINDS = {
     "apple-touch-icon": "image", "apple-touch-icon-precomposed": "image",
 }
 # Script types that hold data or templates, not code: URLs in them are not loaded.
-_DATA_SCRIPT_TYPES = re.compile(r"json|template|html|text/plain", re.I)
+_DATA_SCRIPT_TYPES = re.compile(r"json|template|html|text/plain", re.IGNORECASE)
 
 # Bounded on purpose: page content is hostile, and an unbounded lazy match per "url(" would make
 # a crafted style sheet quadratic. An unclosed comment runs to the end, as in CSS.
-_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
-_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"'()\s;]{1,2048})\1""", re.I)
-_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"'()\s]{0,2048})\1\s*\)""", re.I)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"'()\s;]{1,2048})\1""", re.IGNORECASE)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"'()\s]{0,2048})\1\s*\)""", re.IGNORECASE)
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = rf"(?:{_LABEL}\.)+(?:[A-Za-z][A-Za-z0-9-]{{0,62}})|\d{{1,3}}(?:\.\d{{1,3}}){{3}}"
@@ -171,7 +171,7 @@ class _PageParser(HTMLParser):
         if len(self.found) >= MAX_RESOURCES or (value, tag, self.base_url) in self._tried:
             return
         self._tried.add((value, tag, self.base_url))  # repeated values cost one urljoin
-        url = _absolute_http_url(value, self.base_url)
+        url = absolute_http_url(value, self.base_url)
         if url is None or (url, tag) in self.found:
             return
         host = _normal_host(urlsplit(url).hostname or "")
@@ -186,7 +186,7 @@ class _PageParser(HTMLParser):
                 values.setdefault(name, value)
         if tag == "base" and not self._base_seen and "href" in values:
             self._base_seen = True
-            self.base_url = _absolute_http_url(values["href"], self.base_url) or self.base_url
+            self.base_url = absolute_http_url(values["href"], self.base_url) or self.base_url
         for (element, attribute), kind in _ATTRIBUTE_KINDS.items():
             if element == tag and attribute in values:
                 if attribute == "srcset":
@@ -261,7 +261,7 @@ def _without_scheme(url: str) -> str:
     return url.partition("//")[2]
 
 
-def _absolute_http_url(value: str, base_url: str) -> str | None:
+def absolute_http_url(value: str, base_url: str) -> str | None:
     """``value`` resolved against ``base_url`` the way browsers clean it, or None if not http(s)."""
     value = re.sub(r"[\t\n\r]", "", value.strip())
     try:

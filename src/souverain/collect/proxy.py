@@ -21,10 +21,13 @@ import ipaddress
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Self
 from urllib.parse import urlsplit
 
-from souverain.collect.web import ConnectMap, _ascii_host, _describe, _ip_literals
+from souverain.collect.connect import ConnectMap
+from souverain.collect.http import describe, request_host
 from souverain.errors import SouverainError
+from souverain.kb.hostnames import ip_literals
 
 MAX_HEAD_BYTES = 64 * 1024
 _READ_SIZE = 64 * 1024
@@ -84,7 +87,7 @@ class RecordingProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> RecordingProxy:
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._client, "127.0.0.1", 0, limit=MAX_HEAD_BYTES)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -162,7 +165,7 @@ class RecordingProxy:
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 TimeoutError) as exc:
             if record is not None and record.status == "open":
-                record.status, record.error = "error", _describe(exc)
+                record.status, record.error = "error", describe(exc)
         finally:
             if record is not None:
                 record.elapsed_ms = round((time.monotonic() - self._started - record.started) * 1000, 1)
@@ -199,19 +202,19 @@ class RecordingProxy:
                 async with asyncio.timeout(self.connect_timeout):
                     return await asyncio.open_connection(connect_host, port, flags=socket.AI_NUMERICHOST)
             except OSError as exc:  # TimeoutError included
-                error = _describe(exc)
+                error = describe(exc)
         raise _Refused(502, error)
 
     async def _addresses_for(self, host: str) -> list[str]:
         """Each name is resolved once per run, however many connections the browser opens."""
-        if _ip_literals([host]):
+        if ip_literals([host]):
             return [host]
         if host not in self._addresses:
             self._addresses[host] = asyncio.ensure_future(self.resolve(host))
         try:
-            addresses = _ip_literals(await asyncio.shield(self._addresses[host]))
+            addresses = ip_literals(await asyncio.shield(self._addresses[host]))
         except (OSError, SouverainError) as exc:
-            raise _Refused(502, f"resolve {host}: {_describe(exc)}") from exc
+            raise _Refused(502, f"resolve {host}: {describe(exc)}") from exc
         if not addresses:
             raise _Refused(502, f"no address for {host}")
         return addresses
@@ -258,7 +261,7 @@ def _parse_head(head: bytes) -> tuple[str, str, int, bytes]:
         if url.scheme != "http":
             raise _Refused(400, "only http:// URLs are proxied in the clear")
         default = 80
-    name = _ascii_host(host) if host else None
+    name = request_host(host) if host else None
     if name is None:
         raise _Refused(400, "bad host")
     if port_text.isdigit() and 0 < int(port_text) < 65536:
