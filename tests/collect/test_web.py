@@ -103,6 +103,14 @@ def test_resource_fields_and_only_http_urls():
         "https://cdn.example.com/Logo.png", "cdn.example.com", "img", "src", "image")
 
 
+def test_resource_hosts_are_in_the_form_names_are_matched_in():
+    # IDNA, as the browser and the resolver use it; a name no resolver could ask is not loaded.
+    html = f"""<script src="https://Stats.Bücher.example/t.js"></script>
+               <img src="https://[2001:DB8:0::1]/p.png"><img src="https://{'a' * 64}.example/x.png">"""
+    assert [r.host for r in extract_resources(html, BASE)] == [
+        "stats.xn--bcher-kva.example", "2001:db8::1"]
+
+
 def test_duplicates_are_dropped_by_url_and_tag():
     html = """<img src="/a.png"><img src="https://www.site.test/a.png">
               <link rel="preload" href="/a.png"><script src="/a.png"></script>"""

@@ -13,17 +13,23 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
+from souverain.kb.hostnames import normalise_host
+
 MAX_RESOURCES = 2_000
 
 
-def _normal_host(host: str) -> str | None:
-    """Lowercase, no trailing dot; an IPv4 address in any spelling browsers accept (``0xCB.0.113.5``,
-    ``3405803781``) in dotted-decimal form; None for a host browsers reject (``1.2.3.999``)."""
+def url_host(host: str) -> str | None:
+    """The host of a URL as browsers read it, in ``normalise_host`` form: an IPv4 address in any
+    spelling browsers accept (``0xCB.0.113.5``, ``3405803781``) in dotted-decimal form; None for a
+    host browsers reject (``1.2.3.999``) or no DNS name can be (an empty label)."""
     host = host.strip().rstrip(".").lower()
     last = host.rpartition(".")[2]
-    if not (last.isdigit() or re.fullmatch(r"0x[0-9a-f]*", last)):
-        return host
-    return _ipv4(host)
+    if last.isdigit() or re.fullmatch(r"0x[0-9a-f]*", last):
+        return _ipv4(host)
+    try:
+        return normalise_host(host)
+    except ValueError:
+        return None
 
 
 def _ipv4(host: str) -> str | None:
@@ -174,7 +180,7 @@ class _PageParser(HTMLParser):
         url = absolute_http_url(value, self.base_url)
         if url is None or (url, tag) in self.found:
             return
-        host = _normal_host(urlsplit(url).hostname or "")
+        host = url_host(urlsplit(url).hostname or "")
         if host is None:  # a URL browsers refuse to load
             return
         self.found[(url, tag)] = Resource(url, host, tag, attribute, kind)
