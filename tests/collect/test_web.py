@@ -19,14 +19,15 @@ from souverain.collect.connect import ConnectMap
 from souverain.collect.pagerefs import MAX_RESOURCES, RESOURCE_KINDS, extract_resources, scan_html
 from souverain.collect.web import WebResult, fetch_site
 from souverain.errors import UsageError
+from souverain.kb.base import load_kb
 from souverain.testing.httpserver import TestCA, WebServer
 
 BASE = "https://www.site.test/dir/page.html"
 
 
 def found(html: str, base: str = BASE) -> dict[str, str]:
-    """url -> kind."""
-    return {r.url: r.kind for r in extract_resources(html, base)}
+    """url -> kind, loader snippets read with the KB's loaders."""
+    return {r.url: r.kind for r in extract_resources(html, base, load_kb().indexes.tag_loaders)}
 
 
 # -- extract_resources ------------------------------------------------------------------------

@@ -20,8 +20,8 @@ import os
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from souverain.collect.connect import ConnectMap, ConnectRule
 from souverain.collect.http import (
@@ -51,6 +51,9 @@ from souverain.collect.pagerefs import (
 from souverain.collect.tls import client_context, parse_certificate, tls_facts
 from souverain.errors import SouverainError, UsageError
 from souverain.kb.hostnames import ip_literals
+
+if TYPE_CHECKING:
+    from souverain.kb.schema import TagLoader
 
 __all__ = ["MAX_RESOURCES", "RESOURCE_KINDS", "ConnectMap", "ConnectRule", "Resource", "WebResult",
            "extract_resources", "fetch_site", "parse_certificate", "scan_html"]
@@ -96,12 +99,14 @@ async def fetch_site(
     ca_file: str | os.PathLike[str] | None = None,
     user_agent: str = DEFAULT_USER_AGENT,
     resolve: Resolve | None = None,
+    tag_loaders: Sequence[TagLoader] = (),
 ) -> WebResult:
     """GET ``https://host/`` (``http://host/`` if HTTPS cannot connect), following redirects.
 
     Connects only to ``addresses`` (IP literals from the caller's resolver, tried in order) or
     to a ``connect_map`` target; a redirect to another host is followed only when ``resolve``
-    (async host -> addresses) is given. Never raises for network problems.
+    (async host -> addresses) is given. ``tag_loaders`` (``kb.indexes.tag_loaders``) name what
+    the page's loader snippets fetch. Never raises for network problems.
     """
     name = request_host(host)
     if name is None:
@@ -112,7 +117,7 @@ async def fetch_site(
     fetch = _SiteFetch(
         name, known, timeout=timeout, max_redirects=max_redirects, body=Body(max_bytes),
         connect_map=connect_map or ConnectMap(), ca_file=os.fspath(ca_file) if ca_file else None,
-        user_agent=user_agent, resolve=resolve,
+        user_agent=user_agent, resolve=resolve, tag_loaders=tag_loaders,
     )
     return await fetch.run()
 
@@ -122,7 +127,7 @@ class _SiteFetch:
 
     def __init__(self, host: str, addresses: list[str], *, timeout: float, max_redirects: int,
                  body: Body, connect_map: ConnectMap, ca_file: str | None, user_agent: str,
-                 resolve: Resolve | None) -> None:
+                 resolve: Resolve | None, tag_loaders: Sequence[TagLoader]) -> None:
         url_host = f"[{host}]" if ":" in host else host
         self.result = WebResult(requested_url=f"https://{url_host}/")
         self.host = host
@@ -130,6 +135,7 @@ class _SiteFetch:
         self.timeout, self.max_redirects = timeout, max_redirects
         self.connect_map, self.ca_file = connect_map, ca_file
         self.user_agent, self.resolve = user_agent, resolve
+        self.tag_loaders = tag_loaders
         # Each connection attempt gets a share of the budget, so a black-holed IPv6 address or
         # HTTPS port still leaves time for the next address or for plain HTTP.
         self.connect_timeout = max(1.0, timeout / 4)
@@ -277,4 +283,4 @@ class _SiteFetch:
         text = html_text(self.content_type, self.body.data)
         if text is not None:
             self.result.resources, self.result.html_title = scan_html(
-                text, self.result.final_url or "")
+                text, self.result.final_url or "", self.tag_loaders)
