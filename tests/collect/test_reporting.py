@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from souverain.collect.reporting import (
-    MAX_DESTINATIONS, authorisation_name, dmarc_destinations, external, tags, tlsrpt_destinations)
+    MAX_DESTINATIONS,
+    authorisation_name,
+    dmarc_destinations,
+    external,
+    tags,
+    tlsrpt_destinations,
+)
 
 
 def test_dmarc_aggregate_and_failure_destinations():

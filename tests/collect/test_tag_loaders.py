@@ -73,7 +73,8 @@ def test_what_each_snippet_loads(loaders, script, urls):
 
 def test_loaders_in_a_page_are_resolved_and_kept_apart_from_their_pieces(loaders):
     page = "<script>var _paq=[]; var u='//stats.example.org/'; g.src=u+'matomo.js';</script>"
-    assert [(r.url, r.kind) for r in extract_resources(page, "https://www.site.test/", loaders)] == [
+    found = extract_resources(page, "https://www.site.test/", loaders)
+    assert [(r.url, r.kind) for r in found] == [
         ("https://stats.example.org/matomo.js", "loader-snippet")]
     # without the KB's loaders only the piece written out whole is seen: the server, not the script
     assert [(r.url, r.kind) for r in extract_resources(page, "https://www.site.test/")] == [

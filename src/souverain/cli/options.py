@@ -22,7 +22,7 @@ from souverain.errors import SouverainError, UsageError, redact
 
 def format_option(*choices: str, default: str | None = "table", help: str = "Output format.",
                   ) -> Callable:
-    """``--format`` among ``choices``; ``default=None`` lets the command choose (say how in ``help``)."""
+    """``--format`` among ``choices``; ``default=None``: the command chooses (``help`` says how)."""
     return click.option(
         "--format", "fmt", type=click.Choice(choices), default=default,
         show_default=default is not None, help=help,

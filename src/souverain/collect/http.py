@@ -174,7 +174,8 @@ class Body:
                 while (chunk := await reader.read(READ_SIZE)) and self._keep(chunk):
                     pass
         except (OSError, asyncio.IncompleteReadError) as exc:
-            return "incomplete body" if isinstance(exc, asyncio.IncompleteReadError) else describe(exc)
+            cut = isinstance(exc, asyncio.IncompleteReadError)
+            return "incomplete body" if cut else describe(exc)
         return None
 
     def _keep(self, chunk: bytes) -> bool:

@@ -54,7 +54,9 @@ def _ipv4(host: str) -> str | None:
             numbers.append(int(digits, base) if digits else 0)
         except ValueError:  # 8 or 9 in octal, a-f outside hexadecimal
             return None
-    if not 1 <= len(numbers) <= 4 or any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+    if not 1 <= len(numbers) <= 4 or any(n > 255 for n in numbers[:-1]):
+        return None
+    if numbers[-1] >= 256 ** (5 - len(numbers)):
         return None
     value = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
     return str(ipaddress.IPv4Address(value))
@@ -310,7 +312,8 @@ def scan_html(html: str, base_url: str, loaders: Sequence[TagLoader] = (),
     return list(parser.found.values()), parser.title
 
 
-def extract_resources(html: str, base_url: str, loaders: Sequence[TagLoader] = ()) -> list[Resource]:
+def extract_resources(html: str, base_url: str, loaders: Sequence[TagLoader] = (),
+                      ) -> list[Resource]:
     """Every http(s) URL the page makes a browser load or connect to, in document order.
 
     Pure: no network. Relative URLs are resolved against ``base_url`` (or ``<base href>``),

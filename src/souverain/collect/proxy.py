@@ -61,9 +61,11 @@ class _Refused(Exception):
 
 
 class RecordingProxy:
-    """``async with RecordingProxy(resolve) as proxy:`` then ``proxy.url`` for ``--proxy-server``."""
+    """``async with RecordingProxy(resolve) as proxy:`` then ``proxy.url`` for
+    ``--proxy-server``."""
 
-    def __init__(self, resolve: Resolve, *, admit: Admit | None = None, connect_map: ConnectMap | None = None,
+    def __init__(self, resolve: Resolve, *, admit: Admit | None = None,
+                 connect_map: ConnectMap | None = None,
                  max_connections: int = 500, max_bytes: int = 64_000_000,
                  connect_timeout: float = 5.0, allow_private: bool = False) -> None:
         self.resolve = resolve
@@ -88,7 +90,8 @@ class RecordingProxy:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0, limit=MAX_HEAD_BYTES)
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0,
+                                                  limit=MAX_HEAD_BYTES)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -168,7 +171,8 @@ class RecordingProxy:
                 record.status, record.error = "error", describe(exc)
         finally:
             if record is not None:
-                record.elapsed_ms = round((time.monotonic() - self._started - record.started) * 1000, 1)
+                elapsed = time.monotonic() - self._started - record.started
+                record.elapsed_ms = round(elapsed * 1000, 1)
             for stream in (writer, upstream):
                 if stream is not None:
                     stream.transport.abort()
@@ -189,7 +193,8 @@ class RecordingProxy:
         if not self.allow_private:
             addresses = [a for a in addresses if ipaddress.ip_address(a).is_global]
             if not addresses:
-                raise _Refused(403, "not a public address (the page may not reach private networks)")
+                raise _Refused(403, "not a public address "
+                                    "(the page may not reach private networks)")
         to_host, to_port = self.connect_map.target(record.host, record.port)
         if to_host != record.host:  # --connect-to: one endpoint; evidence keeps the real address
             endpoints = [(to_host, to_port, addresses[0])]
@@ -200,7 +205,8 @@ class RecordingProxy:
             record.address = meant
             try:
                 async with asyncio.timeout(self.connect_timeout):
-                    return await asyncio.open_connection(connect_host, port, flags=socket.AI_NUMERICHOST)
+                    return await asyncio.open_connection(connect_host, port,
+                                                         flags=socket.AI_NUMERICHOST)
             except OSError as exc:  # TimeoutError included
                 error = describe(exc)
         raise _Refused(502, error)
@@ -274,17 +280,21 @@ def _parse_head(head: bytes) -> tuple[str, str, int, bytes]:
     if method != "CONNECT":
         path = url.path or "/"
         path += f"?{url.query}" if url.query else ""
-        kept = [line for line in lines if line and line.partition(":")[0].strip().lower() not in _HOP_BY_HOP]
-        forward = "\r\n".join([f"{method} {path} {version}", *kept, "Connection: close", "", ""]).encode("latin-1")
+        kept = [line for line in lines
+                if line and line.partition(":")[0].strip().lower() not in _HOP_BY_HOP]
+        forward = "\r\n".join(
+            [f"{method} {path} {version}", *kept, "Connection: close", "", ""]).encode("latin-1")
     return method, name, port, forward
 
 
 async def _answer(writer: asyncio.StreamWriter, code: int, reason: str) -> None:
-    text = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway", 503: "Service Unavailable"}[code]
+    text = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway",
+            503: "Service Unavailable"}[code]
     body = reason.encode("utf-8", "replace")
     try:
-        writer.write(f"HTTP/1.1 {code} {text}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
-                     "Connection: close\r\n\r\n".encode("latin-1") + body)
+        writer.write(f"HTTP/1.1 {code} {text}\r\nContent-Type: text/plain\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                     .encode("latin-1") + body)
         await writer.drain()
     except OSError:
         pass

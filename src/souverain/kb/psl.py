@@ -33,8 +33,8 @@ class PublicSuffixList:
                 icann = False
             if not line or line.startswith("//"):
                 continue
-            rule = line.split()[0].encode("idna").decode("ascii") if not line.isascii() else line.split()[0]
-            rule = rule.lower()
+            rule = line.split()[0]
+            rule = (rule.encode("idna").decode("ascii") if not rule.isascii() else rule).lower()
             if rule.startswith("!"):
                 self.exceptions.add(rule[1:])
             else:

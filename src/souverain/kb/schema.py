@@ -606,9 +606,9 @@ class TagLoader(Record):
     @model_validator(mode="after")
     def _template_names_known(self) -> TagLoader:
         if not (self.when or self.ids or self.values):
-            raise ValueError("give `when`, `ids` or `values`: something must be found in the script")
+            raise ValueError("give `when`, `ids` or `values`: what to find in the script")
         if "id" in self.values:
-            raise ValueError("values: `id` is the name of the ids' value; name this value otherwise")
+            raise ValueError("values: `id` is the name of the ids' value; choose another name")
         if any(p.default is not None for p in self.ids):
             raise ValueError("ids: a `default` only applies to values")
         known = set(self.values) | ({"id"} if self.ids else set())

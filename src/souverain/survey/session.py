@@ -237,8 +237,8 @@ def scan_run(kb: KnowledgeBase, surveys: SurveyStore, run: dict, lease: Lease,
             done = surveys.counts(survey_id)["done"]
             if not lease.lost:
                 surveys.finish(survey_id, "interrupted")
-            echo(f"saved {done - done_before} finished result(s) this session, {done}/{total} done; "
-                 "resume with:")
+            echo(f"saved {done - done_before} finished result(s) this session, "
+                 f"{done}/{total} done; resume with:")
             echo("  " + resume_command(run, db_url, kb, executor))
     if not finished:
         return False
