@@ -15,6 +15,7 @@ import dataclasses
 import errno
 import re
 import ssl
+from typing import TypeAlias
 from urllib.parse import quote, urlsplit
 
 from souverain.kb.hostnames import is_address, normalise_host
@@ -32,8 +33,9 @@ READ_SIZE = 64 * 1024
 _MAX_HEADER_VALUE = 1024
 _REQUEST_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 
-Reader, Writer = asyncio.StreamReader, asyncio.StreamWriter
-Headers = list[tuple[str, str]]  # (lowercased name, value) in received order
+Reader: TypeAlias = asyncio.StreamReader
+Writer: TypeAlias = asyncio.StreamWriter
+Headers: TypeAlias = list[tuple[str, str]]  # (lowercased name, value) in received order
 
 
 class RequestFailed(Exception):
@@ -104,7 +106,8 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.IncompleteReadError):
         return "connection closed"
     if isinstance(exc, OSError):
-        named = {errno.ENETUNREACH: "network unreachable", errno.EHOSTUNREACH: "host unreachable"}
+        named: dict[int | None, str] = {errno.ENETUNREACH: "network unreachable",
+                                        errno.EHOSTUNREACH: "host unreachable"}
         return named.get(exc.errno, f"network: {(exc.strerror or str(exc)).lower()}")
     return f"{type(exc).__name__}: {exc}"
 
@@ -113,7 +116,7 @@ async def read_head(reader: Reader) -> tuple[int, Headers]:
     """Status and headers (names lowercased), skipping 1xx interim responses; bounded."""
     total = 0  # over all interim responses too: an endless stream of "100 Continue" is bounded
     while True:
-        lines = []
+        lines: list[str] = []
         while True:
             try:
                 line = await reader.readline()
@@ -134,8 +137,8 @@ async def read_head(reader: Reader) -> tuple[int, Headers]:
         if 100 <= status < 200 and status != 101:
             continue
         headers = []
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
+        for text in lines[1:]:
+            name, sep, value = text.partition(":")
             if sep:
                 headers.append((name.strip().lower(), value.strip()))
         return status, headers

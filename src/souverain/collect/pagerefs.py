@@ -223,9 +223,9 @@ class _PageParser(HTMLParser):
                     self.add(values[attribute], tag, attribute, kind)
         if tag == "link" and "href" in values:
             tokens = values.get("rel", "").lower().split()
-            kind = next((_LINK_KINDS[t] for t in tokens if t in _LINK_KINDS), None)
-            if kind:
-                self.add(values["href"], tag, "href", kind)
+            link_kind = next((_LINK_KINDS[t] for t in tokens if t in _LINK_KINDS), None)
+            if link_kind:
+                self.add(values["href"], tag, "href", link_kind)
         if "style" in values:
             for url, kind in _css_urls(values["style"]):
                 self.add(url, tag, "style", kind)

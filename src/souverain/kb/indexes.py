@@ -12,10 +12,10 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from souverain.kb.hostnames import normalise_host
+from souverain.kb.schema import TagLoader
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
-    from souverain.kb.schema import TagLoader
 
 HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host")
 
@@ -69,8 +69,8 @@ class Indexes:
         header.sort(key=lambda item: -len(item[1]))
         for prefixes in urls.values():
             prefixes.sort(key=lambda item: -len(item[0]))  # longest path first
-        loaders = tuple(record for rid, record in sorted(kb.records.items())
-                        if kb.kinds[rid] == "loaders" and not record.deprecated)
+        loaders = tuple(record for _, record in sorted(kb.records.items())
+                        if isinstance(record, TagLoader) and not record.deprecated)
         return cls(hosts, txt, ca, asn, header, urls, loaders)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
