@@ -246,6 +246,13 @@ def scan_run(kb: KnowledgeBase, surveys: SurveyStore, run: dict, lease: Lease,
     counts = surveys.counts(survey_id)
     surveys.finish(survey_id, "complete" if counts["done"] >= total else "partial")
     queries = outcomes.pop("dns_queries", 0)
+    if queries and not outcomes.get("dns_answered"):
+        servers = ", ".join(f"{h}:{p}" for h, p in options.nameservers or []) or "the system resolver"
+        echo(f"warning: no answer from {servers} for any of {queries} queries: the unknown rows are "
+             "the resolver's, not the domains'; check the network or --nameserver, then re-scan them "
+             "with:")
+        echo("  " + resume_command(run, db_url, kb, executor, ("--retry", "unknown")))
+    outcomes.pop("dns_answered", None)
     scanned = sum(outcomes.values())
     echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
          f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
@@ -282,12 +289,14 @@ def execute(kb: KnowledgeBase, surveys: SurveyStore, survey_id: int, options: Su
     return run_async(run_local(kb, IPASNTable.load(), surveys, survey_id, options, progress, stop))
 
 
-def resume_command(run: dict, db_url: str | None, kb: KnowledgeBase, executor: Executor) -> str:
-    """The command that continues ``run``, shell-quoted; a database password is shown as ***."""
+def resume_command(run: dict, db_url: str | None, kb: KnowledgeBase, executor: Executor,
+                   how: tuple[str, ...] = ("--resume",)) -> str:
+    """The command that continues ``run`` (``how``: or ``--retry unknown``), shell-quoted; a database
+    password is shown as ***."""
     words = ["souverain"]
     if Path(kb.root).resolve() != DATA_DIR.resolve():
         words += ["--kb", str(kb.root)]
-    words += ["survey", "run", run["input"], "--name", run["name"], "--resume"]
+    words += ["survey", "run", run["input"], "--name", run["name"], *how]
     if db_url:
         words += ["--db", redact_url(db_url)]
     if executor.kind == "dask" and isinstance(executor.scheduler, str):
