@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import summarise
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from souverain.collect.browser import BrowserOptions
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.kb.schema import TagLoader
 
 
 @dataclasses.dataclass
@@ -96,7 +97,7 @@ def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable |
                           needs_look_through=needs, policy_records=not options.lean)
 
 
-def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:
+def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence[TagLoader]) -> Callable | None:
     if not options.fetch_web or "web" not in options.functions:
         return None
     from souverain.collect.web import ConnectMap, fetch_site
@@ -109,7 +110,7 @@ def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:
         return aaaa.values("AAAA") + a.values("A")
 
     return functools.partial(fetch_site, timeout=options.web_timeout, connect_map=connect_map,
-                             ca_file=options.ca_file, resolve=resolve)
+                             ca_file=options.ca_file, resolve=resolve, tag_loaders=tag_loaders)
 
 
 def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:
@@ -148,7 +149,7 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
     clock = time.perf_counter()
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
                         concurrency=max(options.concurrency, 8), qps=options.qps) as resolver:
-        collect = collect_options(kb, options, make_fetcher(resolver, options))
+        collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders))
         browser = make_browser(resolver, options)
         limit = asyncio.Semaphore(max(1, options.concurrency // 8))
 

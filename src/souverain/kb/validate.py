@@ -21,6 +21,7 @@ SINGULAR = {
     "alternatives": "an alternative",
     "regions": "a region",
     "lists": "a list",
+    "loaders": "a tag loader",
     "functions": "a function",
     "frameworks": "a framework",
     "assessments": "an assessment",

@@ -21,9 +21,9 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
@@ -79,7 +79,7 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
             return await scan_targets(kb, ip_table, domains, options, emit, own, stop)
     outcomes: Counter = Counter()
     sent_before, answered_before = resolver.stats["queries"], answered(resolver.stats)
-    collect = collect_options(kb, options, make_fetcher(resolver, options))
+    collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders))
     queue: asyncio.Queue = asyncio.Queue()
     for domain in domains:
         queue.put_nowait(domain)
