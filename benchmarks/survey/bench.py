@@ -1,8 +1,10 @@
 """Survey throughput and memory against NSD on 127.0.0.1, with dnsperf as the reference ceiling.
 
     python benchmarks/survey/bench.py --world 400000 --sizes 100000,200000,400000 --work /tmp/souverain-bench
+    python benchmarks/survey/bench.py --world-kind realistic --world 200000 --sizes 100000 --work /tmp/souverain-bench-real
 
-For each size: a fresh survey of the first N domains of the synthetic world (gen_world.py),
+For each size: a fresh survey of the first N domains of the world: synthetic (gen_world.py) or
+realistic (gen_real_world.py, its mix drawn from the peers' recordings in ../shared/eval),
 `--functions mail,dns`, local executor with --workers processes. Reports domains/s, DNS queries/s,
 the ratio to dnsperf's queries/s measured against the same server in the same run, and the peak
 resident memory of the whole survey process tree (parent and workers, sampled every 0.1 s).
@@ -32,28 +34,47 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
 
 
-def ensure_world(work: Path, count: int) -> None:
+# the files each kind of world is made from: a change to any of them makes a new world
+GENERATORS = {
+    "synthetic": ("gen_world.py", [HERE / "gen_world.py"]),
+    "realistic": ("gen_real_world.py", [HERE / "gen_real_world.py", HERE / "recordings.py", HERE / "gen_world.py",
+                                        HERE.parent / "eval" / "replay.py"]),
+}
+
+
+def generator_hash(kind: str) -> str:
+    digest = hashlib.sha256()
+    for path in GENERATORS[kind][1]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def ensure_world(work: Path, count: int, kind: str = "synthetic") -> None:
     marker = work / "world.json"
-    # regenerate when the size or the generator changed (a stale world would measure another mix)
-    generator = hashlib.sha256((HERE / "gen_world.py").read_bytes()).hexdigest()[:16]
-    if marker.exists() and json.loads(marker.read_text()).get("key") == [count, generator]:
-        return
+    # regenerate when the kind, the size or the generator changed (a stale world would measure another mix)
+    generator = generator_hash(kind)
+    if marker.exists():
+        seen = json.loads(marker.read_text())
+        if seen.get("kind", "synthetic") == kind and seen.get("key") == [count, generator]:
+            return
     if work.exists():
         shutil.rmtree(work)
     started = time.monotonic()
-    run([sys.executable, str(HERE / "gen_world.py"), str(count), str(work)])
-    marker.write_text(json.dumps({"key": [count, generator], "seconds": round(time.monotonic() - started, 1)}))
+    run([sys.executable, str(HERE / GENERATORS[kind][0]), str(count), str(work)])
+    marker.write_text(json.dumps({"key": [count, generator], "kind": kind, "generator": GENERATORS[kind][0],
+                                  "seconds": round(time.monotonic() - started, 1)}))
 
 
 def start_nsd(work: Path) -> subprocess.Popen:
     run(["nsd-checkconf", str(work / "nsd.conf")])
+    (work / "nsd.pid").unlink(missing_ok=True)  # a killed run's pid file keeps a new NSD from starting
     process = subprocess.Popen(["nsd", "-c", str(work / "nsd.conf"), "-d"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     probe = (work / "domains.txt").read_text().split("\n", 1)[0]
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         out = subprocess.run(["kdig", "@127.0.0.1", "-p", str(PORT), probe, "SOA", "+short", "+time=1", "+retry=0"],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
         if out.stdout.strip():
             return process
         time.sleep(1)
@@ -131,14 +152,16 @@ def survey(work: Path, size: int, workers: int | None, concurrency: int | None, 
     line = [l for l in stderr.splitlines() if l.startswith("done:")][-1]
     numbers = re.search(r"= (\d+) domains/s, (\d+) DNS queries = (\d+) queries/s", line)
     return {"size": size, "wall_s": round(time.monotonic() - started, 1), "domains_per_s": int(numbers.group(1)),
-            "queries": int(numbers.group(2)), "queries_per_s": int(numbers.group(3)), "peak_rss_mb": round(peak_rss / 1024),
-            "peak_pss_mb": round(peak_pss / 1024),
+            "queries": int(numbers.group(2)), "queries_per_domain": round(int(numbers.group(2)) / size, 2),
+            "queries_per_s": int(numbers.group(3)), "peak_rss_mb": round(peak_rss / 1024), "peak_pss_mb": round(peak_pss / 1024),
             "summary": line}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", type=int, default=200_000, help="domains in the synthetic world")
+    parser.add_argument("--world", type=int, default=200_000, help="domains in the world")
+    parser.add_argument("--world-kind", choices=tuple(GENERATORS), default="synthetic",
+                        help="synthetic: gen_world.py's fixed mix; realistic: gen_real_world.py, drawn from the recordings")
     parser.add_argument("--sizes", default="100000", help="comma-separated survey sizes")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--concurrency", type=int, default=500)
@@ -154,7 +177,7 @@ def main() -> None:
     for tool in ("nsd", "dnsperf", "kdig", args.souverain):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found: apt-get install nsd dnsperf knot-dnsutils; pip install -e '.[fast]'")
-    ensure_world(args.work, args.world)
+    ensure_world(args.work, args.world, args.world_kind)
     nsd = start_nsd(args.work)
     try:
         reference = dnsperf(args.work)
@@ -170,12 +193,14 @@ def main() -> None:
         os.killpg(nsd.pid, signal.SIGTERM)
         nsd.wait(30)
     machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"\n| size | domains/s | queries/s | dnsperf q/s | ratio | peak RSS sum (MB) | peak PSS sum (MB) |"
+    print(f"\n| size | domains/s | queries/s | queries/domain | dnsperf q/s | ratio | peak RSS sum (MB) | peak PSS sum (MB) |"
           f"  ({machine}, {time.strftime('%Y-%m-%d')}, workers={args.workers or 'default'} "
-          f"concurrency={args.concurrency or 'default'} {args.souverain} {args.survey_args})")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+          f"concurrency={args.concurrency or 'default'} {args.souverain} {args.survey_args}, "
+          f"{args.world_kind} world of {args.world:,})")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['size']:,} | {r['domains_per_s']:,} | {r['queries_per_s']:,} | {r['dnsperf_qps']:,} | "
+        print(f"| {r['size']:,} | {r['domains_per_s']:,} | {r['queries_per_s']:,} | {r['queries_per_domain']} | "
+              f"{r['dnsperf_qps']:,} | "
               f"{r['ratio_to_dnsperf']:.1%} | {r['peak_rss_mb']} | {r['peak_pss_mb']} |")
 
 

@@ -17,15 +17,15 @@ import datetime as dt
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import summarise
 from souverain.attribute.domain import attribute_domain, notices
 from souverain.attribute.targets import validate_host
 from souverain.collect.dns import NO_RESPONSE, STATUSES, Resolver
-from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, collect_domain, resolve_first_party_hosts,
-                                      send_host)
+from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, collect_domain,
+                                      resolve_first_party_hosts, send_host)
 from souverain.errors import UsageError
 from souverain.model.scan import BrowserSettings, Failure, Notice, ScanMeta, ScanResult, Tool
 from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from souverain.collect.page_run import BrowserOptions
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.kb.schema import TagLoader
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
@@ -99,7 +100,7 @@ def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable |
                           needs_look_through=needs, policy_records=not options.lean)
 
 
-def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:
+def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence[TagLoader]) -> Callable | None:
     if not options.fetch_web or "web" not in options.functions:
         return None
     from souverain.collect.web import ConnectMap, fetch_site
@@ -112,7 +113,7 @@ def make_fetcher(resolver: Resolver, options: ScanOptions) -> Callable | None:
         return aaaa.values("AAAA") + a.values("A")
 
     return functools.partial(fetch_site, timeout=options.web_timeout, connect_map=connect_map,
-                             ca_file=options.ca_file, resolve=resolve)
+                             ca_file=options.ca_file, resolve=resolve, tag_loaders=tag_loaders)
 
 
 def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:
@@ -144,7 +145,7 @@ async def scan_one(kb: KnowledgeBase, resolver: Resolver, domain: str, options: 
     if building.site is not None:
         await resolve_first_party_hosts(resolver, building, set(first_party or ()))
     obs = building.freeze()
-    return obs, attribute_domain(kb, options.at, obs, ip_table, first_party)
+    return obs, attribute_domain(kb.at(options.at), obs, ip_table, first_party)
 
 
 async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptions, ip_table: IPASNTable,
@@ -153,7 +154,7 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
     clock = time.perf_counter()
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
                         concurrency=max(options.concurrency, 8), qps=options.qps) as resolver:
-        collect = collect_options(kb, options, make_fetcher(resolver, options))
+        collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders))
         browser = make_browser(resolver, options)
         limit = asyncio.Semaphore(max(1, options.concurrency // 8))
 
@@ -175,7 +176,8 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
         summary = dataclasses.replace(summary, nonexistent=missing)
     found = [notice for obs, _ in results for notice in notices(obs)]
     if resolver_silent(stats):
-        found.insert(0, Notice(None, "resolver-silent", "error", (), {"nameservers": ", ".join(servers)}))
+        found.insert(0, Notice(None, "resolver-silent", "error", (),
+                               {"nameservers": ", ".join(servers)}))
     return ScanResult(
         schema_version=OUTPUT_SCHEMA_VERSION,
         kb_version=kb.version,
@@ -208,7 +210,7 @@ def resolver_silent(stats: dict) -> bool:
 
 
 def _failures(obs: DomainObservation) -> tuple[Failure, ...]:
-    """The failed queries, with the error behind a network failure (``ConnectionRefusedError...``)."""
+    """The failed queries, with the error behind a network failure (``ConnectionRefusedError``)."""
     return tuple(Failure(query, status, (obs.item(obs.ids[query]).detail.get("error") or None)
                          if query in obs.ids else None)
                  for query, status in obs.failures)

@@ -124,10 +124,12 @@ def test_browser_background_traffic_is_refused_never_sent(dynamic):
     """Chromium's own requests (sign-in checks, component updates) reach the proxy but no
     further: the proxy only connects to hosts the page was seen to request."""
     requested = {r.host for r in dynamic.requests}
-    for connection in dynamic.connections:
-        if connection.host not in requested:
-            assert connection.status == "refused" and connection.error == NOT_ADMITTED, connection
-            assert connection.address is None and connection.sent == connection.received == 0
+    background = [c for c in dynamic.connections if c.host not in requested]
+    if not background:  # nothing to check: say so rather than pass
+        pytest.skip("this Chromium made no background request")
+    for connection in background:
+        assert connection.status == "refused" and connection.error == NOT_ADMITTED, connection
+        assert connection.address is None and connection.sent == connection.received == 0
 
 
 @needs_chromium

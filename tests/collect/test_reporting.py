@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from souverain.collect.reporting import (
-    MAX_DESTINATIONS, authorisation_name, dmarc_destinations, external, tags, tlsrpt_destinations)
+    MAX_DESTINATIONS,
+    authorisation_name,
+    dmarc_destinations,
+    external,
+    tags,
+    tlsrpt_destinations,
+)
 
 
 def test_dmarc_aggregate_and_failure_destinations():
@@ -41,3 +47,8 @@ def test_outside_destinations_and_their_authorisation_name():
 def test_destinations_in_the_same_organisation_are_in_house():
     assert not external("dmarc.ville.test", "mairie.ville.test")
     assert external("ville.test.example.com", "ville.test")
+
+
+def test_a_unicode_mailbox_domain_is_read_in_its_idna_form():
+    (found,) = dmarc_destinations("v=DMARC1; rua=mailto:dmarc@Rapports.Bücher.example.")
+    assert found.host == "rapports.xn--bcher-kva.example" and found.problem is None

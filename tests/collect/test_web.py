@@ -1,4 +1,4 @@
-"""Web collector: resource extraction, --connect-to rules, and fetches against a loopback world.
+"""Web collector: resource extraction and fetches against a loopback world.
 
 Every fetch goes through ``WebServer.connect_to()`` rules, whose last catch-all sends any other
 host and port to 127.0.0.1: the addresses in evidence (192.0.2.x, TEST-NET-1) are never dialled.
@@ -15,25 +15,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from souverain.collect.web import (
-    MAX_RESOURCES,
-    RESOURCE_KINDS,
-    ConnectMap,
-    ConnectRule,
-    WebResult,
-    extract_resources,
-    fetch_site,
-    scan_html,
-)
+from souverain.collect.connect import ConnectMap
+from souverain.collect.pagerefs import MAX_RESOURCES, RESOURCE_KINDS, extract_resources, scan_html
+from souverain.collect.web import WebResult, fetch_site
 from souverain.errors import UsageError
+from souverain.kb.base import load_kb
 from souverain.testing.httpserver import TestCA, WebServer
 
 BASE = "https://www.site.test/dir/page.html"
 
 
 def found(html: str, base: str = BASE) -> dict[str, str]:
-    """url -> kind."""
-    return {r.url: r.kind for r in extract_resources(html, base)}
+    """url -> kind, loader snippets read with the KB's loaders."""
+    return {r.url: r.kind for r in extract_resources(html, base, load_kb().indexes.tag_loaders)}
 
 
 # -- extract_resources ------------------------------------------------------------------------
@@ -108,6 +102,14 @@ def test_resource_fields_and_only_http_urls():
     [resource] = extract_resources(html, BASE)
     assert (resource.url, resource.host, resource.tag, resource.attribute, resource.kind) == (
         "https://cdn.example.com/Logo.png", "cdn.example.com", "img", "src", "image")
+
+
+def test_resource_hosts_are_in_the_form_names_are_matched_in():
+    # IDNA, as the browser and the resolver use it; a name no resolver could ask is not loaded.
+    html = f"""<script src="https://Stats.Bücher.example/t.js"></script>
+               <img src="https://[2001:DB8:0::1]/p.png"><img src="https://{'a' * 64}.example/x.png">"""
+    assert [r.host for r in extract_resources(html, BASE)] == [
+        "stats.xn--bcher-kva.example", "2001:db8::1"]
 
 
 def test_duplicates_are_dropped_by_url_and_tag():
@@ -248,42 +250,6 @@ def test_huge_documents_are_capped():
     resources = extract_resources(html, BASE)
     assert len(resources) == MAX_RESOURCES
     assert resources[-1].url == f"https://www.site.test/i/{MAX_RESOURCES - 1}.png"
-
-
-# -- ConnectMap -------------------------------------------------------------------------------
-
-
-def test_connect_map_rules_and_wildcards():
-    cmap = ConnectMap.parse([
-        "www.site.test:443:127.0.0.1:8443",
-        ":80:127.0.0.2:8080",
-        "other.test::[::1]:",
-    ])
-    assert cmap.rules[2] == ConnectRule("other.test", None, "::1", None)
-    assert cmap.target("WWW.Site.Test.", 443) == ("127.0.0.1", 8443)
-    assert cmap.target("www.site.test", 8443) == ("www.site.test", 8443)  # no rule matches
-    assert cmap.target("anything.test", 80) == ("127.0.0.2", 8080)
-    assert cmap.target("other.test", 443) == ("::1", 443)  # empty PORT2 keeps the port
-    assert ConnectMap.parse([":443::9443"]).target("a.test", 443) == ("a.test", 9443)
-    assert ConnectMap.parse(["::127.0.0.1:"]).target("a.test", 1234) == ("127.0.0.1", 1234)
-    first_wins = ConnectMap.parse(["a.test:443:127.0.0.1:1", ":443:127.0.0.1:2"])
-    assert first_wins.target("a.test", 443) == ("127.0.0.1", 1)
-    assert ConnectMap().target("a.test", 443) == ("a.test", 443)
-
-
-@pytest.mark.parametrize("spec", [
-    "a.test:443:127.0.0.1",          # three fields
-    "a.test:443:127.0.0.1:80:1",     # five
-    "a.test:https:127.0.0.1:80",     # port not a number
-    "a.test:443:127.0.0.1:70000",    # port out of range
-    "a.test:0:127.0.0.1:80",
-    "a.test:443:localhost:8443",     # HOST2 must be an address (we never resolve)
-    "a.test:443:::1:8443",           # IPv6 without brackets
-    "",
-])
-def test_connect_map_rejects_bad_rules(spec):
-    with pytest.raises(UsageError, match="--connect-to"):
-        ConnectMap.parse([spec])
 
 
 # -- fetching from a loopback world -----------------------------------------------------------

@@ -67,3 +67,13 @@ def test_quoted_field_over_several_lines_is_still_a_row(tmp_path):
     population = read_population(path)
     assert [(t.line, t.domain) for t in population.targets] == [(2, "a.test"), (4, "b.test")]
     assert population.targets[0].attrs == {"address": "1 rue X\n75001 Paris"} and not population.bad
+
+
+def test_jsonl_bad_first_lines_are_bad_rows_not_the_header(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{not json\n["a list"]\n{"domain": "a.example", "insee": "1"}\n{"domain": "b.example"}\n',
+                    encoding="utf-8")
+    population = read_population(path)
+    assert [t.domain for t in population.targets] == ["a.example", "b.example"]
+    assert [b.line for b in population.bad] == [1, 2]
+    assert population.targets[0].attrs == {"insee": "1"}

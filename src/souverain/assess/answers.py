@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from souverain.errors import KBValidationError, YAMLFileError
 from souverain.kb import yamlio
+from souverain.kb.messages import plain
 from souverain.kb.problems import Problem, format_field, line_of
 from souverain.kb.schema import Assessment
 
@@ -33,7 +34,7 @@ def load_answers(path: Path, kb: KnowledgeBase) -> Assessment:
     try:
         assessment = Assessment.model_validate(data)
     except ValidationError as exc:
-        raise KBValidationError([Problem(shown, line_of(lines, tuple(e["loc"])), format_field(tuple(e["loc"])), e["msg"])
+        raise KBValidationError([Problem(shown, line_of(lines, tuple(e["loc"])), format_field(tuple(e["loc"])), plain(e))
                                  for e in exc.errors()], "the answers file") from exc
     problems = check_references(assessment, kb, shown, lines)
     if problems:

@@ -19,10 +19,10 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from souverain.assess.exposure import foreign_access_laws, laws_for_entity
 from souverain.assess.secnumcloud import OwnershipResult, ownership_test
 from souverain.assess.technology import rule_outcome, technology_links
 from souverain.errors import DataError
+from souverain.kb.laws import foreign_access_laws, laws_for_entity
 from souverain.kb.ownership import control_chain
 from souverain.model.assessment import (
     AnswerSource,

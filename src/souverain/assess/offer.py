@@ -7,19 +7,20 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.assess.csf import evaluate
-from souverain.assess.exposure import foreign_access_laws, laws_for_entity
 from souverain.assess.secnumcloud import ownership_test, technology_conditions
 from souverain.assess.technology import source_of, technology_links
 from souverain.errors import DataError
+from souverain.kb.laws import foreign_access_laws, laws_for_entity
 from souverain.kb.ownership import control_chain
 from souverain.kb.schema import Entity
+from souverain.kb.view import chain_entries, law_reach
 from souverain.model.assessment import Assessment, Certification, Claim, OfferLaw, OfferRef
-from souverain.model.dependency import ChainEntry, EntityRef, PathEntry
+from souverain.model.dependency import EntityRef
 
 if TYPE_CHECKING:
-    from souverain.assess.exposure import LawExposure
     from souverain.kb import schema
     from souverain.kb.base import KnowledgeBase
+    from souverain.kb.laws import LawExposure
 
 INLINE_ID = "answers-file-provider"
 
@@ -66,8 +67,7 @@ def assess_offer(kb: KnowledgeBase, assessment: schema.Assessment, at: dt.date, 
         at=at,
         provider=EntityRef(entity_id, provider.name, provider.country),
         controller=EntityRef(controller.id, controller.name, controller.country),
-        chain=tuple(ChainEntry(link.entity.id, link.entity.name, link.entity.country, link.describe_edge() or None)
-                    for link in chain),
+        chain=chain_entries(chain),
         laws=tuple(_offer_law(e, e.law.id in foreign) for e in exposures),
         technology=tuple(link.output(csf_home, provider.name) for link in links),
         csf=csf,
@@ -82,9 +82,6 @@ def assess_offer(kb: KnowledgeBase, assessment: schema.Assessment, at: dt.date, 
 
 
 def _offer_law(exposure: LawExposure, foreign_access: bool) -> OfferLaw:
-    law = exposure.law
-    path = tuple(PathEntry(link.entity.id, link.entity.name, link.entity.country, link.describe_edge() or None)
-                 for link in exposure.path)
-    return OfferLaw(law.id, law.name, law.country, law.effect, exposure.via,  # type: ignore[arg-type]
-                    exposure.status.state if exposure.status else "unknown", path, exposure.path_text(),
-                    foreign_access)
+    law = law_reach(exposure)
+    return OfferLaw(law.id, law.name, law.country, law.effect, law.via, law.status, law.path,
+                    law.path_text, foreign_access)

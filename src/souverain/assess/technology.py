@@ -19,7 +19,7 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from souverain.assess.exposure import LawExposure, foreign_access_laws, laws_for_entity, render_path
+from souverain.kb.laws import LawExposure, foreign_access_laws, laws_for_entity, render_path
 from souverain.kb.ownership import ChainLink, control_chain
 from souverain.model.assessment import Source, TechnologyItem, TechnologyLaw
 from souverain.model.dependency import EntityRef

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
 from souverain.attribute.hosts import attribute_host
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.kb.view import KBView
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
 
-def attribute_dns(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+def attribute_dns(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    kb = view.kb
     ns_evidence = [e for e in (obs.ids.get(f"{obs.domain} NS"), obs.ids.get(f"{obs.domain} SOA")) if e]
     if obs.ns_status not in ("NOERROR", "NODATA", "NXDOMAIN") or not obs.ns:
         reason = "ns-lookup-failed" if obs.ns_status not in ("NOERROR", "NODATA", "NXDOMAIN") else "no-ns"
-        return [dependency.build(kb, at, obs.domain, "dns.authoritative", status="unknown", confidence="low",
+        return [dependency.build(view, obs.domain, "dns.authoritative", status="unknown", confidence="low",
                                  reason=reason, evidence=ns_evidence, status_code=obs.ns_status)]
     grouped: dict[str, dict] = {}
     for host in obs.ns:
@@ -40,18 +40,18 @@ def attribute_dns(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
         found = entry["found"]
         hosts = ", ".join(entry["hosts"])
         if entry["status"] == "identified":
-            deps.append(dependency.build(kb, at, obs.domain, "dns.authoritative", status="identified",
+            deps.append(dependency.build(view, obs.domain, "dns.authoritative", status="identified",
                                          confidence="high", reason="ns-service", service_id=key, subject=hosts,
                                          evidence=entry["evidence"], match=found.match, hosts=hosts))
         elif entry["status"] == "self-managed":
             asn = next(iter(found.networks), None)
-            deps.append(dependency.build(kb, at, obs.domain, "dns.authoritative", status="self-managed",
+            deps.append(dependency.build(view, obs.domain, "dns.authoritative", status="self-managed",
                                          confidence="medium", reason="ns-self-managed", service_id=key,
                                          subject=hosts, evidence=entry["evidence"], match=found.match, hosts=hosts,
                                          asn=asn, as_name=found.as_names.get(asn, "")))
         else:
             networks = ", ".join(f"AS{n} {found.as_names.get(n, '')}".strip() for n in found.networks) or "-"
-            deps.append(dependency.build(kb, at, obs.domain, "dns.authoritative", status="unknown",
+            deps.append(dependency.build(view, obs.domain, "dns.authoritative", status="unknown",
                                          confidence="low", reason="ns-unrecognised", subject=hosts,
                                          evidence=entry["evidence"], hosts=hosts, networks=networks))
     return deps

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
@@ -14,8 +13,8 @@ from souverain.attribute.web import attribute_web
 from souverain.model.scan import Notice
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.kb.view import KBView
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
@@ -23,23 +22,23 @@ if TYPE_CHECKING:
 KEY_FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting"}
 
 
-def attribute_domain(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable,
+def attribute_domain(view: KBView, obs: DomainObservation, ip_table: IPASNTable,
                      first_party: set[str] | None = None) -> list[Dependency]:
     if obs.nxdomain:
-        return nonexistent(kb, at, obs)
+        return nonexistent(view, obs)
     deps: list[Dependency] = []
     if "mail" in obs.functions:
-        deps += attribute_mail(kb, at, obs, ip_table)
-        deps += attribute_saas(kb, at, obs)
-        deps += attribute_reporting(kb, at, obs)
+        deps += attribute_mail(view, obs, ip_table)
+        deps += attribute_saas(view, obs)
+        deps += attribute_reporting(view, obs)
     if "dns" in obs.functions:
-        deps += attribute_dns(kb, at, obs, ip_table)
+        deps += attribute_dns(view, obs, ip_table)
     if "web" in obs.functions:
-        deps += attribute_web(kb, at, obs, ip_table, set(first_party or ()) | {obs.domain})
+        deps += attribute_web(view, obs, ip_table, set(first_party or ()) | {obs.domain})
     return deps
 
 
-def nonexistent(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[Dependency]:
+def nonexistent(view: KBView, obs: DomainObservation) -> list[Dependency]:
     """A domain that does not exist has no service to attribute: each key function says so.
 
     ``unknown`` (with high confidence in the fact): never counted as "not exposed", and not mistaken
@@ -47,7 +46,7 @@ def nonexistent(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[
     """
     evidence = [item.id for item in obs.evidence
                 if item.source == "dns" and item.subject == obs.domain and item.status == "NXDOMAIN"]
-    return [dependency.build(kb, at, obs.domain, KEY_FUNCTIONS[group], status="unknown", confidence="high",
+    return [dependency.build(view, obs.domain, KEY_FUNCTIONS[group], status="unknown", confidence="high",
                              reason="domain-nxdomain", evidence=evidence, name=obs.domain)
             for group in obs.functions if group in KEY_FUNCTIONS]
 

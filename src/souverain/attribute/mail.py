@@ -15,7 +15,6 @@ Rules (what the peers get wrong, see PEERS.md):
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
@@ -26,8 +25,8 @@ from souverain.model.evidence import id_number
 from souverain.model.scan import Notice
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.kb.view import KBView
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
@@ -36,19 +35,20 @@ MAX_SPF_NOTICES = 10
 STRONG, WEAK = "strong", "weak"
 
 
-def attribute_mail(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
-    deps = _inbound(kb, at, obs, ip_table)
-    deps += _sending(kb, at, obs, ip_table)
+def attribute_mail(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    deps = _inbound(view, obs, ip_table)
+    deps += _sending(view, obs, ip_table)
     return deps
 
 
-def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    kb = view.kb
     domain = obs.domain
     mx_evidence = [obs.ids[f"{domain} MX"]] if f"{domain} MX" in obs.ids else []
 
     def dep(function: str = "email.inbound", **kwargs) -> Dependency:
         kwargs.setdefault("evidence", mx_evidence)
-        return dependency.build(kb, at, domain, function, **kwargs)
+        return dependency.build(view, domain, function, **kwargs)
 
     if obs.mx_status not in ("NOERROR", "NODATA", "NXDOMAIN"):
         return [dep(status="unknown", confidence="low", reason="mx-lookup-failed", status_code=obs.mx_status)]
@@ -75,7 +75,7 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
                 continue
             item = dep(status="identified", confidence="high", reason="mx-service", service_id=service.id,
                        subject=host, evidence=evidence, match=found.match, host=host)
-            inbound.append(dependency.add_infrastructure(kb, at, item, attribute_addresses(
+            inbound.append(dependency.add_infrastructure(view, item, attribute_addresses(
                 kb, ip_table, host, resolved.addresses if resolved else [])))
         elif found.identified:
             asn = next(iter(found.networks), None)
@@ -92,14 +92,14 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
     for service_id, evidence in gateways.items():
         item = dep("email.gateway", status="identified", confidence="high", reason="mx-gateway",
                    service_id=service_id, subject=", ".join(primaries), evidence=evidence, hosts=", ".join(primaries))
-        deps.append(dependency.add_infrastructure(kb, at, item, attribute_addresses(
+        deps.append(dependency.add_infrastructure(view, item, attribute_addresses(
             kb, ip_table, service_id, networks.get(service_id, []))))
     if gateways and not inbound:
-        inbound.append(_look_through(kb, at, obs, mx_evidence, list(gateways)))
+        inbound.append(_look_through(view, obs, mx_evidence, list(gateways)))
     elif inbound and all(d.status in ("unknown", "self-managed") for d in inbound):
         # An MX no provider fingerprint names may still be a filter in front of hosted mailboxes:
         # only strong signals (autodiscover, DKIM CNAME) may say so; a tenant or SPF alone never does.
-        behind = _look_through(kb, at, obs, mx_evidence, [], strong_only=True)
+        behind = _look_through(view, obs, mx_evidence, [], strong_only=True)
         if behind.status == "identified":
             deps += [dataclasses.replace(front, function="email.gateway",
                                          reason="mx-unrecognised-gateway" if front.status == "unknown"
@@ -109,9 +109,10 @@ def _inbound(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
     return deps + _dedupe(inbound)
 
 
-def _look_through(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, mx_evidence: list[str],
+def _look_through(view: KBView, obs: DomainObservation, mx_evidence: list[str],
                   gateways: list[str], strong_only: bool = False) -> Dependency:
     """Who holds the mailboxes behind a gateway: count independent signals per mail host."""
+    kb = view.kb
     idx = kb.indexes
     signals: dict[str, list[tuple[str, str, str]]] = {}  # service -> [(signal, strength, evidence)]
 
@@ -148,19 +149,19 @@ def _look_through(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, mx_evi
     if not qualified:
         candidates = ", ".join(f"{kb.services[s].name} ({', '.join(sorted({g for g, _, _ in sig}))})"
                                for s, sig in ranked) or "-"
-        return dependency.build(kb, at, domain, "email.inbound", status="unknown", confidence="low",
+        return dependency.build(view, domain, "email.inbound", status="unknown", confidence="low",
                                 reason="gateway-hides-backend", evidence=mx_evidence, gateway=names,
                                 candidates=candidates)
     if len(qualified) > 1 and score(qualified[0]) == score(qualified[1]):
         candidates = ", ".join(kb.services[s].name for s, _ in qualified)
-        return dependency.build(kb, at, domain, "email.inbound", status="unknown", confidence="low",
+        return dependency.build(view, domain, "email.inbound", status="unknown", confidence="low",
                                 reason="gateway-ambiguous-backend", evidence=mx_evidence, gateway=names,
                                 candidates=candidates)
     service_id, sigs = qualified[0]
     strong, kinds = score((service_id, sigs))
     confidence: Confidence = "medium" if strong >= 1 and kinds >= 2 else "low"
     evidence = mx_evidence + [e for _, _, e in sigs if e]
-    return dependency.build(kb, at, domain, "email.inbound", status="identified", confidence=confidence,
+    return dependency.build(view, domain, "email.inbound", status="identified", confidence=confidence,
                             reason="behind-gateway", service_id=service_id, evidence=evidence,
                             gateway=names, signals=", ".join(sorted({s for s, _, _ in sigs})))
 
@@ -171,7 +172,8 @@ def _service_match(service_id: str):
     return Match(service_id, "derived_hosts", "{domain_dashed}", service_id)
 
 
-def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+def _sending(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    kb = view.kb
     idx = kb.indexes
     found: dict[str, dict] = {}
     unknown: list[Dependency] = []
@@ -186,7 +188,7 @@ def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
             elif not external(include, obs.domain):
                 continue  # the domain's own SPF names: their ranges are read below as the domain's
             elif parent == obs.domain or idx.match_host(parent, ("spf",)) is None:
-                unknown.append(dependency.build(kb, at, obs.domain, "email.sending", status="unknown",
+                unknown.append(dependency.build(view, obs.domain, "email.sending", status="unknown",
                                                 confidence="low", reason="spf-include-unknown", subject=include,
                                                 evidence=evidence, include=include))
         # only the domain's own ranges (its record and its own included names): a provider's
@@ -213,7 +215,7 @@ def _sending(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: I
         via = entry["via"]
         network_only = via == {"spf-ip"}
         deps.append(dependency.build(
-            kb, at, obs.domain, "email.sending",
+            view, obs.domain, "email.sending",
             status="self-managed" if network_only else "identified",
             confidence="low" if network_only else "high",
             reason="sending-network" if network_only else "sending-service",

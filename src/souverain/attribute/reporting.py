@@ -9,21 +9,21 @@ not send it anything, but the domain asked them to.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
 from souverain.collect.reporting import external
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.view import KBView
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
 FUNCTION = "email.reporting"
 
 
-def attribute_reporting(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[Dependency]:
+def attribute_reporting(view: KBView, obs: DomainObservation) -> list[Dependency]:
+    kb = view.kb
     grouped: dict[str, dict] = {}  # service id or unknown host -> what was seen
     for entry in obs.reports:
         host = entry.host
@@ -44,12 +44,12 @@ def attribute_reporting(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) 
         flows = "tls-rpt" in item["kinds"] or True in item["authorised"]
         refused = not flows and item["authorised"] == {False}
         if item["match"] is None:
-            deps.append(dependency.build(kb, at, obs.domain, FUNCTION, status="unknown", confidence="low",
+            deps.append(dependency.build(view, obs.domain, FUNCTION, status="unknown", confidence="low",
                                          reason="report-destination-unknown", subject=item["host"],
                                          evidence=item["evidence"], host=item["host"], kinds=kinds))
             continue
         deps.append(dependency.build(
-            kb, at, obs.domain, FUNCTION, status="identified",
+            view, obs.domain, FUNCTION, status="identified",
             confidence="high" if flows else "low" if refused else "medium",
             reason="report-destination-not-authorised" if refused else "report-processor",
             service_id=key, subject=item["host"], evidence=item["evidence"], match=item["match"],

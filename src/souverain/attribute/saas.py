@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
 from souverain.collect.spf import is_spf
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.view import KBView
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
 
-def attribute_saas(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> list[Dependency]:
+def attribute_saas(view: KBView, obs: DomainObservation) -> list[Dependency]:
+    kb = view.kb
     evidence = [e for e in (obs.ids.get(f"{obs.domain} TXT"),) if e]
     seen: dict[str, Dependency] = {}
     for value in obs.txt:
@@ -26,7 +26,7 @@ def attribute_saas(kb: KnowledgeBase, at: dt.date, obs: DomainObservation) -> li
         service = kb.services[match.service]
         function = "identity" if "identity" in service.functions else "saas"
         seen[match.service] = dependency.build(
-            kb, at, obs.domain, function, status="identified", confidence="high", reason="txt-token",
+            view, obs.domain, function, status="identified", confidence="high", reason="txt-token",
             service_id=match.service, subject=value[:120], evidence=evidence, match=match, token=match.pattern,
         )
     return list(seen.values())

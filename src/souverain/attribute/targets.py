@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from souverain.errors import UsageError
-from souverain.kb.psl import normalise_host
+from souverain.kb.hostnames import normalise_host
 
 TargetType = Literal["kb-id", "asn", "ip", "url", "host"]
 _ASN = re.compile(r"^as(\d{1,10})$", re.IGNORECASE)

@@ -9,7 +9,6 @@ network serves the addresses, the origin is hidden: hosting is ``unknown``, neve
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import ipaddress
 from typing import TYPE_CHECKING
 
@@ -18,16 +17,17 @@ from souverain.attribute.hosts import attribute_addresses
 from souverain.kb.psl import PublicSuffixList
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
+    from souverain.kb.view import KBView
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
 MAX_UNKNOWN_THIRD_PARTIES = 50
 
 
-def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_table: IPASNTable,
+def attribute_web(view: KBView, obs: DomainObservation, ip_table: IPASNTable,
                   first_party: set[str]) -> list[Dependency]:
+    kb = view.kb
     idx = kb.indexes
     host = next((h for h in (f"www.{obs.domain}", obs.domain) if obs.web_hosts.get(h) and obs.web_hosts[h].addresses), None)
     if host is None:
@@ -35,9 +35,9 @@ def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
         failed = statuses - {"NOERROR", "NODATA", "NXDOMAIN"}
         evidence = [e for h in obs.web_hosts.values() for e in h.evidence]
         if failed:
-            return [dependency.build(kb, at, obs.domain, "web.hosting", status="unknown", confidence="low",
+            return [dependency.build(view, obs.domain, "web.hosting", status="unknown", confidence="low",
                                      reason="web-lookup-failed", evidence=evidence, status_code=", ".join(sorted(failed)))]
-        return [dependency.build(kb, at, obs.domain, "web.hosting", status="none", confidence="high",
+        return [dependency.build(view, obs.domain, "web.hosting", status="none", confidence="high",
                                  reason="no-website", evidence=evidence)]
     resolved = obs.web_hosts[host]
     site = obs.site
@@ -51,17 +51,17 @@ def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
             continue
         category = kb.services[match.service].category
         if category == "cdn" and cdn is None:
-            cdn = dependency.build(kb, at, obs.domain, "web.cdn", status="identified", confidence="high",
+            cdn = dependency.build(view, obs.domain, "web.cdn", status="identified", confidence="high",
                                    reason="cname-service", service_id=match.service, subject=host,
                                    evidence=resolved.evidence, match=match, host=host, target=target)
         elif category != "cdn" and hosting is None:
-            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="identified", confidence="high",
+            hosting = dependency.build(view, obs.domain, "web.hosting", status="identified", confidence="high",
                                        reason="cname-service", service_id=match.service, subject=host,
                                        evidence=resolved.evidence, match=match, host=host, target=target)
     if cdn is None and site is not None and getattr(site, "headers", None):
         for match in idx.match_headers(site.headers):
             if kb.services[match.service].category == "cdn":
-                cdn = dependency.build(kb, at, obs.domain, "web.cdn", status="identified", confidence="medium",
+                cdn = dependency.build(view, obs.domain, "web.cdn", status="identified", confidence="medium",
                                        reason="header-service", service_id=match.service, subject=host,
                                        evidence=site_evidence, match=match, header=match.value)
                 break
@@ -71,15 +71,15 @@ def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
         network_operator = kb.services[network.service_id].operator if network.identified else None
         asns = ", ".join(f"AS{n} {network.as_names.get(n, '')}".strip() for n in network.networks) or "-"
         if cdn is not None and (network_operator is None or network_operator == cdn_operator):
-            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="unknown", confidence="low",
+            hosting = dependency.build(view, obs.domain, "web.hosting", status="unknown", confidence="low",
                                        reason="origin-behind-cdn", subject=host, evidence=resolved.evidence,
                                        host=host, cdn=cdn.service.name if cdn.service else "")
         elif network.identified:
-            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="identified", confidence="medium",
+            hosting = dependency.build(view, obs.domain, "web.hosting", status="identified", confidence="medium",
                                        reason="web-network", service_id=network.service_id, subject=host,
                                        evidence=resolved.evidence, match=network.match, host=host, networks=asns)
         else:
-            hosting = dependency.build(kb, at, obs.domain, "web.hosting", status="unknown", confidence="low",
+            hosting = dependency.build(view, obs.domain, "web.hosting", status="unknown", confidence="low",
                                        reason="web-unrecognised", subject=host, evidence=resolved.evidence,
                                        host=host, networks=asns)
     deps.append(hosting)
@@ -87,34 +87,36 @@ def attribute_web(kb: KnowledgeBase, at: dt.date, obs: DomainObservation, ip_tab
         deps.append(cdn)
     if site is None:
         return deps
-    deps += _certificate(kb, at, obs, site, site_evidence)
-    deps += _third_parties(kb, at, obs, site, site_evidence, first_party | {host}, ip_table)
+    deps += _certificate(view, obs, site, site_evidence)
+    deps += _third_parties(view, obs, site, site_evidence, first_party | {host}, ip_table)
     return deps
 
 
-def _certificate(kb, at, obs, site, evidence) -> list[Dependency]:
+def _certificate(view, obs, site, evidence) -> list[Dependency]:
+    kb = view.kb
     tls = site.tls
     if not tls:
         if site.error and not site.status:
-            return [dependency.build(kb, at, obs.domain, "tls.ca", status="unknown", confidence="low",
+            return [dependency.build(view, obs.domain, "tls.ca", status="unknown", confidence="low",
                                      reason="site-unreachable", evidence=evidence, error=site.error)]
-        return [dependency.build(kb, at, obs.domain, "tls.ca", status="none", confidence="medium",
+        return [dependency.build(view, obs.domain, "tls.ca", status="none", confidence="medium",
                                  reason="no-https", evidence=evidence)]
     issuer = tls.get("issuer_organization") or tls.get("issuer_common_name") or ""
     match = kb.indexes.match_ca(issuer) if issuer else None
     if match is None:
-        return [dependency.build(kb, at, obs.domain, "tls.ca", status="unknown", confidence="low",
+        return [dependency.build(view, obs.domain, "tls.ca", status="unknown", confidence="low",
                                  reason="ca-unknown", subject=issuer, evidence=evidence, issuer=issuer or "-")]
-    return [dependency.build(kb, at, obs.domain, "tls.ca", status="identified", confidence="high",
+    return [dependency.build(view, obs.domain, "tls.ca", status="identified", confidence="high",
                              reason="ca-issuer", service_id=match.service, subject=issuer, evidence=evidence,
                              match=match, issuer=issuer, verified=tls.get("verified"))]
 
 
-def _third_parties(kb, at, obs, site, evidence, first_party: set[str], ip_table) -> list[Dependency]:
+def _third_parties(view, obs, site, evidence, first_party: set[str], ip_table) -> list[Dependency]:
     """Third parties the page loads: from its HTML (``evidence``: the fetch) and, with
     ``--browser``, from what Chromium saw it request (each host's own browser evidence, and what
     became of each request: a request refused, blocked or failed still shows the dependency, but
     is never said to have loaded). An IP-literal host is attributed by its network."""
+    kb = view.kb
     psl = PublicSuffixList.bundled()
     own = {psl.registrable_domain(h) or h for h in first_party}
     own_addresses = {a for resolved in obs.web_hosts.values() for a in resolved.addresses}
@@ -166,30 +168,30 @@ def _third_parties(kb, at, obs, site, evidence, first_party: set[str], ip_table)
             reason, params = "third-party-cname-cloaked", {"count": len(entry["urls"]), "host": host, "target": target}
         else:
             reason, params = _reason(entry, "third-party-service", "third-party-browser")
-        deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="identified", confidence="high",
+        deps.append(dependency.build(view, obs.domain, "web.third_party", status="identified", confidence="high",
                                      reason=reason, service_id=service_id, subject=next(iter(entry["urls"]))[:200],
                                      evidence=sorted(entry["evidence"]), match=entry["match"], **params))
     for registrable, entry in sorted(unknown.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
         reason, params = _reason(entry, "third-party-unknown", "third-party-browser-unknown")
         deps.append(dependency.build(
-            kb, at, obs.domain, "web.third_party", status="unknown", confidence="low", reason=reason,
+            view, obs.domain, "web.third_party", status="unknown", confidence="low", reason=reason,
             subject=registrable, evidence=sorted(entry["evidence"]), **{**params, "host": registrable}))
     for address, entry in sorted(addresses.items())[:MAX_UNKNOWN_THIRD_PARTIES]:
         network = attribute_addresses(kb, ip_table, address, [address])
         networks = ", ".join(f"AS{n} {network.as_names.get(n, '')}".strip() for n in network.networks) or "-"
         if network.identified:
             reason, params = _reason(entry, "third-party-address", "third-party-address")
-            deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="identified",
+            deps.append(dependency.build(view, obs.domain, "web.third_party", status="identified",
                                          confidence="medium", reason=reason, service_id=network.service_id,
                                          subject=address, evidence=sorted(entry["evidence"]), match=network.match,
                                          **{**params, "networks": networks}))
         else:
             reason, params = _reason(entry, "third-party-address-unknown", "third-party-address-unknown")
-            deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
+            deps.append(dependency.build(view, obs.domain, "web.third_party", status="unknown", confidence="low",
                                          reason=reason, subject=address, evidence=sorted(entry["evidence"]),
                                          **{**params, "networks": networks}))
     if browser is not None and browser.outcome != "ok":
-        deps.append(dependency.build(kb, at, obs.domain, "web.third_party", status="unknown", confidence="low",
+        deps.append(dependency.build(view, obs.domain, "web.third_party", status="unknown", confidence="low",
                                      reason="browser-failed", subject=browser.url,
                                      evidence=[browser.page_evidence] if browser.page_evidence else [],
                                      error=browser.error or browser.outcome))

@@ -6,9 +6,9 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from souverain.assess.exposure import laws_for_entity, render_path
 from souverain.attribute.targets import Target, parse_target
-from souverain.kb.ownership import control_chain
+from souverain.kb.laws import laws_for_entity, render_path
+from souverain.kb.ownership import control_chain, controlling_edge
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -30,7 +30,8 @@ class WhoResult:
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = None) -> WhoResult:
+def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = None,
+        today: dt.date | None = None) -> WhoResult:
     target = parse_target(raw, frozenset(kb.records))
     result = WhoResult(target, at, "unattributed")
     idx = kb.indexes
@@ -66,7 +67,7 @@ def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = 
             result.status = "attributed"
     if result.service_id and not result.entity_id:
         result.entity_id = kb.services[result.service_id].operator
-    result.data = describe(kb, result)
+    result.data = describe(kb, result, today)
     return result
 
 
@@ -89,7 +90,7 @@ def _attribute_asn(kb: KnowledgeBase, result: WhoResult, asn: int, ip_table: IPA
     result.status = "attributed"
 
 
-def describe(kb: KnowledgeBase, result: WhoResult) -> dict[str, Any]:
+def describe(kb: KnowledgeBase, result: WhoResult, today: dt.date | None = None) -> dict[str, Any]:
     """The JSON-ready description of a result (also what the table renderer reads)."""
     out: dict[str, Any] = {
         "target": result.target.raw,
@@ -136,6 +137,9 @@ def describe(kb: KnowledgeBase, result: WhoResult) -> dict[str, Any]:
         out["jurisdictions"] = sorted({link.entity.country for link in chain})
         exposures = laws_for_entity(kb, result.entity_id, result.at)
         out["laws"] = [item.as_dict() for item in exposures]
+        gaps = undocumented_ownership(kb, result.entity_id, result.at, today or dt.date.today())
+        if gaps:
+            out["undocumented_ownership"] = gaps
         for link in chain:
             sources += _sources(kb, link.entity.id)
         for item in exposures:
@@ -151,6 +155,27 @@ def describe(kb: KnowledgeBase, result: WhoResult) -> dict[str, Any]:
     seen: set[str] = set()
     out["sources"] = [s for s in sources if not (s["url"] in seen or seen.add(s["url"]))]
     return out
+
+
+def undocumented_ownership(kb: KnowledgeBase, entity_id: str, at: dt.date, today: dt.date) -> list[dict[str, str]]:
+    """Entities of today's control chain that nothing controls at ``at`` and whose next controlling
+    owner is documented only from a ``since_before`` bound: the chain at ``at`` stops there for want
+    of a source, not because the entity was independent."""
+    gaps = []
+    for link in control_chain(kb, entity_id, max(today, at)):
+        if link.edge is None or controlling_edge(kb, link.entity.id, at) is not None:
+            continue
+        later = [edge for edge in link.entity.owners
+                 if edge.controls() and edge.owner in kb.entities and edge.start > at]
+        if not later:
+            continue
+        edge = min(later, key=lambda e: e.start)
+        if edge.since_before is None:
+            continue
+        owner = kb.entities[edge.owner]
+        gaps.append({"entity": link.entity.id, "entity_name": link.entity.name, "owner": owner.id,
+                     "owner_name": owner.name, "since_before": edge.since_before.isoformat()})
+    return gaps
 
 
 def _sources(kb: KnowledgeBase, record_id: str) -> list[dict]:

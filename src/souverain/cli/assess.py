@@ -9,7 +9,15 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import at_option, emit, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import (
+    at_option,
+    emit,
+    format_option,
+    handle_errors,
+    lang_option,
+    output_option,
+    to_json,
+)
 from souverain.errors import UsageError
 from souverain.report.i18n import Translator
 
@@ -57,8 +65,7 @@ def assessment_options(func):
         click.option("--min-seal", metavar="N|SOV-n=N,...",
                      help="Minimum SEAL gate, global or per objective (exit 3 when an offer does not meet it)."),
         at_option,
-        click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table",
-                     show_default=True),
+        format_option("table", "json", "html"),
         output_option,
         lang_option,
     )):

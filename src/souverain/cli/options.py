@@ -16,14 +16,49 @@ from typing import Any
 
 import click
 
+from souverain.collect.domain import FUNCTION_GROUPS
 from souverain.errors import SouverainError, UsageError, redact
 
 
-def format_option(*choices: str, default: str = "table") -> Callable:
+def format_option(*choices: str, default: str | None = "table", help: str = "Output format.",
+                  ) -> Callable:
+    """``--format`` among ``choices``; ``default=None``: the command chooses (``help`` says how)."""
     return click.option(
-        "--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
-        help="Output format.",
+        "--format", "fmt", type=click.Choice(choices), default=default,
+        show_default=default is not None, help=help,
     )
+
+
+nameserver_option = click.option(
+    "--nameserver", "nameservers", multiple=True, metavar="HOST[:PORT]",
+    help="DNS server to query (repeatable); default: the system resolvers.",
+)
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
+
+
+def dns_timeout_option(default: float) -> Callable:
+    return click.option(
+        "--timeout", type=click.FloatRange(0.05, 60), default=default, show_default=True,
+        help="Seconds to wait for each DNS answer (a timeout is retried twice, to the next "
+             "--nameserver when several are given).",
+    )
+
+
+def functions_option(default: tuple[str, ...] = FUNCTION_GROUPS) -> Callable:
+    """``--functions``, read by ``parse_functions`` in the command (a bad group exits 2)."""
+    return click.option(
+        "--functions", "functions_text", default=",".join(default), show_default=True,
+        help=f"Groups of checks: {', '.join(FUNCTION_GROUPS)}.",
+    )
+
+
+def parse_functions(text: str) -> tuple[str, ...]:
+    items = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    bad = [item for item in items if item not in FUNCTION_GROUPS]
+    if bad or not items:
+        raise UsageError(f"--functions: unknown {', '.join(bad) or '(empty)'}; "
+                         f"choose among {', '.join(FUNCTION_GROUPS)}")
+    return items
 
 
 def check_output_path(path: Path, suffixes: tuple[str, ...] = ()) -> Path:

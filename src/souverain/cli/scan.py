@@ -9,9 +9,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from souverain.cli.options import at_option, db_option, emit, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import (
+    at_option,
+    db_option,
+    dns_timeout_option,
+    emit,
+    format_option,
+    functions_option,
+    handle_errors,
+    lang_option,
+    nameserver_option,
+    output_option,
+    parse_functions,
+    quiet_option,
+    to_json,
+)
 from souverain.collect.dns import parse_nameserver
-from souverain.collect.domain import FUNCTION_GROUPS
 from souverain.errors import UsageError
 
 if TYPE_CHECKING:
@@ -21,29 +34,11 @@ FORMATS = ("table", "json", "html", "csv", "sarif")
 FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
 
 
-def nameserver_option(func):
-    return click.option(
-        "--nameserver", "nameservers", multiple=True, metavar="HOST[:PORT]",
-        help="DNS server to query (repeatable); default: the system resolvers.",
-    )(func)
-
-
-def parse_functions(text: str) -> tuple[str, ...]:
-    items = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
-    bad = [item for item in items if item not in FUNCTION_GROUPS]
-    if bad or not items:
-        raise UsageError(f"--functions: unknown {', '.join(bad) or '(empty)'}; choose among {', '.join(FUNCTION_GROUPS)}")
-    return items
-
-
 @click.command("scan")
 @click.argument("domains", nargs=-1, required=True, metavar="DOMAIN...")
 @nameserver_option
-@click.option("--timeout", type=click.FloatRange(0.05, 60), default=3.0, show_default=True,
-              help="Seconds to wait for each DNS answer (a timeout is retried twice, to the next "
-                   "--nameserver when several are given).")
-@click.option("--functions", "functions_text", default=",".join(FUNCTION_GROUPS), show_default=True,
-              help="Groups of checks: mail, dns, web.")
+@dns_timeout_option(3.0)
+@functions_option()
 @click.option("--no-web-fetch", is_flag=True, help="Do not fetch the home page (DNS only).")
 @click.option("--connect-to", multiple=True, metavar="H1:P1:H2:P2",
               help="Like curl: connect to H2:P2 when fetching H1:P1 (e.g. a loopback test server).")
@@ -57,13 +52,13 @@ def parse_functions(text: str) -> tuple[str, ...]:
 @click.option("--browser-settle", type=click.FloatRange(0, 60), default=2.0, show_default=True,
               help="After the page's load event, stop once its network was quiet this many seconds.")
 @at_option
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
+@format_option(*FORMATS)
 @output_option
 @click.option("--fail-on", type=click.Choice(FAIL_ON),
               help="Exit 3 when the verdict reaches this level (unknown: any unknown dependency).")
 @db_option
 @click.option("--no-store", is_flag=True, help="Do not store the scan.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress indicator.")
+@quiet_option
 @lang_option
 @handle_errors
 def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, connect_to, ca_file, use_browser,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -13,9 +14,22 @@ from typing import TYPE_CHECKING
 import click
 
 from souverain.cli.options import (
-    at_option, check_scheduler, db_option, emit, handle_errors, lang_option, output_option, output_option_for, to_json,
+    at_option,
+    check_scheduler,
+    db_option,
+    dns_timeout_option,
+    emit,
+    format_option,
+    functions_option,
+    handle_errors,
+    lang_option,
+    nameserver_option,
+    output_option,
+    output_option_for,
+    parse_functions,
+    quiet_option,
+    to_json,
 )
-from souverain.cli.scan import nameserver_option, parse_functions
 from souverain.collect.dns import parse_nameserver
 from souverain.errors import UsageError
 
@@ -47,7 +61,13 @@ class _Progress:
         self.bar = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[rate]}/s"), TimeRemainingColumn(),
@@ -89,12 +109,12 @@ def _workers(value: str) -> int:
 @click.argument("input_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="INPUT")
 @click.option("--input-format", type=click.Choice(("csv", "tsv", "jsonl", "list")), help="Default: from the extension.")
 @click.option("--domain-column", help="Column holding the domain (default: domain, website, url...).")
-@click.option("--functions", "functions_text", default="mail,dns", show_default=True, help="mail, dns, web.")
+@functions_option(("mail", "dns"))
 @click.option("--concurrency", type=click.IntRange(1, 5000), default=200, show_default=True,
               help="DNS queries in flight.")
 @click.option("--qps", type=click.FloatRange(1, None), help="Politeness limit: DNS queries per second.")
 @nameserver_option
-@click.option("--timeout", type=click.FloatRange(0.05, 60), default=2.0, show_default=True)
+@dns_timeout_option(2.0)
 @click.option("--dkim", type=click.Choice(("fast", "full")), default="fast", show_default=True,
               help="fast: provider selectors, and look-through signals (autodiscover, DKIM, derived hosts) "
                    "only when the MX does not name a mailbox provider, no DMARC/MTA-STS; full: what `scan` asks.")
@@ -116,7 +136,7 @@ def _workers(value: str) -> int:
 @click.option("--batch-size", type=click.IntRange(1, 100000), default=500, show_default=True,
               help="Results per database commit (at most this many are redone after a crash).")
 @output_option_for(".jsonl", ".csv", ".parquet")  # what survey/export.py writes
-@click.option("--quiet", "-q", is_flag=True)
+@quiet_option
 @handle_errors
 def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,
         web_fetch, at, name, resume, retry, db_url, executor, workers, scheduler, partition_size, batch_size, output,
@@ -129,90 +149,41 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
     from souverain.survey import session
+    from souverain.survey.export import check_output, write_results
     from souverain.survey.runner import SurveyOptions
     from souverain.survey.stop import StopRequest
 
     if executor == "dask" and not scheduler:
         raise UsageError("--executor dask needs --scheduler ADDRESS")
     if output:
-        from souverain.survey.export import check_output
-
         check_output(output)
     options = SurveyOptions(functions=parse_functions(functions_text),
-                            nameservers=[parse_nameserver(ns) for ns in nameservers] or None, timeout=timeout,
-                            concurrency=concurrency, qps=qps, at=at, fetch_web=web_fetch, dkim=dkim,
-                            batch=batch_size)
+                            nameservers=[parse_nameserver(ns) for ns in nameservers] or None,
+                            timeout=timeout, concurrency=concurrency, qps=qps, at=at,
+                            fetch_web=web_fetch, dkim=dkim, batch=batch_size)
     plan = session.Executor(executor, workers, scheduler, partition_size)
     kb = load_kb()
     stop = StopRequest()
-
-    def lost() -> None:
-        stop.request("error: another process took over this run's lease: stopping")
-
+    echo = functools.partial(click.echo, err=True)
     try:
         with Store.open(db_url) as store:
             surveys = SurveyStore(store)
-            if resume or retry:
-                run_row, lease = session.reopen_run(surveys, name or session.last_run_of(surveys, input_path), lost)
-                options = SurveyOptions.from_dict(json.loads(run_row["options"]))
-                verb = "retrying" if retry else "resuming"
-                click.echo(f"{verb} survey {run_row['name']!r} (id {run_row['id']})", err=True)
-            else:
-                name = name or f"{input_path.stem}-{time.strftime('%Y%m%dT%H%M%S')}"
-                bad = session.BadRows(input_path, lambda line: click.echo(line, err=True))
-                run_row, lease, read = session.create_run(surveys, input_path, input_format, domain_column, name,
-                                                          options, kb.version, bad, lost)
-                if bad.count or read != run_row["total"]:
-                    click.echo(f"{bad.count} bad row(s) skipped, {read - run_row['total']} duplicate(s)", err=True)
-                click.echo(f"survey {name!r} (id {run_row['id']}): {run_row['total']} domains", err=True)
+            run_row, lease, options = session.open_run(
+                surveys, input_path, options, kb.version, name=name, resume=resume, retry=retry,
+                input_format=input_format, domain_column=domain_column, echo=echo,
+                on_lost=lambda: stop.request(session.LEASE_LOST))
             with lease:
-                _run_leased(surveys, run_row, lease, retry, kb, options, plan, stop, db_url, output, quiet)
+                finished = session.scan_run(kb, surveys, run_row, lease, options, plan, retry=retry,
+                                            stop=stop, progress=lambda total: _Progress(total, quiet),
+                                            db_url=db_url, echo=echo)
+                if finished and output:
+                    written = write_results(surveys.results(run_row["id"]), output)
+                    echo(f"wrote {written} rows to {output}")
     except KeyboardInterrupt:  # before scanning started, or a second Ctrl-C
-        click.echo("interrupted", err=True)
+        echo("interrupted")
         raise SystemExit(130) from None
     if stop.requested:
         raise SystemExit(130)
-
-
-def _run_leased(surveys, run_row, lease, retry, kb, options, plan, stop, db_url, output, quiet) -> None:
-    """The scanning part of ``survey run``, once the run is ours."""
-    from souverain.survey import session
-
-    survey_id, total = run_row["id"], run_row["total"]
-    surveys.finish(survey_id, "running")
-    if retry:
-        click.echo(f"{surveys.forget(survey_id, retry)} {retry} result(s) to scan again", err=True)
-    done_before = surveys.counts(survey_id)["done"]
-    progress = _Progress(total - done_before, quiet)
-    finished = False
-    try:
-        with stop.on_sigint():
-            outcomes = session.execute(kb, surveys, survey_id, options, plan, progress, stop)
-        finished = not stop.requested
-    finally:
-        progress.close()
-        if not finished:
-            done = surveys.counts(survey_id)["done"]
-            if not lease.lost:
-                surveys.finish(survey_id, "interrupted")
-            click.echo(f"saved {done - done_before} finished result(s) this session, {done}/{total} done; "
-                       "resume with:", err=True)
-            click.echo("  " + session.resume_command(run_row, db_url, kb, plan), err=True)
-    if not finished:
-        return
-    elapsed = time.monotonic() - progress.started
-    counts = surveys.counts(survey_id)
-    surveys.finish(survey_id, "complete" if counts["done"] >= total else "partial")
-    queries = outcomes.pop("dns_queries", 0)
-    scanned = sum(outcomes.values())
-    click.echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
-               f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
-               f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s", err=True)
-    if output:
-        from souverain.survey.export import write_results
-
-        written = write_results(surveys.results(survey_id), output)
-        click.echo(f"wrote {written} rows to {output}", err=True)
 
 
 @survey.command("list")
@@ -262,18 +233,18 @@ def export(run_ref, db_url, output) -> None:
 @click.option("--group-by", help="Group attribute (an input column), e.g. region.")
 @click.option("--geo", type=click.Choice(("auto", "fr-departements", "fr-regions", "europe", "none")), default="auto",
               show_default=True, help="Map for the choropleth (auto: from the group codes).")
-@click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default=None,
-              help="Default: html when -o ends with .html, else table.")
+@format_option("table", "json", "html", default=None,
+               help="Output format; default: html when -o ends with .html, else table.")
 @db_option
 @output_option
 @lang_option
 @handle_errors
 def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
     """Aggregate RUN: share of domains reachable by foreign law, by group, provider and country."""
+    from souverain.kb.base import load_kb
     from souverain.report.survey import survey_html, survey_table
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
-    from souverain.kb.base import load_kb
     from souverain.survey.aggregate import GROUP_OF, Aggregate
     from souverain.survey.session import shown_status
 
@@ -307,7 +278,7 @@ def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
 @survey.command("diff")
 @click.argument("run_a")
 @click.argument("run_b")
-@click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table", show_default=True)
+@format_option("table", "json", "csv")
 @db_option
 @output_option
 @lang_option

@@ -59,6 +59,8 @@ def render_who(item: dict, t: Translator) -> str:
         record = item.get("record", {})
         headline = f"{item['target']}: {record.get('kind', '')} {record.get('name', '')}"
     lines.append(headline)
+    lines += [t("who.undocumented_ownership", entity=gap["entity_name"], date=gap["since_before"], owner=gap["owner_name"])
+              for gap in item.get("undocumented_ownership", [])]
     pairs = [(t("field.at"), item["at"])]
     if "network" in item:
         pairs.append((t("field.network"), _network_text(item["network"])))

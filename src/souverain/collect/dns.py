@@ -51,6 +51,12 @@ DEFINITIVE = frozenset({"NOERROR", "NODATA", "NXDOMAIN"})  # cached; any other s
 NO_RESPONSE = ("TIMEOUT", "UNREACHABLE")  # nothing came back from the server
 
 
+def answered(stats: dict) -> int:
+    """Queries a name server responded to (any rcode) in a resolver's ``stats``: none at all, with
+    queries sent, means the resolver is unreachable rather than the targets failing."""
+    return sum(count for status, count in stats.items() if status in STATUSES and status not in NO_RESPONSE)
+
+
 class Answer(NamedTuple):
     """The outcome of one question (a tuple: built for every answer, so it must be cheap)."""
 

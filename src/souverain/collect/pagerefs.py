@@ -1,6 +1,7 @@
 """What a web page loads: every http(s) URL in its static HTML, CSS and well-known loader snippets.
 
-Pure functions over text (no network). Robust against hostile HTML: the standard library parser
+The loader snippets are data (the KB's ``loaders/`` records), passed in by the caller. Pure
+functions over text (no network). Robust against hostile HTML: the standard library parser
 is stopped before ``close()`` (which is quadratic on unterminated constructs), CSS patterns are
 bounded, and at most ``MAX_RESOURCES`` URLs are kept.
 """
@@ -10,20 +11,31 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
+
+from souverain.kb.hostnames import normalise_host
+
+if TYPE_CHECKING:
+    from souverain.kb.schema import LoaderPattern, TagLoader
 
 MAX_RESOURCES = 2_000
 
 
-def _normal_host(host: str) -> str | None:
-    """Lowercase, no trailing dot; an IPv4 address in any spelling browsers accept (``0xCB.0.113.5``,
-    ``3405803781``) in dotted-decimal form; None for a host browsers reject (``1.2.3.999``)."""
+def url_host(host: str) -> str | None:
+    """The host of a URL as browsers read it, in ``normalise_host`` form: an IPv4 address in any
+    spelling browsers accept (``0xCB.0.113.5``, ``3405803781``) in dotted-decimal form; None for a
+    host browsers reject (``1.2.3.999``) or no DNS name can be (an empty label)."""
     host = host.strip().rstrip(".").lower()
     last = host.rpartition(".")[2]
-    if not (last.isdigit() or re.fullmatch(r"0x[0-9a-f]*", last)):
-        return host
-    return _ipv4(host)
+    if last.isdigit() or re.fullmatch(r"0x[0-9a-f]*", last):
+        return _ipv4(host)
+    try:
+        return normalise_host(host)
+    except ValueError:
+        return None
 
 
 def _ipv4(host: str) -> str | None:
@@ -42,7 +54,9 @@ def _ipv4(host: str) -> str | None:
             numbers.append(int(digits, base) if digits else 0)
         except ValueError:  # 8 or 9 in octal, a-f outside hexadecimal
             return None
-    if not 1 <= len(numbers) <= 4 or any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+    if not 1 <= len(numbers) <= 4 or any(n > 255 for n in numbers[:-1]):
+        return None
+    if numbers[-1] >= 256 ** (5 - len(numbers)):
         return None
     value = numbers[-1] + sum(n << (8 * (3 - i)) for i, n in enumerate(numbers[:-1]))
     return str(ipaddress.IPv4Address(value))
@@ -82,13 +96,13 @@ _LINK_KINDS = {
     "apple-touch-icon": "image", "apple-touch-icon-precomposed": "image",
 }
 # Script types that hold data or templates, not code: URLs in them are not loaded.
-_DATA_SCRIPT_TYPES = re.compile(r"json|template|html|text/plain", re.I)
+_DATA_SCRIPT_TYPES = re.compile(r"json|template|html|text/plain", re.IGNORECASE)
 
 # Bounded on purpose: page content is hostile, and an unbounded lazy match per "url(" would make
 # a crafted style sheet quadratic. An unclosed comment runs to the end, as in CSS.
-_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.S)
-_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"'()\s;]{1,2048})\1""", re.I)
-_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"'()\s]{0,2048})\1\s*\)""", re.I)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(["']?)([^"'()\s;]{1,2048})\1""", re.IGNORECASE)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)([^"'()\s]{0,2048})\1\s*\)""", re.IGNORECASE)
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = rf"(?:{_LABEL}\.)+(?:[A-Za-z][A-Za-z0-9-]{{0,62}})|\d{{1,3}}(?:\.\d{{1,3}}){{3}}"
@@ -100,42 +114,53 @@ _SCRIPT_URL = re.compile(
 )
 _TRAILING_PUNCTUATION = ".,;:!?)]}"
 
-# Well-known loader snippets: they build the URL of what they load from pieces, so the generic
-# URL scan sees at best a prefix. Each rule yields the URL the snippet will fetch.
-_GTM_ID = re.compile(r"\bGTM-[A-Z0-9]{4,12}\b")
-_GTAG_URL = re.compile(r"googletagmanager\.com/gtag/js(?:\?id=([\w-]+))?")
-_GTAG_CONFIG = re.compile(r"""gtag\(\s*["']config["']\s*,\s*["']([A-Z]{1,3}-[\w-]+)["']""")
-_GA = re.compile(r"google-analytics\.com/(analytics|ga)\.js")
-_FBEVENTS = re.compile(r"connect\.facebook\.net/([\w-]+)/fbevents\.js")
-_MATOMO_BASE = re.compile(r"""\bu\s*=\s*["']((?:https?:)?//[^"'\s/]+(?:/[^"'\s]*)?)["']""")
-_HOTJAR_ID = re.compile(r"hjid\s*:\s*(\d+)")
-_HOTJAR_SV = re.compile(r"hjsv\s*:\s*(\d+)")
 
-
-def _loader_urls(script: str) -> list[str]:
-    """URLs that well-known tag loaders (GTM, gtag, GA, Facebook pixel, Matomo, Hotjar) fetch."""
+def loader_urls(script: str, loaders: Sequence[TagLoader]) -> list[str]:
+    """URLs that well-known tag loaders (the KB's ``loaders/`` records: Google Tag Manager, Meta
+    Pixel, Matomo...) fetch: they build them from pieces, so the generic URL scan sees at best a
+    prefix. The records say what to look for; this applies them in order."""
     urls: list[str] = []
-    if "googletagmanager.com/gtm.js" in script:
-        ids = _GTM_ID.findall(script)
-        urls += [f"https://www.googletagmanager.com/gtm.js?id={i}" for i in ids]
-        urls += [] if ids else ["https://www.googletagmanager.com/gtm.js"]
-    gtag_ids = [m.group(1) for m in _GTAG_URL.finditer(script) if m.group(1)]
-    if "gtag(" in script:
-        gtag_ids += _GTAG_CONFIG.findall(script)
-    urls += [f"https://www.googletagmanager.com/gtag/js?id={i}" for i in gtag_ids]
-    if not gtag_ids and _GTAG_URL.search(script):
-        urls.append("https://www.googletagmanager.com/gtag/js")
-    urls += [f"https://www.google-analytics.com/{name}.js" for name in _GA.findall(script)]
-    urls += [f"https://connect.facebook.net/{loc}/fbevents.js" for loc in _FBEVENTS.findall(script)]
-    if "_paq" in script and (base := _MATOMO_BASE.search(script)):
-        prefix = base.group(1) if base.group(1).endswith("/") else base.group(1) + "/"
-        urls.append(prefix + ("piwik.js" if "piwik.js" in script else "matomo.js"))
-    if "static.hotjar.com" in script:
-        hjid, hjsv = _HOTJAR_ID.search(script), _HOTJAR_SV.search(script)
-        version = hjsv.group(1) if hjsv else "6"
-        urls.append(f"https://static.hotjar.com/c/hotjar-{hjid.group(1)}.js?sv={version}"
-                    if hjid else "https://static.hotjar.com/")
+    for loader in loaders:
+        if loader.when is None or loader.when in script:
+            urls += _urls_of(loader, script)
     return list(dict.fromkeys(urls))
+
+
+def _urls_of(loader: TagLoader, script: str) -> list[str]:
+    values: dict[str, str] = {}
+    for name, pattern in loader.values.items():
+        found = _found(pattern, script, first=True) or (
+            [pattern.default] if pattern.default is not None else [])
+        if not found:
+            return _fallback(loader, script)
+        values[name] = found[0]
+    if not loader.ids:
+        return [loader.url.format(**values)]
+    ids = dict.fromkeys(value for pattern in loader.ids for value in _found(pattern, script))
+    return [loader.url.format(id=i, **values) for i in ids] or _fallback(loader, script)
+
+
+def _found(pattern: LoaderPattern, script: str, first: bool = False) -> list[str]:
+    if pattern.when is not None and pattern.when not in script:
+        return []
+    values = []
+    for match in pattern.regex.finditer(script):
+        value = match.group(1) if pattern.regex.groups else match.group(0)
+        if not value:  # an optional group that took no part
+            continue
+        if pattern.end and not value.endswith(pattern.end):
+            value += pattern.end
+        values.append(value)
+        if first:
+            break
+    return values
+
+
+def _fallback(loader: TagLoader, script: str) -> list[str]:
+    fallback = loader.fallback
+    if fallback is None or (fallback.when is not None and fallback.when not in script):
+        return []
+    return [fallback.url]
 
 
 def _css_urls(css: str) -> list[tuple[str, str]]:
@@ -155,9 +180,10 @@ class _PageParser(HTMLParser):
     """Collects resources and the title. html.parser never stops on malformed markup; the few
     constructs it chokes on are neutralised in ``scan_html``."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, loaders: Sequence[TagLoader] = ()) -> None:
         super().__init__(convert_charrefs=True)
         self.base_url = base_url
+        self.loaders = loaders
         self.found: dict[tuple[str, str], Resource] = {}
         self.title: str | None = None
         self._title_parts: list[str] | None = None
@@ -171,10 +197,10 @@ class _PageParser(HTMLParser):
         if len(self.found) >= MAX_RESOURCES or (value, tag, self.base_url) in self._tried:
             return
         self._tried.add((value, tag, self.base_url))  # repeated values cost one urljoin
-        url = _absolute_http_url(value, self.base_url)
+        url = absolute_http_url(value, self.base_url)
         if url is None or (url, tag) in self.found:
             return
-        host = _normal_host(urlsplit(url).hostname or "")
+        host = url_host(urlsplit(url).hostname or "")
         if host is None:  # a URL browsers refuse to load
             return
         self.found[(url, tag)] = Resource(url, host, tag, attribute, kind)
@@ -186,7 +212,7 @@ class _PageParser(HTMLParser):
                 values.setdefault(name, value)
         if tag == "base" and not self._base_seen and "href" in values:
             self._base_seen = True
-            self.base_url = _absolute_http_url(values["href"], self.base_url) or self.base_url
+            self.base_url = absolute_http_url(values["href"], self.base_url) or self.base_url
         for (element, attribute), kind in _ATTRIBUTE_KINDS.items():
             if element == tag and attribute in values:
                 if attribute == "srcset":
@@ -197,9 +223,9 @@ class _PageParser(HTMLParser):
                     self.add(values[attribute], tag, attribute, kind)
         if tag == "link" and "href" in values:
             tokens = values.get("rel", "").lower().split()
-            kind = next((_LINK_KINDS[t] for t in tokens if t in _LINK_KINDS), None)
-            if kind:
-                self.add(values["href"], tag, "href", kind)
+            link_kind = next((_LINK_KINDS[t] for t in tokens if t in _LINK_KINDS), None)
+            if link_kind:
+                self.add(values["href"], tag, "href", link_kind)
         if "style" in values:
             for url, kind in _css_urls(values["style"]):
                 self.add(url, tag, "style", kind)
@@ -245,7 +271,7 @@ class _PageParser(HTMLParser):
 
     def add_script_urls(self, script: str) -> None:
         script = script.replace("\\/", "/")  # JSON-escaped URLs
-        loaders = _loader_urls(script)
+        loaders = loader_urls(script, self.loaders)
         for url in loaders:
             self.add(url, "script", None, "loader-snippet")
         # Pieces of a loader's URL ("https://www.googletagmanager.com/gtm.js?id=") add nothing.
@@ -261,7 +287,7 @@ def _without_scheme(url: str) -> str:
     return url.partition("//")[2]
 
 
-def _absolute_http_url(value: str, base_url: str) -> str | None:
+def absolute_http_url(value: str, base_url: str) -> str | None:
     """``value`` resolved against ``base_url`` the way browsers clean it, or None if not http(s)."""
     value = re.sub(r"[\t\n\r]", "", value.strip())
     try:
@@ -275,9 +301,10 @@ def _absolute_http_url(value: str, base_url: str) -> str | None:
     return urlunsplit(parts._replace(netloc=parts.netloc.lower(), path=parts.path or "/"))
 
 
-def scan_html(html: str, base_url: str) -> tuple[list[Resource], str | None]:
+def scan_html(html: str, base_url: str, loaders: Sequence[TagLoader] = (),
+              ) -> tuple[list[Resource], str | None]:
     """Resources (see ``extract_resources``) and the title of an HTML document."""
-    parser = _PageParser(base_url)
+    parser = _PageParser(base_url, loaders)
     # "<![" starts a bogus comment in HTML5, but html.parser asserts on unknown marked sections;
     # "<?" has the same meaning (ignored up to the next ">") and parses everywhere.
     parser.feed(html.replace("<![", "<?["))
@@ -285,10 +312,13 @@ def scan_html(html: str, base_url: str) -> tuple[list[Resource], str | None]:
     return list(parser.found.values()), parser.title
 
 
-def extract_resources(html: str, base_url: str) -> list[Resource]:
+def extract_resources(html: str, base_url: str, loaders: Sequence[TagLoader] = (),
+                      ) -> list[Resource]:
     """Every http(s) URL the page makes a browser load or connect to, in document order.
 
     Pure: no network. Relative URLs are resolved against ``base_url`` (or ``<base href>``),
-    duplicates by (url, tag) are dropped, at most ``MAX_RESOURCES`` are returned.
+    duplicates by (url, tag) are dropped, at most ``MAX_RESOURCES`` are returned. ``loaders``
+    (``kb.indexes.tag_loaders``) name what tag loader snippets fetch; without them only URLs
+    written out whole in scripts are found.
     """
-    return scan_html(html, base_url)[0]
+    return scan_html(html, base_url, loaders)[0]

@@ -21,10 +21,13 @@ import ipaddress
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Self
 from urllib.parse import urlsplit
 
-from souverain.collect.web import ConnectMap, _ascii_host, _describe, _ip_literals
+from souverain.collect.connect import ConnectMap
+from souverain.collect.http import describe, request_host
 from souverain.errors import SouverainError
+from souverain.kb.hostnames import ip_literals
 
 MAX_HEAD_BYTES = 64 * 1024
 _READ_SIZE = 64 * 1024
@@ -58,9 +61,11 @@ class _Refused(Exception):
 
 
 class RecordingProxy:
-    """``async with RecordingProxy(resolve) as proxy:`` then ``proxy.url`` for ``--proxy-server``."""
+    """``async with RecordingProxy(resolve) as proxy:`` then ``proxy.url`` for
+    ``--proxy-server``."""
 
-    def __init__(self, resolve: Resolve, *, admit: Admit | None = None, connect_map: ConnectMap | None = None,
+    def __init__(self, resolve: Resolve, *, admit: Admit | None = None,
+                 connect_map: ConnectMap | None = None,
                  max_connections: int = 500, max_bytes: int = 64_000_000,
                  connect_timeout: float = 5.0, allow_private: bool = False) -> None:
         self.resolve = resolve
@@ -84,8 +89,9 @@ class RecordingProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def __aenter__(self) -> RecordingProxy:
-        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0, limit=MAX_HEAD_BYTES)
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", 0,
+                                                  limit=MAX_HEAD_BYTES)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -162,10 +168,11 @@ class RecordingProxy:
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 TimeoutError) as exc:
             if record is not None and record.status == "open":
-                record.status, record.error = "error", _describe(exc)
+                record.status, record.error = "error", describe(exc)
         finally:
             if record is not None:
-                record.elapsed_ms = round((time.monotonic() - self._started - record.started) * 1000, 1)
+                elapsed = time.monotonic() - self._started - record.started
+                record.elapsed_ms = round(elapsed * 1000, 1)
             for stream in (writer, upstream):
                 if stream is not None:
                     stream.transport.abort()
@@ -186,7 +193,8 @@ class RecordingProxy:
         if not self.allow_private:
             addresses = [a for a in addresses if ipaddress.ip_address(a).is_global]
             if not addresses:
-                raise _Refused(403, "not a public address (the page may not reach private networks)")
+                raise _Refused(403, "not a public address "
+                                    "(the page may not reach private networks)")
         to_host, to_port = self.connect_map.target(record.host, record.port)
         if to_host != record.host:  # --connect-to: one endpoint; evidence keeps the real address
             endpoints = [(to_host, to_port, addresses[0])]
@@ -197,21 +205,22 @@ class RecordingProxy:
             record.address = meant
             try:
                 async with asyncio.timeout(self.connect_timeout):
-                    return await asyncio.open_connection(connect_host, port, flags=socket.AI_NUMERICHOST)
+                    return await asyncio.open_connection(connect_host, port,
+                                                         flags=socket.AI_NUMERICHOST)
             except OSError as exc:  # TimeoutError included
-                error = _describe(exc)
+                error = describe(exc)
         raise _Refused(502, error)
 
     async def _addresses_for(self, host: str) -> list[str]:
         """Each name is resolved once per run, however many connections the browser opens."""
-        if _ip_literals([host]):
+        if ip_literals([host]):
             return [host]
         if host not in self._addresses:
             self._addresses[host] = asyncio.ensure_future(self.resolve(host))
         try:
-            addresses = _ip_literals(await asyncio.shield(self._addresses[host]))
+            addresses = ip_literals(await asyncio.shield(self._addresses[host]))
         except (OSError, SouverainError) as exc:
-            raise _Refused(502, f"resolve {host}: {_describe(exc)}") from exc
+            raise _Refused(502, f"resolve {host}: {describe(exc)}") from exc
         if not addresses:
             raise _Refused(502, f"no address for {host}")
         return addresses
@@ -258,7 +267,7 @@ def _parse_head(head: bytes) -> tuple[str, str, int, bytes]:
         if url.scheme != "http":
             raise _Refused(400, "only http:// URLs are proxied in the clear")
         default = 80
-    name = _ascii_host(host) if host else None
+    name = request_host(host) if host else None
     if name is None:
         raise _Refused(400, "bad host")
     if port_text.isdigit() and 0 < int(port_text) < 65536:
@@ -271,17 +280,21 @@ def _parse_head(head: bytes) -> tuple[str, str, int, bytes]:
     if method != "CONNECT":
         path = url.path or "/"
         path += f"?{url.query}" if url.query else ""
-        kept = [line for line in lines if line and line.partition(":")[0].strip().lower() not in _HOP_BY_HOP]
-        forward = "\r\n".join([f"{method} {path} {version}", *kept, "Connection: close", "", ""]).encode("latin-1")
+        kept = [line for line in lines
+                if line and line.partition(":")[0].strip().lower() not in _HOP_BY_HOP]
+        forward = "\r\n".join(
+            [f"{method} {path} {version}", *kept, "Connection: close", "", ""]).encode("latin-1")
     return method, name, port, forward
 
 
 async def _answer(writer: asyncio.StreamWriter, code: int, reason: str) -> None:
-    text = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway", 503: "Service Unavailable"}[code]
+    text = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway",
+            503: "Service Unavailable"}[code]
     body = reason.encode("utf-8", "replace")
     try:
-        writer.write(f"HTTP/1.1 {code} {text}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
-                     "Connection: close\r\n\r\n".encode("latin-1") + body)
+        writer.write(f"HTTP/1.1 {code} {text}\r\nContent-Type: text/plain\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+                     .encode("latin-1") + body)
         await writer.drain()
     except OSError:
         pass

@@ -14,6 +14,7 @@ import dataclasses
 import re
 import urllib.parse
 
+from souverain.kb.hostnames import normalise_host
 from souverain.kb.psl import PublicSuffixList
 
 MAX_DESTINATIONS = 10
@@ -84,7 +85,10 @@ def _destination(kind: str, uri: str) -> Destination:
         host = urllib.parse.urlsplit(text).hostname or ""
     else:
         return Destination(kind, text, None, f"unsupported report URI scheme {scheme!r}")
-    host = host.strip().rstrip(".").lower()
+    try:
+        host = normalise_host(host)
+    except ValueError:  # empty, or a label IDNA refuses
+        host = ""
     if not _HOST.match(host):
         return Destination(kind, text, None, "no valid host name in the report URI")
     return Destination(kind, text, host)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from pathlib import Path
 
 from souverain.errors import KBValidationError
 from souverain.kb.loader import DATA_DIR, RawRecord, load_records
 from souverain.kb.schema import Alternative, Entity, Law, Record, Region, Service
+from souverain.kb.view import KBView
 
 SCHEMA_VERSION = "1"  # version of the record format (kb/schema.py)
+MAX_VIEWS = 64  # dates whose views a KB keeps (the oldest view is dropped past that)
 
 
 class KnowledgeBase:
@@ -29,6 +32,24 @@ class KnowledgeBase:
         self.laws: dict[str, Law] = self._of("laws")
         self.alternatives: dict[str, Alternative] = self._of("alternatives")
         self.regions: dict[str, Region] = self._of("regions")
+        self.views: dict[dt.date, KBView] = {}  # kb.at(date), kept for reuse
+
+    def __copy__(self) -> KnowledgeBase:
+        """A shallow copy (to add a record, e.g. an offer's inline provider) gets views of its own:
+        a view answers for the KB it was made from."""
+        clone = object.__new__(KnowledgeBase)
+        clone.__dict__.update(self.__dict__)
+        clone.views = {}
+        return clone
+
+    def at(self, date: dt.date) -> KBView:
+        """The KB at ``date``: ownership and laws worked out once per entity (kb/view.py)."""
+        view = self.views.get(date)
+        if view is None:
+            if len(self.views) >= MAX_VIEWS:
+                del self.views[next(iter(self.views))]
+            view = self.views[date] = KBView(self, date)
+        return view
 
     def _of(self, kind: str) -> dict:
         return {rid: rec for rid, rec in self.records.items() if self.kinds[rid] == kind}

@@ -11,7 +11,8 @@ import dataclasses
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from souverain.kb.psl import normalise_host
+from souverain.kb.hostnames import normalise_host
+from souverain.kb.schema import TagLoader
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -38,6 +39,7 @@ class Indexes:
     asn: dict[int, str]  # ASN -> service
     header: list[tuple[str, str, str]]  # (lowercase header name, lowercase value prefix, service)
     urls: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # host suffix -> [(path prefix, service)]
+    tag_loaders: tuple[TagLoader, ...] = ()  # loaders/ records, by id: what pages' snippets load
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -67,7 +69,9 @@ class Indexes:
         header.sort(key=lambda item: -len(item[1]))
         for prefixes in urls.values():
             prefixes.sort(key=lambda item: -len(item[0]))  # longest path first
-        return cls(hosts, txt, ca, asn, header, urls)
+        loaders = tuple(record for _, record in sorted(kb.records.items())
+                        if isinstance(record, TagLoader) and not record.deprecated)
+        return cls(hosts, txt, ca, asn, header, urls, loaders)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""

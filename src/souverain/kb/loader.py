@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from souverain.errors import YAMLFileError
 from souverain.kb import yamlio
+from souverain.kb.messages import plain
 from souverain.kb.problems import Problem, display_path, format_field, line_of
 from souverain.kb.schema import KINDS, Record
 
@@ -78,7 +79,7 @@ def _read_one(kind: str, path: Path, shown: str, problems: list[Problem], digest
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            problems.append(Problem(shown, line_of(lines, loc), format_field(loc), error["msg"]))
+            problems.append(Problem(shown, line_of(lines, loc), format_field(loc), plain(error)))
     if data.get("id") != path.stem:
         problems.append(
             Problem(shown, line_of(lines, ("id",)), "id", f"id {data.get('id')!r} differs from file name {path.stem!r}")

@@ -2,7 +2,8 @@
 
 Implements the PSL algorithm (https://publicsuffix.org/list/): normal, wildcard and exception
 rules, ICANN and private sections. Used to reject fingerprints that are public suffixes and to
-tell first-party from third-party hosts by registrable domain.
+tell first-party from third-party hosts by registrable domain. An IP address is not a name: the
+list does not apply to it (``203.0.113.5`` is its own registrable domain, not ``113.5``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import functools
 import gzip
 from pathlib import Path
+
+from souverain.kb.hostnames import is_address, normalise_host
+
+__all__ = ["BUNDLED", "PublicSuffixList", "normalise_host"]
 
 BUNDLED = Path(__file__).parent / "bundled" / "public_suffix_list.dat.gz"
 
@@ -28,8 +33,8 @@ class PublicSuffixList:
                 icann = False
             if not line or line.startswith("//"):
                 continue
-            rule = line.split()[0].encode("idna").decode("ascii") if not line.isascii() else line.split()[0]
-            rule = rule.lower()
+            rule = line.split()[0]
+            rule = (rule.encode("idna").decode("ascii") if not rule.isascii() else rule).lower()
             if rule.startswith("!"):
                 self.exceptions.add(rule[1:])
             else:
@@ -40,8 +45,12 @@ class PublicSuffixList:
         return _bundled()
 
     def public_suffix(self, host: str, *, private: bool = True) -> str:
-        """The longest public suffix of ``host`` (``*`` default rule: its last label)."""
-        labels = normalise_host(host).split(".")
+        """The longest public suffix of ``host`` (``*`` default rule: its last label); an IP
+        address has none (empty string)."""
+        host = normalise_host(host)
+        if is_address(host):
+            return ""
+        labels = host.split(".")
         best = labels[-1]
         for i in range(len(labels)):
             candidate = ".".join(labels[i:])
@@ -54,8 +63,11 @@ class PublicSuffixList:
         return best
 
     def registrable_domain(self, host: str, *, private: bool = True) -> str | None:
-        """The public suffix plus one label, or None when ``host`` is itself a public suffix."""
+        """The public suffix plus one label, or None when ``host`` is itself a public suffix; an
+        IP address is its own registrable domain."""
         host = normalise_host(host)
+        if is_address(host):
+            return host
         suffix = self.public_suffix(host, private=private)
         if host == suffix:
             return None
@@ -65,18 +77,6 @@ class PublicSuffixList:
     def is_public_suffix(self, host: str, *, private: bool = False) -> bool:
         host = normalise_host(host)
         return self.public_suffix(host, private=private) == host
-
-
-def normalise_host(host: str) -> str:
-    """Lowercase, strip the trailing dot, IDNA-encode; raise ValueError for impossible names."""
-    host = host.strip().rstrip(".").lower()
-    if not host:
-        raise ValueError("empty host name")
-    if not host.isascii():
-        host = host.encode("idna").decode("ascii")
-    if len(host) > 253 or any(not 0 < len(label) <= 63 for label in host.split(".")):
-        raise ValueError(f"{host!r} is not a valid host name (label length)")
-    return host
 
 
 @functools.cache

@@ -8,7 +8,9 @@ Field documentation lives in ``kb/data/README.md``; a test checks the two agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import string
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -560,6 +562,70 @@ class Checklist(Record):
     values: list[str] = Field(min_length=1)
 
 
+class LoaderPattern(Strict):
+    """A regular expression searched in a page's inline script; the value it finds is the text of
+    its group, or of the whole match when it has none."""
+
+    pattern: str = Field(min_length=1, max_length=500)
+    when: str | None = Field(default=None, min_length=1)  # searched only if the script has this
+    default: str | None = None  # in ``values``: the value when the pattern is not found
+    end: str | None = Field(default=None, min_length=1)  # appended unless the value ends with it
+
+    @field_validator("pattern")
+    @classmethod
+    def _one_group(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if compiled.groups > 1:
+            raise ValueError("give at most one group: its text is the value")
+        return value
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
+
+
+class LoaderFallback(Strict):
+    url: str = Field(pattern=r"^(https?:)?//\S+$")
+    when: str | None = Field(default=None, min_length=1)  # only if the script has this text
+
+
+class TagLoader(Record):
+    """A well-known tag loader snippet (Google Tag Manager, Meta Pixel...): it builds the URL of
+    what it loads from pieces, which the page's generic URL scan cannot read whole."""
+
+    when: str | None = Field(default=None, min_length=1)  # the snippet's mark in the script
+    ids: list[LoaderPattern] = Field(default_factory=list)  # one URL per distinct value found
+    values: dict[Annotated[str, Field(pattern=r"^[a-z][a-z_]*$")], LoaderPattern] = Field(
+        default_factory=dict)  # named values: the first found, or the default
+    url: str = Field(min_length=3)  # template: {id}, and {name} for each of values
+    fallback: LoaderFallback | None = None  # when an id or a value without default is not found
+
+    @model_validator(mode="after")
+    def _template_names_known(self) -> TagLoader:
+        if not (self.when or self.ids or self.values):
+            raise ValueError("give `when`, `ids` or `values`: what to find in the script")
+        if "id" in self.values:
+            raise ValueError("values: `id` is the name of the ids' value; choose another name")
+        if any(p.default is not None for p in self.ids):
+            raise ValueError("ids: a `default` only applies to values")
+        known = set(self.values) | ({"id"} if self.ids else set())
+        try:
+            fields = [(name, spec, conversion)
+                      for _, name, spec, conversion in string.Formatter().parse(self.url)
+                      if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"url: {exc}") from None
+        for name, spec, conversion in fields:
+            if name not in known:
+                raise ValueError(f"url: {{{name}}} is not one of {sorted(known) or 'nothing'}")
+            if spec or conversion:
+                raise ValueError(f"url: write {{{name}}} plainly, without conversion or format")
+        return self
+
+
 KINDS: dict[str, type[Record]] = {
     "entities": Entity,
     "services": Service,
@@ -567,6 +633,7 @@ KINDS: dict[str, type[Record]] = {
     "alternatives": Alternative,
     "regions": Region,
     "lists": Checklist,
+    "loaders": TagLoader,
     "functions": FunctionInfo,
     "frameworks": Framework,
     "assessments": Assessment,

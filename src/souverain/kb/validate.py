@@ -21,6 +21,7 @@ SINGULAR = {
     "alternatives": "an alternative",
     "regions": "a region",
     "lists": "a list",
+    "loaders": "a tag loader",
     "functions": "a function",
     "frameworks": "a framework",
     "assessments": "an assessment",
@@ -95,7 +96,8 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
 
 
 def _check_shares(entity: Entity, report) -> None:
-    dates = {edge.since for edge in entity.owners if edge.since} | {dt.date(1900, 1, 1), dt.date.today()}
+    # every first day an edge is asserted: its `since`, or its `since_before` bound
+    dates = {edge.start for edge in entity.owners} | {dt.date(1900, 1, 1), dt.date.today()}
     for at in sorted(dates):
         valid = [edge for edge in entity.owners if edge.valid_at(at)]
         for field in ("capital_pct", "votes_pct"):
@@ -116,7 +118,7 @@ def _cycles(kb: KnowledgeBase, report) -> list[Problem]:
     boundaries = {dt.date(1900, 1, 1)}
     for entity in kb.entities.values():
         for edge in entity.owners:
-            boundaries.update(d for d in (edge.since, edge.until) if d)
+            boundaries.update(d for d in (edge.start, edge.until) if d)
     for at in sorted(boundaries):
         graph = {
             eid: [e.owner for e in ent.owners if e.valid_at(at) and e.owner in kb.entities]

@@ -111,18 +111,6 @@ class Infrastructure(Model):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class EntityView:
-    """An entity at a date: its operator and controller, the chain between them, the laws."""
-
-    operator: EntityRef
-    controller: EntityRef
-    chain: tuple[ChainEntry, ...]
-    chain_text: str
-    laws: tuple[LawReach, ...]
-    foreign_laws: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class Dependency(Model):
     """One function of one domain and who can reach it."""
 

@@ -83,6 +83,11 @@ def iter_population(path: Path, fmt: str | None = None, domain_column: str | Non
             else:
                 rows = _jsonl_rows(handle) if fmt == "jsonl" else _list_rows(handle)
                 first = next(rows, None)
+                # the domain column comes from the first valid JSON object: bad lines before it
+                # are reported like any bad row, not taken for the header
+                while fmt == "jsonl" and first is not None and first[2]:
+                    yield BadRow(first[0], str(first[1]), first[2])
+                    first = next(rows, None)
                 if first is None:
                     return
                 column = None

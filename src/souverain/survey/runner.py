@@ -21,13 +21,13 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
-from souverain.collect.dns import Resolver
+from souverain.collect.dns import Resolver, answered
 from souverain.scan import ScanOptions, collect_options, make_fetcher, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
 
@@ -79,8 +79,8 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
         async with _resolver(options) as own:
             return await scan_targets(kb, ip_table, domains, options, emit, own, stop)
     outcomes: Counter = Counter()
-    sent_before = resolver.stats["queries"]
-    collect = collect_options(kb, options, make_fetcher(resolver, options))
+    sent_before, answered_before = resolver.stats["queries"], answered(resolver.stats)
+    collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders))
     queue: asyncio.Queue = asyncio.Queue()
     for domain in domains:
         queue.put_nowait(domain)
@@ -100,6 +100,7 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
 
     await _until_done_or_stopped([asyncio.ensure_future(worker()) for _ in range(workers)], stop)
     outcomes["dns_queries"] += resolver.stats["queries"] - sent_before
+    outcomes["dns_answered"] += answered(resolver.stats) - answered_before
     return outcomes
 
 
@@ -176,7 +177,7 @@ def scan_partition(domains: list[str], options: dict, kb_root: str | None = None
     stop = _stop_event.is_set if _stop_event is not None else None
     counts = run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append,
                                     stop=stop))
-    return {"rows": rows, "dns_queries": counts["dns_queries"], "kb_version": kb.version}
+    return {"rows": rows, "dns_queries": counts["dns_queries"], "dns_answered": counts["dns_answered"], "kb_version": kb.version}
 
 
 def partitions(store: SurveyStore, survey_id: int, size: int) -> Iterator[list[str]]:
@@ -248,6 +249,7 @@ def store_partitions(store: SurveyStore, survey_id: int, parts, totals: Counter,
     for part in parts:
         store.write(survey_id, part["rows"])
         totals["dns_queries"] += part["dns_queries"]
+        totals["dns_answered"] += part.get("dns_answered", 0)
         for row in part["rows"]:
             totals[row.status] += 1
             if progress:

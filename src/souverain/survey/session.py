@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import shlex
 import socket
@@ -18,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 import sqlalchemy as sa
 
@@ -28,6 +29,10 @@ from souverain.kb.loader import DATA_DIR
 from souverain.store.surveys import EmptyRun, SurveyStore
 from souverain.survey.inputs import BadRow, Target, iter_population
 from souverain.survey.runner import SurveyOptions
+from souverain.survey.stop import StopRequest
+
+Echo = Callable[[str], Any]  # one line for the person running the survey (stderr in the CLI)
+LEASE_LOST = "error: another process took over this run's lease: stopping"
 
 if TYPE_CHECKING:
     from souverain.model.survey import SurveyRow
@@ -97,7 +102,7 @@ class Lease:
                 return cls(surveys, run["id"], fields, on_lost)
         raise LeaseHeld(f"survey {run['name']!r} is being taken by another process")
 
-    def __enter__(self) -> Lease:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -181,6 +186,83 @@ def last_run_of(surveys: SurveyStore, input_path: Path) -> str:
     return str(runs[-1]["id"])
 
 
+def open_run(surveys: SurveyStore, input_path: Path, options: SurveyOptions, kb_version: str, *,
+             name: str | None, resume: bool, retry: str | None, input_format: str | None,
+             domain_column: str | None, echo: Echo, on_lost: Callable[[], None] | None = None,
+             ) -> tuple[dict, Lease, SurveyOptions]:
+    """The run ``survey run`` works on, its lease (not yet entered) and its options: a new run of
+    ``input_path``, or with ``resume`` or ``retry`` the run named ``name`` (default: the last run
+    of ``input_path``) with the options it was created with."""
+    if resume or retry:
+        run, lease = reopen_run(surveys, name or last_run_of(surveys, input_path), on_lost)
+        echo(f"{'retrying' if retry else 'resuming'} survey {run['name']!r} (id {run['id']})")
+        return run, lease, SurveyOptions.from_dict(json.loads(run["options"]))
+    name = name or f"{input_path.stem}-{time.strftime('%Y%m%dT%H%M%S')}"
+    bad = BadRows(input_path, echo)
+    run, lease, read = create_run(surveys, input_path, input_format, domain_column, name, options,
+                                  kb_version, bad, on_lost)
+    if bad.count or read != run["total"]:
+        echo(f"{bad.count} bad row(s) skipped, {read - run['total']} duplicate(s)")
+    echo(f"survey {name!r} (id {run['id']}): {run['total']} domains")
+    return run, lease, options
+
+
+class Progress(Protocol):
+    """What ``scan_run`` reports to: called with each result row, closed at the end."""
+
+    started: float  # time.monotonic() when the progress began
+
+    def __call__(self, row: SurveyRow) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def scan_run(kb: KnowledgeBase, surveys: SurveyStore, run: dict, lease: Lease,
+             options: SurveyOptions, executor: Executor, *, retry: str | None, stop: StopRequest,
+             progress: Callable[[int], Progress], db_url: str | None, echo: Echo) -> bool:
+    """Scan what the run still needs, once its lease is held: with ``retry``, the results with
+    that status again. Stopped (``stop``) or failed, the run is marked interrupted and the
+    command that resumes it is shown; True when the run went to its end."""
+    survey_id, total = run["id"], run["total"]
+    surveys.finish(survey_id, "running")
+    if retry:
+        echo(f"{surveys.forget(survey_id, retry)} {retry} result(s) to scan again")
+    done_before = surveys.counts(survey_id)["done"]
+    shown = progress(total - done_before)
+    finished = False
+    try:
+        with stop.on_sigint():
+            outcomes = execute(kb, surveys, survey_id, options, executor, shown, stop)
+        finished = not stop.requested
+    finally:
+        shown.close()
+        if not finished:
+            done = surveys.counts(survey_id)["done"]
+            if not lease.lost:
+                surveys.finish(survey_id, "interrupted")
+            echo(f"saved {done - done_before} finished result(s) this session, "
+                 f"{done}/{total} done; resume with:")
+            echo("  " + resume_command(run, db_url, kb, executor))
+    if not finished:
+        return False
+    elapsed = time.monotonic() - shown.started
+    counts = surveys.counts(survey_id)
+    surveys.finish(survey_id, "complete" if counts["done"] >= total else "partial")
+    queries = outcomes.pop("dns_queries", 0)
+    if queries and not outcomes.get("dns_answered"):
+        servers = ", ".join(f"{h}:{p}" for h, p in options.nameservers or []) or "the system resolver"
+        echo(f"warning: no answer from {servers} for any of {queries} queries: the unknown rows are "
+             "the resolver's, not the domains'; check the network or --nameserver, then re-scan them "
+             "with:")
+        echo("  " + resume_command(run, db_url, kb, executor, ("--retry", "unknown")))
+    outcomes.pop("dns_answered", None)
+    scanned = sum(outcomes.values())
+    echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
+         f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
+         f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s")
+    return True
+
+
 @dataclasses.dataclass
 class Executor:
     """Where the partitions run: this process (one event loop), a pool of processes, or a Dask cluster."""
@@ -210,12 +292,14 @@ def execute(kb: KnowledgeBase, surveys: SurveyStore, survey_id: int, options: Su
     return run_async(run_local(kb, IPASNTable.load(), surveys, survey_id, options, progress, stop))
 
 
-def resume_command(run: dict, db_url: str | None, kb: KnowledgeBase, executor: Executor) -> str:
-    """The command that continues ``run``, shell-quoted; a database password is shown as ***."""
+def resume_command(run: dict, db_url: str | None, kb: KnowledgeBase, executor: Executor,
+                   how: tuple[str, ...] = ("--resume",)) -> str:
+    """The command that continues ``run`` (``how``: or ``--retry unknown``), shell-quoted; a database
+    password is shown as ***."""
     words = ["souverain"]
     if Path(kb.root).resolve() != DATA_DIR.resolve():
         words += ["--kb", str(kb.root)]
-    words += ["survey", "run", run["input"], "--name", run["name"], "--resume"]
+    words += ["survey", "run", run["input"], "--name", run["name"], *how]
     if db_url:
         words += ["--db", redact_url(db_url)]
     if executor.kind == "dask" and isinstance(executor.scheduler, str):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import TYPE_CHECKING
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from souverain.kb.ownership import ChainLink, control_chain
 from souverain.kb.schema import Law, LawStatus
@@ -32,7 +34,7 @@ class LawExposure:
     def path_text(self) -> str:
         return render_path(self.path)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.law.id,
             "name": self.law.name,
@@ -49,12 +51,12 @@ class LawExposure:
         }
 
 
-def render_path(path: tuple[ChainLink, ...] | list[ChainLink]) -> str:
+def render_path(path: Sequence[ChainLink]) -> str:
     """``AWS European Sovereign Cloud GmbH <- Amazon.com, Inc. (US, 100 %)``."""
     if not path:
         return ""
     text = path[0].entity.name
-    for below, above in zip(path, path[1:]):
+    for below, above in itertools.pairwise(path):
         detail = ", ".join(part for part in (above.entity.country, below.describe_edge()) if part)
         text += f" <- {above.entity.name} ({detail})"
     if len(path) == 1:
@@ -86,7 +88,8 @@ def laws_for_entity(kb: KnowledgeBase, entity_id: str, at: dt.date) -> list[LawE
     return exposures
 
 
-def foreign_access_laws(kb: KnowledgeBase, exposures: list[LawExposure], home: str = "eu") -> list[LawExposure]:
+def foreign_access_laws(kb: KnowledgeBase, exposures: Sequence[LawExposure],
+                        home: str = "eu") -> list[LawExposure]:
     """Laws in force that compel access and come from outside the ``home`` region."""
     members = kb.region(home) | {home.upper()}  # laws of the EU itself carry country "EU"
     return [
