@@ -3,50 +3,70 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from souverain.cli.main import cli
 from souverain.store.database import Store
 from souverain.store.history import changes
 from souverain.store.surveys import SurveyStore, summarise_domain
 from souverain.survey.inputs import Target
+from souverain.testing.dnsserver import DNSServer
+from tests.scan.conftest import WORLD
 
 URL = os.environ.get("SOUVERAIN_TEST_POSTGRES")
 pytestmark = pytest.mark.skipif(not URL, reason="set SOUVERAIN_TEST_POSTGRES to a PostgreSQL URL")
 
 
 @pytest.fixture
-def store():
+def pg_url():
+    """A PostgreSQL URL whose tables live in a fresh schema, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     url = sa.engine.make_url(URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    with Store.open(url.render_as_string(hide_password=False)) as opened:
-        yield opened
+    yield url.render_as_string(hide_password=False)
     with admin.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
 
 
-def _scan(uid: str, started: str, service: str) -> dict:
-    dep = {"domain": "ville.test", "function": "email.inbound", "status": "identified", "confidence": "high",
-           "service": {"id": service, "name": service}, "operator": None, "controller": {"id": "x", "country": "FR"},
-           "foreign_access": False, "foreign_laws": [], "subject": "mx.ville.test", "reason": "mx-service"}
-    return {"schema_version": "1.0", "kb_version": "test", "scan": {"id": uid, "started": started,
-            "finished": started, "at": started[:10], "domains": ["ville.test"]},
-            "summary": {"verdict": "not-exposed"}, "dependencies": [dep]}
+@pytest.fixture
+def store(pg_url):
+    with Store.open(pg_url) as opened:
+        yield opened
 
 
-def test_scans_and_history(store):
-    store.save_scan(_scan("a1", "2026-03-01T10:00:00Z", "ovhcloud-mail"))
-    store.save_scan(_scan("a2", "2026-11-28T10:00:00Z", "exchange-online"))
-    scans, found = changes(store, "ville.test")
+def test_scans_and_history(pg_url, tmp_path):
+    """Two real scans of the loopback world stored in PostgreSQL: the MX moved between them."""
+    zones = tmp_path / "zones"
+    shutil.copytree(WORLD / "zones", zones)
+    before = DNSServer(zones).start()
+    moved_zones = tmp_path / "moved"
+    shutil.copytree(WORLD / "zones", moved_zones)
+    zone = moved_zones / "web.test.zone"
+    zone.write_text(zone.read_text().replace("mx1.mail.ovh.net.", "m365-test.mail.protection.outlook.com."))
+    after = DNSServer(moved_zones).start()
+    try:
+        for server in (before, after):
+            result = CliRunner().invoke(cli, ["scan", "web.test", "--functions", "mail", "--nameserver",
+                                              f"127.0.0.1:{server.port}", "--timeout", "0.3", "--db",
+                                              pg_url, "--quiet", "--format", "json"])
+            assert result.exit_code == 0, result.output
+    finally:
+        before.stop()
+        after.stop()
+    with Store.open(pg_url) as store:
+        scans, found = changes(store, "web.test")
     assert len(scans) == 2
-    assert (found[0].before, found[0].after, found[0].since, found[0].until) == (
-        ["ovhcloud-mail"], ["exchange-online"], "2026-03-01", "2026-11-28")
+    assert [(c.function, c.before, c.after) for c in found] == [
+        ("email.inbound", ["OVHcloud E-mail (MX Plan, E-mail Pro, Hosted Exchange)"],
+         ["Exchange Online (Microsoft 365)"])]
 
 
 def test_survey_writes_are_idempotent(store):
