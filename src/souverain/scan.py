@@ -24,8 +24,13 @@ from souverain.assess.organisation import summarise
 from souverain.attribute.domain import attribute_domain, notices
 from souverain.attribute.targets import validate_host
 from souverain.collect.dns import NO_RESPONSE, STATUSES, Resolver
-from souverain.collect.domain import (FUNCTION_GROUPS, CollectOptions, collect_domain,
-                                      resolve_first_party_hosts, send_host)
+from souverain.collect.domain import (
+    FUNCTION_GROUPS,
+    CollectOptions,
+    collect_domain,
+    resolve_first_party_hosts,
+    send_host,
+)
 from souverain.errors import UsageError
 from souverain.model.scan import BrowserSettings, Failure, Notice, ScanMeta, ScanResult, Tool
 from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
@@ -150,7 +155,7 @@ async def scan_one(kb: KnowledgeBase, resolver: Resolver, domain: str, options: 
 
 async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptions, ip_table: IPASNTable,
                        progress: Callable[[str], Any] | None = None) -> ScanResult:
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     clock = time.perf_counter()
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
                         concurrency=max(options.concurrency, 8), qps=options.qps) as resolver:
@@ -169,7 +174,7 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
         stats = dict(resolver.stats)
         servers = [_label(server) for server in resolver.nameservers]
     deps = [dep for _, domain_deps in results for dep in domain_deps]
-    finished = dt.datetime.now(dt.timezone.utc)
+    finished = dt.datetime.now(dt.UTC)
     summary = summarise(kb, deps, options.at)
     missing = tuple(obs.domain for obs, _ in results if obs.nxdomain)
     if missing:

@@ -123,12 +123,18 @@ def test_european_mail_hosts(kb):
     assert len(european) >= 8
 
 
-REQUIRED_ENTITIES = """amazon aws-european-sovereign-cloud microsoft alphabet google oracle ibm apple meta bleu orange
-capgemini delos-cloud sap s3ns thales t-systems deutsche-telekom ovhcloud scaleway iliad 3ds-outscale dassault-systemes
-cloud-temple clever-cloud hetzner ionos united-internet warburg-pincus stackit infomaniak proton exoscale
-a1-telekom-austria america-movil upcloud gandi your-online jaguar-network opcore phocea-dc cloudflare akamai linode
-fastly proofpoint thoma-bravo hornetsecurity vade mimecast permira isrg digicert sectigo dhimyotis harica buypass
-globalsign google-trust-services amazon-trust-services""".split()
+REQUIRED_ENTITIES = [
+    "amazon", "aws-european-sovereign-cloud", "microsoft", "alphabet", "google", "oracle",
+    "ibm", "apple", "meta", "bleu", "orange", "capgemini", "delos-cloud", "sap", "s3ns",
+    "thales", "t-systems", "deutsche-telekom", "ovhcloud", "scaleway", "iliad", "3ds-outscale",
+    "dassault-systemes", "cloud-temple", "clever-cloud", "hetzner", "ionos", "united-internet",
+    "warburg-pincus", "stackit", "infomaniak", "proton", "exoscale", "a1-telekom-austria",
+    "america-movil", "upcloud", "gandi", "your-online", "jaguar-network", "opcore",
+    "phocea-dc", "cloudflare", "akamai", "linode", "fastly", "proofpoint", "thoma-bravo",
+    "hornetsecurity", "vade", "mimecast", "permira", "isrg", "digicert", "sectigo",
+    "dhimyotis", "harica", "buypass", "globalsign", "google-trust-services",
+    "amazon-trust-services",
+]
 
 
 @pytest.mark.parametrize("entity_id", REQUIRED_ENTITIES)

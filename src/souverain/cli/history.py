@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import db_option, emit, format_option, handle_errors, lang_option, output_option, to_json
+from souverain.cli.options import (
+    db_option,
+    emit,
+    format_option,
+    handle_errors,
+    lang_option,
+    output_option,
+    to_json,
+)
 from souverain.report import terminal
 from souverain.report.i18n import Translator
 

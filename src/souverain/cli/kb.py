@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from souverain.cli.options import (
-    check_output_path, emit, format_option, handle_errors, lang_option, output_option, parse_date, to_json,
+    check_output_path,
+    emit,
+    format_option,
+    handle_errors,
+    lang_option,
+    output_option,
+    parse_date,
+    to_json,
 )
 from souverain.errors import KBValidationError
 from souverain.kb.base import load_kb

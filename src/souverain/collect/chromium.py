@@ -152,7 +152,7 @@ class Chromium:
         to_parent, from_child = os.pipe()  # and writes answers and events on fd 4
         # subprocess cannot place a descriptor at a given number: a short Python step moves our
         # pipe ends to 3 and 4, then becomes Chromium (POSIX sh only handles descriptors 0-9).
-        log = open(self.folder / "chromium.log", "wb")  # noqa: SIM115 - closed below
+        log = open(self.folder / "chromium.log", "wb")  # noqa: SIM115, ASYNC230 - closed below; opening is instant
         try:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-S", "-c", _TRAMPOLINE, str(to_child), str(from_child),

@@ -40,7 +40,7 @@ import struct
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 from souverain.collect import dnswire
 from souverain.errors import UsageError
@@ -148,7 +148,7 @@ def system_nameservers(path: Path = Path("/etc/resolv.conf")) -> list[tuple[str,
 class _Query:
     """One question in flight: its waiters, the attempt and the datagram it is waiting for."""
 
-    __slots__ = ("key", "waiters", "attempt", "rotate", "qid", "question", "started", "at", "sends", "channel")
+    __slots__ = ("at", "attempt", "channel", "key", "qid", "question", "rotate", "sends", "started", "waiters")
 
     def __init__(self, key: tuple[str, str], question: bytes, rotate: int) -> None:
         self.key = key
@@ -275,7 +275,7 @@ class Resolver:
             channel.close()
         self._channels.clear()
 
-    async def __aenter__(self) -> Resolver:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -437,14 +437,14 @@ class Resolver:
     async def _tcp(self, server: tuple[str, int], wire: bytes) -> bytes | None:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(*server), self.timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         try:
             writer.write(struct.pack("!H", len(wire)) + wire)
             await writer.drain()
             size = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), self.timeout))[0]
             return await asyncio.wait_for(reader.readexactly(size), self.timeout)
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, asyncio.IncompleteReadError):
             return None
         finally:
             writer.close()
@@ -534,5 +534,5 @@ def _now() -> str:
     second = int(time.time())
     if second != _clock["second"]:
         _clock["second"] = second
-        _clock["text"] = dt.datetime.fromtimestamp(second, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        _clock["text"] = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return _clock["text"]

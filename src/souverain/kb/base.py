@@ -72,7 +72,7 @@ class KnowledgeBase:
         return entity.name if entity else entity_id
 
     @functools.cached_property
-    def indexes(self):  # noqa: ANN201 - avoid an import cycle in the annotation
+    def indexes(self):
         from souverain.kb.indexes import Indexes
 
         return Indexes.build(self)

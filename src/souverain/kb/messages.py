@@ -55,7 +55,7 @@ def plain(error: dict[str, Any]) -> str:
         return f"must be one of {ctx.get('expected', '')}{got}"
     if kind.startswith("url_") or kind == "url_parsing":
         return f"must be a web address starting with https://{got}"
-    if kind.startswith("date_") or kind.startswith("datetime_"):
+    if kind.startswith(("date_", "datetime_")):
         return f"must be a date written YYYY-MM-DD{got}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = {"greater_than_equal": "at least", "greater_than": "more than",

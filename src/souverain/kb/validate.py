@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import TYPE_CHECKING
 
 from souverain.kb.problems import Problem, line_of
@@ -125,8 +126,8 @@ def _cycles(kb: KnowledgeBase, report) -> list[Problem]:
             for eid, ent in kb.entities.items()
         }
         state: dict[str, int] = {}
-        for start in graph:
-            stack = [(start, iter(graph[start]))]
+        for start, children in graph.items():
+            stack = [(start, iter(children))]
             path = [start]
             state[start] = state.get(start, 0) or 1
             if state[start] == 2:
@@ -183,7 +184,7 @@ def _fingerprints(kb: KnowledgeBase, report) -> list[Problem]:
                 owners.setdefault((kind, key_value), sid)
     # TXT prefixes that are prefixes of one another would make matches order-dependent
     prefixes = sorted(owners_key[1] for owners_key in owners if owners_key[0] == "txt")
-    for shorter, longer in zip(prefixes, prefixes[1:]):
+    for shorter, longer in itertools.pairwise(prefixes):
         if longer.startswith(shorter):
             sid = owners[("txt", longer)]
             if owners[("txt", shorter)] != sid:

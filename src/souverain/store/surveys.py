@@ -96,7 +96,7 @@ def summarise_domain(domain: str, deps: Sequence[Dependency], verdict: str | Non
         columns[f"{prefix}_foreign"] = any(d.foreign_laws for d, _ in known) if known else None
         for d in items:
             laws.update(d.foreign_laws)
-    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return SurveyRow(domain, status, reason, verdict, " ".join(sorted(laws)) or None,  # type: ignore[arg-type]
                      finished=finished, dependencies=tuple(_compact(d) for d in deps), **columns)
 
@@ -125,7 +125,7 @@ class SurveyStore:
         never seen without its owner. Without any target nothing is stored and ``EmptyRun`` is
         raised.
         """
-        created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         with self.engine.begin() as conn:
             if conn.execute(sa.select(surveys.c.id).where(surveys.c.name == name)).first():
                 raise UsageError(f"a survey named {name!r} exists already: use --resume, or another --name")

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from souverain.errors import DataError, UsageError
 from souverain.store.surveys import SurveyStore
-from souverain.survey.runner import SurveyOptions, partitions, run_window, scan_partition, store_partitions
+from souverain.survey.runner import (
+    SurveyOptions,
+    partitions,
+    run_window,
+    scan_partition,
+    store_partitions,
+)
 
 if TYPE_CHECKING:
     from souverain.model.survey import SurveyRow

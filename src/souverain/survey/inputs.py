@@ -65,8 +65,7 @@ def to_domain(value: str) -> str:
     elif "/" in text:
         text = text.split("/", 1)[0]
     text = text.strip().lower()
-    if text.startswith("www."):
-        text = text[4:]
+    text = text.removeprefix("www.")
     return validate_host(text, value)
 
 

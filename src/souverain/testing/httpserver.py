@@ -29,6 +29,7 @@ import ssl
 import tempfile
 import threading
 from pathlib import Path
+from typing import Self
 from urllib.parse import unquote
 
 import yaml
@@ -129,7 +130,7 @@ def _name(organization: str | None, common_name: str) -> x509.Name:
 def _certificate(subject: x509.Name, public_key, issuer: x509.Name, signing_key, *,
                  ca_path_length: int | None = None, host: str | None = None) -> x509.Certificate:
     """A certificate with the extensions strict verifiers (OpenSSL X509_STRICT) insist on."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
         .serial_number(x509.random_serial_number())
@@ -305,7 +306,7 @@ class WebServer:
             self._loop = asyncio.new_event_loop()
             try:
                 self._loop.run_until_complete(self.serve())
-            except BaseException as exc:  # report start-up failures to the starting thread
+            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread, which raises
                 self._failure = exc
                 self._ready.set()
             finally:
@@ -323,7 +324,7 @@ class WebServer:
         if self._thread:
             self._thread.join(5)
 
-    def __enter__(self) -> WebServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
