@@ -1,7 +1,7 @@
 # The two commands of the README are `make demo` and `make test`; CI runs `make test`.
 PYTHON ?= python3
 
-.PHONY: install demo test
+.PHONY: install demo lint test
 
 install:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
@@ -11,5 +11,10 @@ demo: install
 	souverain who aws-european-sovereign-cloud
 	$(PYTHON) scripts/demo.py m365pp.test web.test
 
-test: install
+lint: install
+	ruff check src tests
+	mypy --strict src/souverain/model src/souverain/kb
+	mypy src/souverain
+
+test: install lint
 	SOUVERAIN_TEST_POSTGRES="$${SOUVERAIN_TEST_POSTGRES:-$$(bash scripts/test_services.sh)}" $(PYTHON) -m pytest
