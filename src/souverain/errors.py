@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 
 class SouverainError(Exception):
@@ -26,7 +28,8 @@ class DataError(SouverainError):
 class KBValidationError(DataError):
     """The knowledge base has problems; ``problems`` lists them."""
 
-    def __init__(self, problems: list, what: str = "the knowledge base") -> None:
+    # the items are kb.problems.Problem, a layer above this module
+    def __init__(self, problems: Sequence[Any], what: str = "the knowledge base") -> None:
         self.problems = problems
         first = problems[0] if problems else "no details"
         super().__init__(f"{what} has {len(problems)} problem(s), first: {first}")

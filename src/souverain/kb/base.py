@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from souverain.errors import KBValidationError
 from souverain.kb.loader import DATA_DIR, RawRecord, load_records
 from souverain.kb.schema import Alternative, Entity, Law, Record, Region, Service
 from souverain.kb.view import KBView
+
+R = TypeVar("R", bound=Record)
+
+if TYPE_CHECKING:  # kb.indexes imports this module
+    from souverain.kb.indexes import Indexes
 
 SCHEMA_VERSION = "1"  # version of the record format (kb/schema.py)
 MAX_VIEWS = 64  # dates whose views a KB keeps (the oldest view is dropped past that)
@@ -27,11 +33,11 @@ class KnowledgeBase:
                 self.records[item.record.id] = item.record
                 self.kinds[item.record.id] = item.kind
                 self.sources[item.record.id] = item
-        self.entities: dict[str, Entity] = self._of("entities")
-        self.services: dict[str, Service] = self._of("services")
-        self.laws: dict[str, Law] = self._of("laws")
-        self.alternatives: dict[str, Alternative] = self._of("alternatives")
-        self.regions: dict[str, Region] = self._of("regions")
+        self.entities: dict[str, Entity] = self._of("entities", Entity)
+        self.services: dict[str, Service] = self._of("services", Service)
+        self.laws: dict[str, Law] = self._of("laws", Law)
+        self.alternatives: dict[str, Alternative] = self._of("alternatives", Alternative)
+        self.regions: dict[str, Region] = self._of("regions", Region)
         self.views: dict[dt.date, KBView] = {}  # kb.at(date), kept for reuse
 
     def __copy__(self) -> KnowledgeBase:
@@ -51,8 +57,9 @@ class KnowledgeBase:
             view = self.views[date] = KBView(self, date)
         return view
 
-    def _of(self, kind: str) -> dict:
-        return {rid: rec for rid, rec in self.records.items() if self.kinds[rid] == kind}
+    def _of(self, kind: str, model: type[R]) -> dict[str, R]:
+        # a record of a kind is always of its model (the loader validated it): isinstance narrows
+        return {rid: rec for rid, rec in self.records.items() if self.kinds[rid] == kind and isinstance(rec, model)}
 
     @property
     def version(self) -> str:
@@ -72,7 +79,7 @@ class KnowledgeBase:
         return entity.name if entity else entity_id
 
     @functools.cached_property
-    def indexes(self):
+    def indexes(self) -> Indexes:
         from souverain.kb.indexes import Indexes
 
         return Indexes.build(self)

@@ -22,6 +22,7 @@ import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from souverain.errors import DataError
 
@@ -43,7 +44,7 @@ class ASNMatch:
 class IPASNTable:
     """Sorted, non-overlapping address ranges with their origin AS, searched by bisection."""
 
-    def __init__(self, arrays: dict[str, array.array], names: dict[int, str], meta: dict):
+    def __init__(self, arrays: dict[str, array.array[int]], names: dict[int, str], meta: dict[str, Any]):
         self._a = arrays
         self.names = names
         self.meta = meta
@@ -65,7 +66,7 @@ class IPASNTable:
     def _parse(cls, raw: bytes) -> IPASNTable:
         header_end = raw.index(b"\n")
         meta = json.loads(raw[:header_end])
-        arrays: dict[str, array.array] = {}
+        arrays: dict[str, array.array[int]] = {}
         offset = header_end + 1
         names: dict[int, str] = {}
         for section, size in zip(_SECTIONS, meta["sizes"], strict=True):
@@ -136,7 +137,7 @@ def _bundled_table() -> IPASNTable:
 def _read_rows(path: Path, version: int) -> Iterable[tuple[int, int, int, str]]:
     position = {"line": 0}
 
-    def lines(handle) -> Iterator[str]:  # decoded one line at a time: errors name their line
+    def lines(handle: IO[bytes]) -> Iterator[str]:  # decoded one line at a time: errors name their line
         for position["line"], raw in enumerate(handle, start=1):
             try:
                 yield raw.decode("utf-8")
@@ -161,14 +162,14 @@ def _parse_row(path: Path, line_no: int, row: list[str], version: int) -> tuple[
         raise DataError(f"{path}:{line_no}: {exc}") from exc
     if start.version != version or end.version != version:
         raise DataError(f"{path}:{line_no}: expected IPv{version} addresses")
-    if start > end:
+    if int(start) > int(end):  # same version, checked above
         raise DataError(f"{path}:{line_no}: the range starts after it ends")
     if not 0 <= asn < 2**32:
         raise DataError(f"{path}:{line_no}: AS number {asn} out of range")
     return int(start), int(end), asn, row[3] if len(row) > 3 else ""
 
 
-def build(v4_csv: Path, v6_csv: Path, out: Path, source: dict) -> dict:
+def build(v4_csv: Path, v6_csv: Path, out: Path, source: dict[str, Any]) -> dict[str, Any]:
     """Convert ``start,end,asn,name`` CSV files (dotted addresses) into the bundled format."""
     arrays = {section: array.array(code) for section, code in _TYPECODES.items()}
     names: dict[int, str] = {}

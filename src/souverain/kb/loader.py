@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from souverain.errors import YAMLFileError
 from souverain.kb import yamlio
 from souverain.kb.messages import plain
-from souverain.kb.problems import Problem, display_path, format_field, line_of
+from souverain.kb.problems import Loc, Problem, display_path, format_field, line_of
 from souverain.kb.schema import KINDS, Record
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -22,7 +22,7 @@ class RawRecord:
     kind: str
     path: Path
     shown_path: str
-    lines: dict[tuple, int]
+    lines: dict[Loc, int]
     record: Record | None
 
 
@@ -59,7 +59,7 @@ def load_records(root: Path = DATA_DIR) -> LoadResult:
     return LoadResult(records, problems, digest.hexdigest())
 
 
-def _read_one(kind: str, path: Path, shown: str, problems: list[Problem], digest) -> RawRecord:
+def _read_one(kind: str, path: Path, shown: str, problems: list[Problem], digest: hashlib._Hash) -> RawRecord:
     try:
         raw = yamlio.read_bytes(path)
         digest.update(raw)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic_core import ErrorDetails
+
 from souverain.kb.schema import ID_PATTERN
 
 # pattern -> what a valid value looks like
@@ -37,7 +39,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def plain(error: dict[str, Any]) -> str:
+def plain(error: ErrorDetails) -> str:
     """One pydantic error (an item of ``ValidationError.errors()``) in plain words."""
     kind, ctx, value = error.get("type", ""), error.get("ctx") or {}, error.get("input")
     got = f" (got {_shown(value)})" if kind != "missing" else ""

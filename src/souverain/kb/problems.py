@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from souverain.errors import YAMLFileError
+
+# where a value sits in a record: keys and list indexes, outermost first
+Loc = tuple[str | int, ...]
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -24,11 +28,11 @@ class Problem:
     def of_file(cls, shown: str, error: YAMLFileError) -> Problem:
         return cls(shown, error.line, "", error.problem)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-def format_field(loc: tuple) -> str:
+def format_field(loc: Loc) -> str:
     """``('owners', 0, 'owner')`` -> ``owners[0].owner``."""
     text = ""
     for part in loc:
@@ -39,7 +43,7 @@ def format_field(loc: tuple) -> str:
     return text or "(record)"
 
 
-def line_of(lines: dict[tuple, int], loc: tuple) -> int:
+def line_of(lines: dict[Loc, int], loc: Loc) -> int:
     """Line of the deepest known prefix of ``loc`` (1 when nothing is known)."""
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from souverain.kb.problems import Problem, line_of
+from souverain.kb.problems import Loc, Problem, line_of
 from souverain.kb.psl import PublicSuffixList
 from souverain.kb.schema import Alternative, Assessment, Entity, Law, Service
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.loader import RawRecord
+
+Report = Callable[[str, Loc, str], None]  # (record id, field location, message)
 
 HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host")
 SINGULAR = {
@@ -43,13 +46,13 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
         else:
             first_seen[rid] = item
 
-    def report(rid: str, loc: tuple, message: str) -> None:
+    def report(rid: str, loc: Loc, message: str) -> None:
         item = kb.sources[rid]
         from souverain.kb.problems import format_field
 
         problems.append(Problem(item.shown_path, line_of(item.lines, loc), format_field(loc), message))
 
-    def expect(rid: str, loc: tuple, ref: str | None, kind: str) -> None:
+    def expect(rid: str, loc: Loc, ref: str | None, kind: str) -> None:
         if ref is None:
             return
         if ref not in kb.records:
@@ -77,8 +80,8 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
             expect(rid, ("framework",), record.framework, "frameworks")
             expect(rid, ("provider",), record.provider, "entities")
             expect(rid, ("service",), record.service, "services")
-            for i, item in enumerate(record.technology):
-                expect(rid, ("technology", i, "entity"), item.entity, "entities")
+            for i, tech in enumerate(record.technology):
+                expect(rid, ("technology", i, "entity"), tech.entity, "entities")
         elif isinstance(record, Law):
             for i, status in enumerate(record.status):
                 if status.until and status.until < status.since:
@@ -96,7 +99,7 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
     return problems
 
 
-def _check_shares(entity: Entity, report) -> None:
+def _check_shares(entity: Entity, report: Report) -> None:
     # every first day an edge is asserted: its `since`, or its `since_before` bound
     dates = {edge.start for edge in entity.owners} | {dt.date(1900, 1, 1), dt.date.today()}
     for at in sorted(dates):
@@ -113,7 +116,7 @@ def _check_shares(entity: Entity, report) -> None:
             return
 
 
-def _cycles(kb: KnowledgeBase, report) -> list[Problem]:
+def _cycles(kb: KnowledgeBase, report: Report) -> list[Problem]:
     """Ownership cycles among edges valid at the same date (checked at every edge boundary)."""
     found: set[frozenset[str]] = set()
     boundaries = {dt.date(1900, 1, 1)}
@@ -126,8 +129,8 @@ def _cycles(kb: KnowledgeBase, report) -> list[Problem]:
             for eid, ent in kb.entities.items()
         }
         state: dict[str, int] = {}
-        for start, children in graph.items():
-            stack = [(start, iter(children))]
+        for start, owners in graph.items():
+            stack = [(start, iter(owners))]
             path = [start]
             state[start] = state.get(start, 0) or 1
             if state[start] == 2:
@@ -152,7 +155,7 @@ def _cycles(kb: KnowledgeBase, report) -> list[Problem]:
     return []
 
 
-def _fingerprints(kb: KnowledgeBase, report) -> list[Problem]:
+def _fingerprints(kb: KnowledgeBase, report: Report) -> list[Problem]:
     psl = PublicSuffixList.bundled()
     owners: dict[tuple[str, str], str] = {}
     hosts: dict[str, str] = {}

@@ -18,22 +18,22 @@ import dataclasses
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from souverain.errors import YAMLFileError
 
-try:  # libyaml is ~10x faster when the wheel has it
-    _Base = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
+if TYPE_CHECKING:  # the C loader has the same interface
     _Base = yaml.SafeLoader
+else:  # libyaml is ~10x faster when the wheel has it (depends on the PyYAML build)
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_BYTES = 2 * 1024 * 1024  # the largest bundled record is ~50 kB
 MAX_DEPTH = 40  # the deepest bundled record nests 8 levels
 
 
-class KBLoader(_Base):  # type: ignore[misc,valid-type]
+class KBLoader(_Base):
     """Safe loader with YAML 1.2 booleans; out-of-range values are YAML errors with their line."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -127,19 +127,24 @@ def _check_events(text: str, path: Path | str | None) -> None:
     try:
         for event in yaml.parse(text, Loader=KBLoader):
             if isinstance(event, yaml.AliasEvent):
-                raise YAMLFileError(path, event.start_mark.line + 1,
+                raise YAMLFileError(path, _line(event),
                                     f"alias *{event.anchor} is not allowed (write the value out)")
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise YAMLFileError(path, event.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
+                    raise YAMLFileError(path, _line(event), f"nested more than {MAX_DEPTH} levels deep")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError as exc:
         raise YAMLFileError(path, *_where(exc, text)) from exc
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: dict, duplicates: list) -> None:
+def _line(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark is not None else 1
+
+
+def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: dict[tuple[str | int, ...], int],
+          duplicates: list[tuple[tuple[str | int, ...], int, str]]) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
