@@ -254,11 +254,11 @@ def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
         run_row = surveys.find(run_ref)
         kb = load_kb()
         names = {service.id: service.name for service in kb.services.values()}
-        aggregate = Aggregate(group_by, names).feed(surveys.results(run_row["id"]))
-        if group_by and group_by not in aggregate.attributes:
+        counts = Aggregate(group_by, names).feed(surveys.results(run_row["id"]))
+        if group_by and group_by not in counts.attributes:
             raise UsageError(f"--group-by {group_by!r}: no such attribute in survey {run_row['name']!r} "
-                             f"(available: {', '.join(sorted(aggregate.attributes)) or 'none'})")
-        aggregate = aggregate.as_dict()
+                             f"(available: {', '.join(sorted(counts.attributes)) or 'none'})")
+        aggregate = counts.as_dict()
         for entry in aggregate["functions"].values():  # names for the reports, in both languages
             info = kb.records.get(entry["function"])
             entry["name"], entry["name_fr"] = getattr(info, "name", None), getattr(info, "name_fr", None)

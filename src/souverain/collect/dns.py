@@ -85,7 +85,8 @@ class Answer(NamedTuple):
 
     def cname_chain(self) -> list[str]:
         """Targets of the CNAME records in the answer, in order from the queried name."""
-        chain, current = [], self.name
+        chain: list[str] = []
+        current = self.name
         links = {r.name: r.value for r in self.records if r.rdtype == "CNAME"}
         while current in links and len(chain) <= len(links):
             current = links[current]
@@ -256,7 +257,7 @@ class Resolver:
         self._retry_budget = {"TIMEOUT": retries, "UNREACHABLE": retries, "ERROR": retries,
                               "SERVFAIL": retries if several else min(retries, 1),
                               "REFUSED": retries if several else 0}
-        self.stats = collections.Counter()
+        self.stats: collections.Counter[str] = collections.Counter()
 
     async def close(self) -> None:
         """Close the sockets; anything still unanswered gets an ERROR answer, nothing hangs."""
@@ -318,23 +319,29 @@ class Resolver:
             self._waiting.append(query)
         return waiter
 
+    @property
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop of the first query: everything below runs after one."""
+        assert self._loop is not None
+        return self._loop
+
     # -- sending ------------------------------------------------------------------------------
 
     def _schedule(self, query: _Query) -> None:
         """Send now, or at the next free slot of the ``qps`` politeness limit."""
         if self._qps:
-            now = self._loop.time()
+            now = self._running_loop.time()
             slot = max(now, self._next_slot)
             self._next_slot = slot + 1.0 / self._qps
             if slot > now:
-                self._loop.call_at(slot, self._send, query)
+                self._running_loop.call_at(slot, self._send, query)
                 return
         self._send(query)
 
     def _channel(self, server: tuple[str, int]) -> _Channel:
         channel = self._channels.get(server)
         if channel is None:
-            channel = self._channels[server] = _Channel(self._loop, server, self)
+            channel = self._channels[server] = _Channel(self._running_loop, server, self)
         return channel
 
     def _send(self, query: _Query) -> None:
@@ -362,7 +369,7 @@ class Resolver:
         query.sends += 1
         self._deadlines.append((query.started + self.timeout, query, query.sends))
         if self._sweeper is None:
-            self._sweeper = self._loop.call_later(self._tick, self._sweep)
+            self._sweeper = self._running_loop.call_later(self._tick, self._sweep)
         try:
             channel.sock.send(wire)
         except OSError as exc:
@@ -387,7 +394,7 @@ class Resolver:
         self._forget(query)
         if data[2] & 0x02:  # TC: truncated, ask again over TCP
             self.stats["tcp_fallbacks"] += 1
-            task = self._loop.create_task(self._tcp_exchange(query, channel.server))
+            task = self._running_loop.create_task(self._tcp_exchange(query, channel.server))
             self._tcp_tasks.add(task)
             task.add_done_callback(self._tcp_tasks.discard)
             return
@@ -407,7 +414,7 @@ class Resolver:
             if sends == query.sends and channel is not None and channel.pending.get(query.qid) is query:
                 self._forget(query)
                 self._outcome(query, self._answer(query, "TIMEOUT"))
-        self._sweeper = self._loop.call_later(self._tick, self._sweep) if deadlines and not self._closed else None
+        self._sweeper = self._running_loop.call_later(self._tick, self._sweep) if deadlines and not self._closed else None
 
     def _channel_error(self, channel: _Channel, exc: OSError) -> None:
         status = _network_status(exc)
@@ -526,13 +533,15 @@ def _network_status(exc: OSError) -> str:
     return "UNREACHABLE" if exc.errno in _UNREACHABLE or isinstance(exc, ConnectionError) else "ERROR"
 
 
-_clock = {"second": -1, "text": ""}
+class _Clock:
+    second = -1
+    text = ""
 
 
 def _now() -> str:
     """UTC time to the second, formatted once per second (it is stamped on every answer)."""
     second = int(time.time())
-    if second != _clock["second"]:
-        _clock["second"] = second
-        _clock["text"] = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return _clock["text"]
+    if second != _Clock.second:
+        _Clock.second = second
+        _Clock.text = dt.datetime.fromtimestamp(second, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _Clock.text

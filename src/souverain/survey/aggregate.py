@@ -47,8 +47,8 @@ class Aggregate:
         self.group_by = group_by
         self.service_names = service_names
         self.total = 0
-        self.status = Counter()
-        self.verdicts = Counter()
+        self.status: Counter[str] = Counter()
+        self.verdicts: Counter[str] = Counter()
         self.by_function: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
         self.providers: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
         self.countries: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
@@ -96,9 +96,9 @@ class Aggregate:
                 "controller_countries": self.countries[prefix].most_common(top),
             }
         groups = []
-        for group, counts in sorted(self.groups.items()):
-            entry = {"group": group, "domains": self.group_sizes[group]}
-            for prefix, c in counts.items():
+        for group, group_counts in sorted(self.groups.items()):
+            entry: dict[str, Any] = {"group": group, "domains": self.group_sizes[group]}
+            for prefix, c in group_counts.items():
                 known = c["foreign"] + c["not-foreign"]
                 entry[prefix] = {"foreign_share_pct": _share(c["foreign"], known), "unknown": c["unknown"],
                                  "known": known}

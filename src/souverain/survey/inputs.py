@@ -97,9 +97,10 @@ def iter_population(path: Path, fmt: str | None = None, domain_column: str | Non
                 if problem:
                     yield BadRow(line, str(row), problem)
                     continue
-                raw = row if column is None else (row.get(column) or "")
-                attrs = {} if column is None else {k: str(v) for k, v in row.items()
-                                                   if k != column and v not in (None, "")}
+                raw, attrs = row, {}
+                if column is not None and isinstance(row, dict):  # a valid row of a table is a dict
+                    raw = row.get(column) or ""
+                    attrs = {k: str(v) for k, v in row.items() if k != column and v not in (None, "")}
                 try:
                     yield Target(line, to_domain(str(raw)), attrs)
                 except UsageError as exc:

@@ -40,6 +40,7 @@ class ZoneStore:
         for path in sorted(Path(zone_dir).glob("*.zone")):
             origin = path.name[: -len(".zone")]
             zone = dns.zone.from_file(str(path), origin=origin, relativize=False, check_origin=False)
+            assert zone.origin is not None  # given above
             self.zones[zone.origin] = zone
         faults_file = Path(zone_dir) / "faults.yaml"
         raw = yaml.safe_load(faults_file.read_text()) if faults_file.exists() else {}
@@ -100,7 +101,7 @@ class ZoneStore:
 
     @staticmethod
     def _add_soa(response: dns.message.Message, zone: dns.zone.Zone) -> None:
-        soa = zone.get_rdataset(zone.origin, dns.rdatatype.SOA)
+        soa = zone.get_rdataset(zone.origin, dns.rdatatype.SOA) if zone.origin is not None else None
         if soa is not None:
             response.authority.append(_rrset(zone.origin, soa))
 
@@ -108,7 +109,9 @@ class ZoneStore:
 def _question_wire(query: dns.message.Message) -> bytes:
     """The question section of ``query`` as sent (uncompressed name, type, class)."""
     question = query.question[0]
-    return question.name.to_wire() + struct.pack("!HH", question.rdtype, question.rdclass)
+    wire = question.name.to_wire()
+    assert wire is not None  # None only when writing into a file
+    return wire + struct.pack("!HH", question.rdtype, question.rdclass)
 
 
 def _rrset(name, rdataset):

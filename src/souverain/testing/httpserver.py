@@ -41,7 +41,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from souverain.errors import UsageError
 
 _Key = ec.EllipticCurvePrivateKey
-_Reader, _Writer = asyncio.StreamReader, asyncio.StreamWriter
+_Reader = asyncio.StreamReader
+_Writer = asyncio.StreamWriter
 _STREAM_LIMIT = 1 << 30  # endless routes stop after 1 GiB, in case a client never hangs up
 _REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 303: "See Other",
             307: "Temporary Redirect", 308: "Permanent Redirect", 404: "Not Found",
@@ -301,7 +302,7 @@ class WebServer:
                 except TimeoutError:
                     pass
 
-    def start(self) -> WebServer:
+    def start(self) -> Self:
         def run() -> None:
             self._loop = asyncio.new_event_loop()
             try:
