@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from souverain.errors import KBValidationError, YAMLFileError
 from souverain.kb import yamlio
 from souverain.kb.messages import plain
-from souverain.kb.problems import Problem, format_field, line_of
+from souverain.kb.problems import Loc, Problem, format_field, line_of
 from souverain.kb.schema import Assessment
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ def load_answers(path: Path, kb: KnowledgeBase) -> Assessment:
 
 def check_references(assessment: Assessment, kb: KnowledgeBase, shown: str, lines: dict) -> list[Problem]:
     problems: list[Problem] = []
-    framework = kb.records.get(assessment.framework)
-    if framework is None or kb.kinds.get(assessment.framework) != "frameworks":
+    framework = kb.frameworks.get(assessment.framework)
+    if framework is None:
         return [Problem(shown, line_of(lines, ("framework",)), "framework", f"unknown framework {assessment.framework!r}")]
     criteria = {c.id: c for o in framework.objectives for c in o.criteria}
     if assessment.provider and assessment.provider not in kb.entities:
@@ -54,7 +54,7 @@ def check_references(assessment: Assessment, kb: KnowledgeBase, shown: str, line
     if assessment.provider_entity:
         for i, edge in enumerate(assessment.provider_entity.owners):
             if edge.owner not in kb.entities:
-                loc = ("provider_entity", "owners", i, "owner")
+                loc: Loc = ("provider_entity", "owners", i, "owner")
                 problems.append(Problem(shown, line_of(lines, loc), format_field(loc), f"unknown entity {edge.owner!r}"))
     for i, item in enumerate(assessment.technology):
         if item.entity not in kb.entities:

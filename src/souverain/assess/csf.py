@@ -181,6 +181,7 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
     answer = assessment.answers.get(criterion.id)
     claimed = None
     source: AnswerSource
+    evidence: str | None
     typed_option = options.get(answer.option) if answer and answer.option else None
     if criterion.derived and criterion.id in derived:
         chosen = options.get(derived[criterion.id].option)
@@ -188,7 +189,8 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
             raise KeyError(f"{criterion.id}: derived option {derived[criterion.id].option!r} not in the framework")
         source, evidence = "derived", derived[criterion.id].reason
         claim = claims.get(criterion.id)
-        if criterion.derived == "technology" and typed_option is not None and _rank(typed_option) < _rank(chosen):
+        if (criterion.derived == "technology" and answer is not None and typed_option is not None
+                and _rank(typed_option) < _rank(chosen)):
             # below the ceiling the technology facts allow: the typed answer and its evidence stand
             evidence = f"{answer.evidence or '-'} (the technology facts allow at most {chosen.id}: {evidence})"
             chosen, source = typed_option, answer.kind

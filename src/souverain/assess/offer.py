@@ -32,6 +32,7 @@ def with_inline_provider(kb: KnowledgeBase, assessment: schema.Assessment) -> tu
             raise DataError(f"provider {assessment.provider!r} is not an entity of the knowledge base")
         return kb, assessment.provider
     inline = assessment.provider_entity
+    assert inline is not None  # the model requires one of provider and provider_entity
     entity = Entity(id=INLINE_ID, name=inline.name, country=inline.country, owners=inline.owners,
                     sources=assessment.sources, as_of=assessment.as_of)
     view = copy.copy(kb)
@@ -43,8 +44,8 @@ def with_inline_provider(kb: KnowledgeBase, assessment: schema.Assessment) -> tu
 
 def assess_offer(kb: KnowledgeBase, assessment: schema.Assessment, at: dt.date, profile: str,
                  minimum: int | dict[str, int] | None = None) -> Assessment:
-    framework = kb.records.get(assessment.framework)
-    if framework is None or not getattr(framework, "profiles", None):
+    framework = kb.frameworks.get(assessment.framework)
+    if framework is None or not framework.profiles:
         raise DataError(f"framework {assessment.framework!r} is missing from the knowledge base")
     if profile not in framework.profiles:
         raise DataError(f"profile {profile!r} unknown; choose one of {', '.join(framework.profiles)}")
@@ -52,9 +53,9 @@ def assess_offer(kb: KnowledgeBase, assessment: schema.Assessment, at: dt.date, 
     csf = evaluate(view, framework, assessment, entity_id, at, profile, minimum)
     chain = control_chain(view, entity_id, at)
     links = technology_links(view, assessment, entity_id, at)
-    snc = view.records.get("secnumcloud")
+    snc = view.frameworks.get("secnumcloud")
     snc_result = None
-    if snc:
+    if snc is not None and snc.ownership_test is not None:
         snc_result = ownership_test(view, view.entities[entity_id], snc.ownership_test, at)
         if snc.technology_test:
             snc_result = technology_conditions(view, snc.technology_test, links, chain[0].entity.name, snc_result)

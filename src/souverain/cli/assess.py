@@ -92,7 +92,7 @@ def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, o
 
     kb = load_kb()
     if print_template:
-        emit(template(kb.records["eu-csf"]), output)
+        emit(template(kb.frameworks["eu-csf"]), output)
         return
     if (offer is None) == (answers is None):
         raise UsageError("give an OFFER id or --answers FILE (or --template)")
