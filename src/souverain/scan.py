@@ -124,7 +124,8 @@ def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence
 def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:
     """``observe(obs)``: run the fetched home page in headless Chromium (``--browser``), at most
     ``MAX_BROWSERS`` at a time; None when the browser is not asked for."""
-    if options.browser is None or not options.fetch_web or "web" not in options.functions:
+    browser = options.browser
+    if browser is None or not options.fetch_web or "web" not in options.functions:
         return None
     from souverain.collect.browser import observe_site
     from souverain.collect.page_run import MAX_BROWSERS
@@ -135,7 +136,7 @@ def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:
 
     async def observe(obs: ObservationBuilder) -> None:
         async with limit:
-            await observe_site(resolver, obs, options.browser, connect_map=connect_map, ca_file=options.ca_file)
+            await observe_site(resolver, obs, browser, connect_map=connect_map, ca_file=options.ca_file)
 
     return observe
 

@@ -26,7 +26,7 @@ def attribute_dns(view: KBView, obs: DomainObservation, ip_table: IPASNTable) ->
         resolved = obs.ns_hosts.get(host)
         found = attribute_host(kb, ip_table, host, resolved, ("ns",))
         evidence = ns_evidence + list(resolved.evidence if resolved else ())
-        if found.identified:
+        if found.service_id is not None:
             key = found.service_id
             status = "identified" if found.via != "network" else "self-managed"
         else:

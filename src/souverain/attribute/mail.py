@@ -67,7 +67,7 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
         resolved = obs.mx_hosts.get(host)
         evidence = mx_evidence + list(resolved.evidence if resolved else ())
         found = attribute_host(kb, ip_table, host, resolved, ("mx",))
-        if found.identified and found.via != "network":
+        if found.service_id is not None and found.via != "network":
             service = kb.services[found.service_id]
             if service.category == "mail-gateway":
                 gateways.setdefault(service.id, []).extend(evidence)
@@ -81,7 +81,7 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
             asn = next(iter(found.networks), None)
             inbound.append(dep(status="self-managed", confidence="medium", reason="mx-self-managed",
                                service_id=found.service_id, subject=host, evidence=evidence, match=found.match,
-                               host=host, asn=asn, as_name=found.as_names.get(asn, "")))
+                               host=host, asn=asn, as_name=found.as_names.get(asn, "") if asn is not None else ""))
         elif resolved is not None and not resolved.addresses:
             inbound.append(dep(status="unknown", confidence="low", reason="mx-no-address", subject=host,
                                evidence=evidence, host=host, status_code=resolved.status))
@@ -199,7 +199,7 @@ def _sending(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
         for value, owner in own_ranges[:MAX_SPF_RANGES]:
             address = value.split("/", 1)[0]
             hit = attribute_addresses(kb, ip_table, value, [address]) if _is_address(address) else None
-            if hit and hit.identified:
+            if hit and hit.service_id is not None:
                 entry = found.setdefault(hit.service_id, {"evidence": [], "match": hit.match, "via": set()})
                 entry["evidence"] += [e for e in (obs.ids.get(f"{owner} TXT"),) if e]
                 entry["via"].add("spf-ip")

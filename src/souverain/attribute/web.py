@@ -68,7 +68,7 @@ def attribute_web(view: KBView, obs: DomainObservation, ip_table: IPASNTable,
     network = attribute_addresses(kb, ip_table, host, resolved.addresses)
     if hosting is None:
         cdn_operator = kb.services[cdn.service.id].operator if cdn and cdn.service else None
-        network_operator = kb.services[network.service_id].operator if network.identified else None
+        network_operator = kb.services[network.service_id].operator if network.service_id is not None else None
         asns = ", ".join(f"AS{n} {network.as_names.get(n, '')}".strip() for n in network.networks) or "-"
         if cdn is not None and (network_operator is None or network_operator == cdn_operator):
             hosting = dependency.build(view, obs.domain, "web.hosting", status="unknown", confidence="low",

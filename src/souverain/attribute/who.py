@@ -152,8 +152,10 @@ def describe(kb: KnowledgeBase, result: WhoResult, today: dt.date | None = None)
             out["unverified"] = unverified
     elif result.record_id:
         sources += _sources(kb, result.record_id)
-    seen: set[str] = set()
-    out["sources"] = [s for s in sources if not (s["url"] in seen or seen.add(s["url"]))]
+    first_by_url: dict[str, dict] = {}
+    for source in sources:
+        first_by_url.setdefault(source["url"], source)
+    out["sources"] = list(first_by_url.values())
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -157,7 +158,7 @@ def stats(fmt: str, output: Path | None, lang: str) -> None:
     """Count records by kind, services by category, entities by country, fingerprints by kind."""
     t = Translator(lang)
     knowledge = load_kb()
-    data = {
+    data: dict[str, Any] = {
         "kb_version": knowledge.version,
         "records": dict(sorted(Counter(knowledge.kinds.values()).items())),
         "services_by_category": dict(sorted(Counter(s.category for s in knowledge.services.values()).items())),
@@ -175,7 +176,8 @@ def stats(fmt: str, output: Path | None, lang: str) -> None:
     tables = []
     for key, values in data.items():
         if isinstance(values, dict):
-            tables.append(terminal.table([key, t("field.count")], sorted(values.items(), key=lambda kv: -kv[1])))
+            rows = sorted(values.items(), key=lambda kv: -kv[1])
+            tables.append(terminal.table([key, t("field.count")], rows))
         else:
             tables.append(terminal.key_values([(key, values)]))
     emit(terminal.render(*tables), output)

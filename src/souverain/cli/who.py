@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -54,7 +55,8 @@ def render_who(item: dict, t: Translator) -> str:
         reason = t(f"who.reason.{item['reason']}", asn=network.get("asn"), as_name=network.get("as_name") or "?")
         pairs = [(t("field.network"), _network_text(network))] if network else []
         return terminal.render(terminal.key_values(pairs, title=title), t("who.unattributed", target=item["target"], reason=reason))
-    operator, controller = item.get("operator"), item.get("controller")
+    operator: dict[str, Any] | None = item.get("operator")
+    controller: dict[str, Any] = item.get("controller") or {}  # present whenever operator is
     if operator and "service" in item:
         headline = t("who.attributed", target=item["target"], service=item["service"]["name"],
                      operator=operator["name"], operator_country=operator["country"],

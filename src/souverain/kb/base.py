@@ -95,7 +95,7 @@ def use_kb(root: Path | None) -> None:
     _default_root = Path(root) if root else DATA_DIR
 
 
-def load_kb(root: Path | None = None, *, validate: bool = True) -> KnowledgeBase:
+def load_kb(root: str | Path | None = None, *, validate: bool = True) -> KnowledgeBase:
     """Load and validate the KB; raise KBValidationError listing every problem."""
     root = Path(root) if root else _default_root
     if validate:

@@ -146,6 +146,13 @@ def _engine(url: str, parsed: sa.URL) -> sa.Engine:
     return engine
 
 
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the row a one-row INSERT added."""
+    key = result.inserted_primary_key
+    assert key is not None  # set for every single-row insert
+    return int(key[0])
+
+
 def open_error(url: str, exc: sa.exc.SQLAlchemyError) -> DataError:
     """A one-line DataError for a database that cannot be opened or used, with no password."""
     password = None
@@ -199,12 +206,12 @@ class Store:
     def save_scan(self, result: ScanResult) -> int:
         meta = result.scan
         with self.engine.begin() as conn:
-            scan_id = conn.execute(scans.insert().values(
+            scan_id = inserted_id(conn.execute(scans.insert().values(
                 uid=meta.id, started=meta.started, finished=meta.finished, at_date=meta.at,
                 kb_version=result.kb_version, schema_version=result.schema_version,
                 domains=json.dumps(list(meta.domains)), verdict=result.summary.verdict,
                 document=json.dumps(result.as_dict(), ensure_ascii=False, default=str),
-            )).inserted_primary_key[0]
+            )))
             conn.execute(scan_domains.insert(), [{"scan_id": scan_id, "domain": d} for d in meta.domains])
             rows = [_dependency_row(scan_id, dep) for dep in result.dependencies]
             if rows:

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from souverain.errors import UsageError
 from souverain.model.survey import CompactDependency, SurveyRow
-from souverain.store.database import Store, metadata
+from souverain.store.database import Store, inserted_id, metadata
 
 if TYPE_CHECKING:
     from souverain.model.dependency import Dependency
@@ -55,7 +55,7 @@ survey_leases = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("expires", sa.Float, nullable=False),  # Unix time
 )
-_summary_columns = []
+_summary_columns: list[sa.Column[Any]] = []
 for _prefix in SUMMARY_FUNCTIONS.values():
     _summary_columns += [
         sa.Column(f"{_prefix}_status", sa.String(16)),
@@ -129,10 +129,10 @@ class SurveyStore:
         with self.engine.begin() as conn:
             if conn.execute(sa.select(surveys.c.id).where(surveys.c.name == name)).first():
                 raise UsageError(f"a survey named {name!r} exists already: use --resume, or another --name")
-            survey_id = conn.execute(surveys.insert().values(
+            survey_id = inserted_id(conn.execute(surveys.insert().values(
                 name=name, input=input_path, created=created, options=json.dumps(options, default=str),
                 kb_version=kb_version, status="creating", total=0, bad_rows=bad_rows,
-            )).inserted_primary_key[0]
+            )))
             insert = self._insert_ignore(survey_targets)
             chunk: list[dict] = []
             for target in targets:
@@ -256,7 +256,7 @@ class SurveyStore:
         with self.engine.connect() as conn:
             done = conn.execute(sa.select(sa.func.count()).select_from(survey_results)
                                 .where(survey_results.c.survey_id == survey_id)).scalar_one()
-            by_status = dict(conn.execute(sa.select(survey_results.c.status, sa.func.count())
+            by_status: dict[str, int] = dict(conn.execute(sa.select(survey_results.c.status, sa.func.count())
                                           .where(survey_results.c.survey_id == survey_id)
                                           .group_by(survey_results.c.status)).all())
         return {"done": int(done), **{k: int(v) for k, v in by_status.items()}}

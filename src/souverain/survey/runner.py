@@ -111,9 +111,9 @@ async def _until_done_or_stopped(tasks: list[asyncio.Future], stop: Callable[[],
         while pending and not (stop is not None and stop()):
             done, pending = await asyncio.wait(pending, timeout=None if stop is None else 0.1,
                                                return_when=asyncio.FIRST_EXCEPTION)
-            failed = next((t for t in done if not t.cancelled() and t.exception() is not None), None)
+            failed = next((exc for t in done if not t.cancelled() and (exc := t.exception()) is not None), None)
             if failed is not None:
-                raise failed.exception()
+                raise failed
     finally:
         for task in pending:
             task.cancel()
