@@ -25,6 +25,8 @@ from souverain.cli.main import cli
 from souverain.model.load import load
 from souverain.model.scan import ScanResult
 from souverain.report.render import render_scan
+from souverain.testing.httpserver import TestCA, WebServer
+from tests.scan.conftest import WORLD
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "scan"
 REGENERATE = os.environ.get("SOUVERAIN_REGEN_GOLDEN") == "1"
@@ -34,22 +36,27 @@ MAX_DIFF_LINES = 60
 # one Microsoft 365 domain behind a Proofpoint gateway, one self-hosted on OVHcloud (FR), one
 # Google Workspace domain: the statuses, laws and alternatives most reports show
 DOMAINS = ["m365pp.test", "selfovh.test", "gworkspace.test"]
+# and one web scan through the loopback HTTPS server: hosting, CA and third parties of a home page
+WEB_DOMAIN = "web.test"
 # file suffix -> (format, language)
 FORMATS = {"json": ("json", "en"), "csv": ("csv", "en"), "sarif.json": ("sarif", "en"),
            "html": ("html", "en"), "fr.html": ("html", "fr"), "table.txt": ("table", "en")}
 
 PLACEHOLDERS = {"time": "2000-01-01T00:00:00Z", "scan_id": "SCAN-ID", "version": "VERSION",
-                "kb_version": "KB-VERSION", "port": "PORT"}
+                "kb_version": "KB-VERSION", "port": "PORT", "tls_version": "TLS-VERSION",
+                "cipher": "CIPHER"}
 _EVIDENCE_ID = re.compile(r"([a-z]+)(\d+)$")
 
 
-def scan_json(domain: str, port: int) -> dict[str, Any]:
+def scan_json(domain: str, port: int, *web: str) -> dict[str, Any]:
+    """The JSON of ``souverain scan DOMAIN``: mail and DNS only, unless ``web`` gives the options
+    that reach the loopback web server (--ca-file, --connect-to)."""
     # a generous timeout: none of these domains' queries times out, and a slow, loaded machine
     # must not turn an answer into a TIMEOUT that the golden files would report as a change
+    checks = list(web) if web else ["--functions", "mail,dns", "--no-web-fetch"]
     result = CliRunner().invoke(cli, [
         "scan", domain, "--nameserver", f"127.0.0.1:{port}", "--timeout", "3",
-        "--at", "2026-11-28", "--functions", "mail,dns", "--no-web-fetch", "--no-store",
-        "--quiet", "--format", "json"])
+        "--at", "2026-11-28", *checks, "--no-store", "--quiet", "--format", "json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 
@@ -71,12 +78,27 @@ def canonical(document: dict[str, Any], port: int) -> dict[str, Any]:
                 item["at"] = PLACEHOLDERS["time"]
             item["id"] = renames[item["id"]]
             item.pop("recheck", None)  # computed from the fields above: the model writes it again
+            _normalise_tls(item.get("detail", {}).get("tls"))
         items.sort(key=lambda item: _number(item["id"]))
         for dep in data["dependencies"]:
             if dep["domain"] == domain:
                 dep["evidence"] = sorted((renames.get(e, e) for e in dep["evidence"]), key=_number)
     # read back and written again: the model's own form (computed fields included)
     return load(ScanResult, data).as_dict()
+
+
+def _normalise_tls(tls: dict[str, Any] | None) -> None:
+    """The test CA issues a new certificate each session (validity from now), and the protocol
+    and cipher depend on the OpenSSL build, not on souverain."""
+    if not tls:
+        return
+    for field in ("not_before", "not_after"):
+        if tls.get(field):
+            tls[field] = PLACEHOLDERS["time"]
+    if tls.get("version"):
+        tls["version"] = PLACEHOLDERS["tls_version"]
+    if tls.get("cipher"):
+        tls["cipher"] = PLACEHOLDERS["cipher"]
 
 
 def _replace_port(value: Any, port: str) -> Any:
@@ -158,10 +180,28 @@ def documents(world_dns) -> dict[str, dict[str, Any]]:
     return {domain: canonical(scan_json(domain, port), port) for domain in DOMAINS}
 
 
+@pytest.fixture(scope="module")
+def web_document(world_dns) -> dict[str, Any]:
+    ca = TestCA()
+    server = WebServer(WORLD / "sites", ca).start()
+    try:
+        web = ["--ca-file", str(ca.ca_file),
+               *(f"--connect-to={rule}" for rule in server.connect_to())]
+        return canonical(scan_json(WEB_DOMAIN, world_dns.port, *web), world_dns.port)
+    finally:
+        server.stop()
+        ca.cleanup()
+
+
 @pytest.mark.parametrize("domain", DOMAINS)
 @pytest.mark.parametrize("suffix", list(FORMATS))
 def test_scan_output_matches_its_golden_file(documents, domain, suffix):
     compare(GOLDEN / f"{domain}.{suffix}", rendered(documents[domain])[suffix])
+
+
+@pytest.mark.parametrize("suffix", list(FORMATS))
+def test_web_scan_output_matches_its_golden_file(web_document, suffix):
+    compare(GOLDEN / f"{WEB_DOMAIN}.{suffix}", rendered(web_document)[suffix])
 
 
 def test_canonical_form_hides_what_varies_between_runs(world_dns):
