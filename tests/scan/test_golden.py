@@ -11,6 +11,7 @@ deterministic too. See tests/golden/README.md; regenerate with
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import os
@@ -205,10 +206,24 @@ def test_web_scan_output_matches_its_golden_file(web_document, suffix):
 
 
 def test_canonical_form_hides_what_varies_between_runs(world_dns):
-    """Two scans of the same domain differ (ids, times); their canonical forms do not."""
-    first, second = (scan_json("m365pp.test", world_dns.port) for _ in range(2))
+    """Two scans of the same domain differ (scan ids, times), and a scan whose evidence came in
+    another order (ids allocated differently, records shuffled) is another document: their
+    canonical forms are one."""
+    port = world_dns.port
+    first, second = (scan_json("m365pp.test", port) for _ in range(2))
     assert first["scan"]["id"] != second["scan"]["id"]
-    assert canonical(first, world_dns.port) == canonical(second, world_dns.port)
+    assert canonical(first, port) == canonical(second, port)
+    reordered = copy.deepcopy(first)
+    items = reordered["evidence"]["m365pp.test"]
+    renames = {item["id"]: f"e{len(items) - n}" for n, item in enumerate(items)}
+    for item in items:
+        item["id"] = renames[item["id"]]
+        item["records"].reverse()
+    items.reverse()
+    for dep in reordered["dependencies"]:
+        dep["evidence"] = [renames[e] for e in reversed(dep["evidence"])]
+    assert reordered != first and any(len(i["records"]) > 1 for i in items)
+    assert canonical(reordered, port) == canonical(first, port)
 
 
 def test_a_changed_output_fails_with_a_diff_and_the_regenerate_command(tmp_path, monkeypatch):
