@@ -11,44 +11,21 @@ import datetime as dt
 import functools
 import re
 import string
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
+from souverain.model.assessment import CertificationStatus
+from souverain.model.dependency import Function
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$"
 RecordId = Annotated[str, Field(pattern=ID_PATTERN, min_length=2, max_length=80)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
-FUNCTIONS = (
-    "email.inbound",
-    "email.gateway",
-    "email.sending",
-    "email.reporting",
-    "dns.authoritative",
-    "web.hosting",
-    "web.cdn",
-    "web.third_party",
-    "tls.ca",
-    "saas",
-    "cloud.compute",
-    "identity",
-)
-Function = Literal[
-    "email.inbound",
-    "email.gateway",
-    "email.sending",
-    "email.reporting",
-    "dns.authoritative",
-    "web.hosting",
-    "web.cdn",
-    "web.third_party",
-    "tls.ca",
-    "saas",
-    "cloud.compute",
-    "identity",
-]
+# one list of business functions: the result model's, which attribution and reports type against
+FUNCTIONS: tuple[str, ...] = get_args(Function)
 
 ServiceCategory = Literal[
     "mail-hosting",
@@ -199,7 +176,7 @@ class Certification(Strict):
     issuer: str | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
-    status: Literal["certified", "in-progress", "expired", "claimed"] = "certified"
+    status: CertificationStatus = "certified"
 
 
 HostSuffix = Annotated[str, Field(pattern=r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9])?$", max_length=253)]

@@ -16,6 +16,7 @@ from souverain.model.dependency import ChainEntry, EntityRef, LawReach
 
 AnswerSource = Literal["derived", "self-declared", "audited", "regulator-listed", "unknown"]
 TestStatus = Literal["pass", "fail", "unknown"]
+CertificationStatus = Literal["certified", "in-progress", "expired", "claimed"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class Certification(Model):
     issuer: str | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
-    status: Literal["certified", "in-progress", "expired", "claimed"] = "certified"
+    status: CertificationStatus = "certified"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
