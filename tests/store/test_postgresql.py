@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from souverain.cli.main import cli
+from souverain.kb.base import load_kb
 from souverain.store.database import Store
 from souverain.store.history import changes
 from souverain.store.surveys import SurveyStore, summarise_domain
@@ -62,7 +63,8 @@ def test_scans_and_history(pg_url, tmp_path):
         before.stop()
         after.stop()
     with Store.open(pg_url) as store:
-        scans, found = changes(store, "web.test")
+        group_of = {fid: f.collected_by for fid, f in load_kb().functions.items()}
+        scans, found = changes(store, "web.test", group_of)
     assert len(scans) == 2
     assert [(c.function, c.before, c.after) for c in found] == [
         ("email.inbound", ["OVHcloud E-mail (MX Plan, E-mail Pro, Hosted Exchange)"],

@@ -29,12 +29,14 @@ from souverain.report.i18n import Translator
 def history_command(domain: str, db_url: str | None, fmt: str, output: Path | None, lang: str) -> None:
     """List stored scans of DOMAIN and the changes between consecutive scans."""
     from souverain.attribute.targets import validate_host
+    from souverain.kb.base import load_kb
     from souverain.store.database import Store
     from souverain.store.history import history
 
     name = validate_host(domain)
+    group_of = {fid: info.collected_by for fid, info in load_kb().functions.items()}
     with Store.open(db_url) as store:
-        found = history(store, name)
+        found = history(store, name, group_of)
     scans = found.scans
     if fmt == "json":
         emit(to_json({"domain": name, "scans": scans, "changes": [c.as_dict() for c in found.changes],

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 from souverain.errors import KBValidationError
 from souverain.kb.loader import DATA_DIR, RawRecord, load_records
-from souverain.kb.schema import Alternative, Entity, Framework, Law, Record, Region, Service
+from souverain.kb.schema import (
+    Alternative,
+    Entity,
+    Framework,
+    FunctionInfo,
+    Law,
+    Record,
+    Region,
+    Service,
+)
 from souverain.kb.view import KBView
 
 R = TypeVar("R", bound=Record)
@@ -39,6 +48,7 @@ class KnowledgeBase:
         self.alternatives: dict[str, Alternative] = self._of("alternatives", Alternative)
         self.regions: dict[str, Region] = self._of("regions", Region)
         self.frameworks: dict[str, Framework] = self._of("frameworks", Framework)
+        self.functions: dict[str, FunctionInfo] = self._of("functions", FunctionInfo)
         self.views: dict[dt.date, KBView] = {}  # kb.at(date), kept for reuse
 
     def __copy__(self) -> KnowledgeBase:

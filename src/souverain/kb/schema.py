@@ -324,6 +324,8 @@ class FunctionInfo(Record):
     """A business function a scan attributes (``email.inbound``...): how critical, what replaces it."""
 
     criticality: Annotated[int, Field(ge=1, le=5)]
+    # the check group (``scan --functions``) whose answers attribute it; None: not from a scan
+    collected_by: Literal["mail", "dns", "web"] | None
     name_fr: str | None = None
     description: str = Field(min_length=10)
     description_fr: str | None = None

@@ -7,18 +7,11 @@ scan says nothing about the web, so its missing ``tls.ca`` is "not compared", ne
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from souverain.store.database import Store
 
 ALL_GROUPS = ("mail", "dns", "web")  # what a scan collects when its document does not say
-# The check group (``scan --functions``) whose answers each function is attributed from; a
-# function not listed here is compared whatever the groups (tests keep this in step with the KB).
-GROUP_OF = {
-    "email.inbound": "mail", "email.gateway": "mail", "email.sending": "mail", "email.reporting": "mail",
-    "identity": "mail", "saas": "mail",  # verification tokens in the apex TXT records the mail checks read
-    "dns.authoritative": "dns",
-    "web.hosting": "web", "web.cdn": "web", "web.third_party": "web", "tls.ca": "web",
-}
 
 
 @dataclasses.dataclass
@@ -79,7 +72,9 @@ def collected_groups(store: Store, scan_id: int) -> list[str]:
     return list(groups) if groups else list(ALL_GROUPS)
 
 
-def history(store: Store, domain: str) -> History:
+def history(store: Store, domain: str, group_of: Mapping[str, str | None]) -> History:
+    """Consecutive scans of ``domain`` compared on the functions both collected; ``group_of`` maps
+    a function to its check group (the KB's ``functions/*.yaml`` ``collected_by``)."""
     scans = store.scans_of(domain)
     found: list[Change] = []
     skipped: list[NotCompared] = []
@@ -91,7 +86,7 @@ def history(store: Store, domain: str) -> History:
             since, until = prev_scan["started"][:10], scan["started"][:10]
             unseen = []
             for function in sorted(set(prev_snapshot) | set(now_snapshot)):
-                group = GROUP_OF.get(function)
+                group = group_of.get(function)
                 if group is not None and (group not in prev_groups or group not in groups):
                     unseen.append(function)
                     continue
@@ -105,7 +100,7 @@ def history(store: Store, domain: str) -> History:
     return History(scans, found, skipped)
 
 
-def changes(store: Store, domain: str) -> tuple[list[dict], list[Change]]:
+def changes(store: Store, domain: str, group_of: Mapping[str, str | None]) -> tuple[list[dict], list[Change]]:
     """(stored scans of ``domain``, changes between consecutive ones)."""
-    found = history(store, domain)
+    found = history(store, domain, group_of)
     return found.scans, found.changes
