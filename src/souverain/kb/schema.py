@@ -78,12 +78,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SourceKind = Literal["primary", "secondary"]
+
+
 class Source(Strict):
     url: HttpUrl
     title: str = Field(min_length=3)
     retrieved: dt.date
     published: dt.date | None = None
     publisher: str | None = None
+    # primary: filings, registers, official journals, the company's (or its group's) own pages;
+    # secondary: press, databases. Omitted: worked out from the URL (kb/sources.py)
+    kind: SourceKind | None = None
 
 
 class Record(Strict):
