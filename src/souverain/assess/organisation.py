@@ -10,6 +10,8 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.kb.ownership import ultimate_controller
+from souverain.kb.schema import ALTERNATIVE_CATEGORIES, AlternativeCategory, Entity
+from souverain.kb.schema import Alternative as AlternativeRecord
 from souverain.model.scan import (
     Alternative,
     Counts,
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.model.dependency import Dependency
 
-MAX_ALTERNATIVES = 5
+MAX_ALTERNATIVES = 10  # per function
+PER_SERVICE = 3  # per exposed service of that function
 
 
 def function_state(items: list[Dependency]) -> FunctionState:
@@ -107,27 +110,62 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
 
 
 def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> dict[str, tuple[Alternative, ...]]:
-    """European alternatives for each function that foreign laws reach (those replacing the service first)."""
+    """European alternatives for each function that foreign laws reach, relevant to the services
+    found: an alternative that names a service in ``replaces``, or whose categories can replace
+    the service's category (``ALTERNATIVE_CATEGORIES``): a fonts CDN gets font hosting, never a
+    payment provider. Those naming a service found come first."""
     home = kb.region("europe")
-    out: dict[str, tuple[Alternative, ...]] = {}
-    exposed: dict[str, set[str]] = {}
+    view = kb.at(at)
+    exposed: dict[str, dict[str, set[AlternativeCategory]]] = {}  # function -> service id -> categories wanted
     for dep in deps:
-        if dep.foreign_laws:
-            exposed.setdefault(dep.function, set()).add(dep.service.id if dep.service else "")
+        if dep.foreign_laws and dep.service is not None:
+            service = kb.services.get(dep.service.id)
+            wanted = set(ALTERNATIVE_CATEGORIES.get(service.category, ())) if service else set()
+            exposed.setdefault(dep.function, {})[dep.service.id] = wanted
+    out: dict[str, tuple[Alternative, ...]] = {}
     for function, services in sorted(exposed.items()):
-        candidates = []
-        for alt in kb.alternatives.values():
-            if alt.deprecated or function not in alt.functions:
-                continue
-            controller = ultimate_controller(kb, alt.vendor, at)
-            if controller is None or controller.country not in home:
-                continue
-            replaces = bool(services & set(alt.replaces))
-            candidates.append((not replaces, alt.name, alt, controller))
-        candidates.sort(key=lambda item: (item[0], item[1]))
+        chosen: dict[str, tuple[AlternativeRecord, Entity, list[str], bool]] = {}
+        for sid, wanted in sorted(services.items()):  # up to PER_SERVICE for each service found
+            candidates = []
+            for alt in kb.alternatives.values():
+                named = sid in alt.replaces
+                fits = bool(wanted & set(alt.categories)) and (not alt.functions or function in alt.functions)
+                if alt.deprecated or not (named or fits):
+                    continue
+                controller = ultimate_controller(kb, alt.vendor, at)
+                if controller is None or controller.country not in home:
+                    continue
+                candidates.append((not named, alt.name, alt, controller))
+            for not_named, _, alt, controller in sorted(candidates, key=lambda item: item[:2])[:PER_SERVICE]:
+                _, _, found, was_named = chosen.setdefault(alt.id, (alt, controller, [], False))
+                found.append(sid)
+                chosen[alt.id] = (alt, controller, found, was_named or not not_named)
+        ranked = sorted(chosen.values(), key=lambda item: (not item[3], item[0].name))[:MAX_ALTERNATIVES]
         out[function] = tuple(
             Alternative(alt.id, alt.name, kb.entity_name(alt.vendor), controller.country, alt.open_source,
-                        alt.self_hostable, str(alt.website), not not_replacing, alt.facts[0])
-            for not_replacing, _, alt, controller in candidates[:MAX_ALTERNATIVES]
+                        alt.self_hostable, str(alt.website), named, alt.facts[0],
+                        replaces_found=tuple(kb.services[sid].name for sid in found),
+                        foreign_laws=tuple(e.law.id for e in view.foreign_laws(alt.vendor)),
+                        secnumcloud=_secnumcloud(kb, alt.vendor, alt.service),
+                        assessment=_assessment(kb, alt.vendor, alt.service))
+            for alt, controller, found, named in ranked
         )
     return out
+
+
+def _secnumcloud(kb: KnowledgeBase, vendor: str, service_id: str | None) -> bool:
+    """A SecNumCloud qualification held (not in progress) by the service or an assessed offer of the vendor."""
+    service = kb.services.get(service_id) if service_id else None
+    certifications = list(service.certifications) if service else []
+    for rid, record in kb.records.items():
+        if kb.kinds[rid] == "assessments" and getattr(record, "provider", None) == vendor:
+            certifications += getattr(record, "certifications", [])
+    return any("secnumcloud" in c.scheme.lower() and c.status == "certified" for c in certifications)
+
+
+def _assessment(kb: KnowledgeBase, vendor: str, service_id: str | None) -> str | None:
+    for rid, record in sorted(kb.records.items()):
+        if kb.kinds[rid] == "assessments" and (getattr(record, "provider", None) == vendor
+                                                or (service_id and getattr(record, "service", None) == service_id)):
+            return rid
+    return None

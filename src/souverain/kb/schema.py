@@ -319,6 +319,35 @@ AlternativeCategory = Literal[
 ]
 
 
+# Which kinds of alternative can replace a service of each category. Empty: only alternatives that
+# name the service in ``replaces`` are proposed (a SaaS or an ad network has no generic substitute).
+ALTERNATIVE_CATEGORIES: dict[ServiceCategory, tuple[AlternativeCategory, ...]] = {
+    "mail-hosting": ("mail", "office-suite"),
+    "mail-gateway": ("mail-gateway",),
+    "mail-sending": ("mail-sending",),
+    "mail-reporting": ("mail-reporting",),
+    "dns-hosting": ("dns",),
+    "hosting-network": ("web-hosting", "cloud-iaas", "paas"),
+    "cloud": ("cloud-iaas", "paas", "storage", "web-hosting"),
+    "cdn": ("cdn",),
+    "certificate-authority": ("ca",),
+    "saas": (),
+    "web-analytics": ("analytics",),
+    "web-tag-manager": ("analytics",),  # a tag manager loads analytics: the alternative is first-party analytics
+    "web-fonts": ("fonts-cdn",),
+    "web-captcha": ("captcha",),
+    "web-video": ("video-hosting",),
+    "web-social": (),
+    "web-chat": ("chat",),
+    "web-maps": ("maps",),
+    "web-payment": ("payment",),
+    "web-consent": ("consent",),
+    "web-advertising": (),
+    "web-library-cdn": ("cdn",),
+    "web-other": (),
+}
+
+
 class Alternative(Record):
     categories: list[AlternativeCategory] = Field(min_length=1)
     functions: list[Function] = Field(default_factory=list)

@@ -104,8 +104,12 @@ class Alternative(Model):
     open_source: bool
     self_hostable: bool
     website: str
-    replaces_current: bool
+    replaces_current: bool  # it names a service found among those it would replace
     fact: str
+    replaces_found: tuple[str, ...] = ()  # display names of the services found that it can replace
+    foreign_laws: tuple[str, ...] = ()  # law ids of foreign laws compelling access that reach its vendor
+    secnumcloud: bool = False  # its service holds a SecNumCloud qualification in the KB
+    assessment: str | None = None  # id of a CSF assessment of its vendor's offer in the KB
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
