@@ -35,6 +35,10 @@ def _who(*args: str) -> dict:
         ("AS2200", "renater", "renater"),
         ("AS58282", "statens-it", "statens-it"),
         ("AS47249", "ringsted-kommune", "ringsted-kommune"),
+        ("AS13194", "bite", "providence-equity"),  # a Baltic operator controlled from the US
+        ("AS12390", "kcom", "macquarie-group"),
+        ("AS9145", "ewe", "ewe-verband"),
+        ("AS12350", "vtx", "infravia"),
     ],
 )
 def test_networks_name_operator_and_controller(asn: str, operator: str, controller: str) -> None:
@@ -60,8 +64,10 @@ def test_vodafone_uk_joins_vodafonethree_on_31_may_2025() -> None:
         ("mx2.thun.ch", "stadt-thun"),
         ("mail1.ur.ch", "canton-uri"),
         ("mx3.stadt-zuerich.ch", "stadt-zuerich"),
+        ("mx.itcentrum.se", "tierps-kommun"),
+        ("mx-biz-01.simnet.is", "siminn"),
     ],
 )
-def test_swiss_municipal_mail_hosts(host: str, operator: str) -> None:
+def test_municipal_and_operator_mail_hosts(host: str, operator: str) -> None:
     item = _who(host)
     assert item["operator"]["id"] == operator
