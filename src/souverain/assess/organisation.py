@@ -164,8 +164,9 @@ def _secnumcloud(kb: KnowledgeBase, vendor: str, service_id: str | None) -> bool
 
 
 def _assessment(kb: KnowledgeBase, vendor: str, service_id: str | None) -> str | None:
-    for rid, record in sorted(kb.records.items()):
-        if kb.kinds[rid] == "assessments" and (getattr(record, "provider", None) == vendor
-                                                or (service_id and getattr(record, "service", None) == service_id)):
+    """The CSF assessment of the alternative's own service, else of an offer of its vendor."""
+    assessed = sorted((rid, record) for rid, record in kb.records.items() if kb.kinds[rid] == "assessments")
+    for rid, record in assessed:
+        if service_id and getattr(record, "service", None) == service_id:
             return rid
-    return None
+    return next((rid for rid, record in assessed if getattr(record, "provider", None) == vendor), None)

@@ -27,6 +27,7 @@ class WhoResult:
     service_id: str | None = None
     entity_id: str | None = None
     record_id: str | None = None
+    domain: tuple[str, str] | None = None  # (entity domain, holder entity id): apart from the service
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -67,6 +68,8 @@ def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = 
             result.status = "attributed"
     if result.service_id and not result.entity_id:
         result.entity_id = kb.services[result.service_id].operator
+    if target.type in ("host", "url"):
+        result.domain = kb.indexes.domain_holder(target.value)
     result.data = describe(kb, result, today)
     return result
 
@@ -154,11 +157,28 @@ def describe(kb: KnowledgeBase, result: WhoResult, today: dt.date | None = None)
             out["unverified"] = unverified
     elif result.record_id:
         sources += _sources(kb, result.record_id)
+    if result.domain:
+        out["domain"] = describe_domain(kb, *result.domain, at=result.at)
+        sources += _sources(kb, result.domain[1])
     first_by_url: dict[str, dict] = {}
     for source in sources:
         first_by_url.setdefault(source["url"], source)
     out["sources"] = list(first_by_url.values())
     return out
+
+
+def describe_domain(kb: KnowledgeBase, domain: str, entity_id: str, at: dt.date) -> dict[str, Any]:
+    """The entity that holds ``domain`` (its ``domains:`` list) and that entity's controller at ``at``.
+    Holding the domain says who runs the name, not who operates the services found under it."""
+    chain = control_chain(kb, entity_id, at)
+    holder, controller = chain[0].entity, chain[-1].entity
+    return {
+        "domain": domain,
+        "holder": {"id": holder.id, "name": holder.name, "country": holder.country},
+        "controller": {"id": controller.id, "name": controller.name, "country": controller.country},
+        "chain_text": render_path(chain),
+        "rule": f"entities/{holder.id}.yaml domains: {domain}",
+    }
 
 
 def undocumented_ownership(kb: KnowledgeBase, entity_id: str, at: dt.date, today: dt.date) -> list[dict[str, str]]:

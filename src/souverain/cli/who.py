@@ -54,6 +54,9 @@ def render_who(item: dict, t: Translator) -> str:
         network = item.get("network") or {}
         reason = t(f"who.reason.{item['reason']}", asn=network.get("asn"), as_name=network.get("as_name") or "?")
         pairs = [(t("field.network"), _network_text(network))] if network else []
+        if "domain" in item:  # the holder of the domain is known, no service is
+            return "\n".join(_domain_lines(item, t)) + "\n" + terminal.render(
+                terminal.key_values(pairs, title=title), t("who.domain_no_service", target=item["target"], reason=reason))
         return terminal.render(terminal.key_values(pairs, title=title), t("who.unattributed", target=item["target"], reason=reason))
     operator: dict[str, Any] | None = item.get("operator")
     controller: dict[str, Any] = item.get("controller") or {}  # present whenever operator is
@@ -69,6 +72,7 @@ def render_who(item: dict, t: Translator) -> str:
         record = item.get("record", {})
         headline = f"{item['target']}: {record.get('kind', '')} {record.get('name', '')}"
     lines.append(headline)
+    lines += _domain_lines(item, t)
     lines += [t("who.undocumented_ownership", entity=gap["entity_name"], date=gap["since_before"], owner=gap["owner_name"])
               for gap in item.get("undocumented_ownership", [])]
     pairs = [(t("field.at"), item["at"])]
@@ -111,6 +115,17 @@ def render_who(item: dict, t: Translator) -> str:
             [(s["record"], s["title"], f"{s['url']} ({s['retrieved']})") for s in item["sources"]],
         ))
     return "\n".join(lines) + "\n" + terminal.render(*body)
+
+
+def _domain_lines(item: dict, t: Translator) -> list[str]:
+    """The entity holding the target's domain, apart from any service its host names match."""
+    domain = item.get("domain")
+    if not domain:
+        return []
+    holder, controller = domain["holder"], domain["controller"]
+    key = "who.domain_held" if holder["id"] == controller["id"] else "who.domain_held_controlled"
+    return [t(key, domain=domain["domain"], holder=holder["name"], holder_country=holder["country"],
+              controller=controller["name"], controller_country=controller["country"], chain=domain["chain_text"])]
 
 
 def _network_text(network: dict) -> str:

@@ -40,6 +40,7 @@ class Indexes:
     header: list[tuple[str, str, str]]  # (lowercase header name, lowercase value prefix, service)
     urls: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # host suffix -> [(path prefix, service)]
     tag_loaders: tuple[TagLoader, ...] = ()  # loaders/ records, by id: what pages' snippets load
+    domains: dict[str, str] = dataclasses.field(default_factory=dict)  # entity domain -> entity id
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -71,7 +72,9 @@ class Indexes:
             prefixes.sort(key=lambda item: -len(item[0]))  # longest path first
         loaders = tuple(record for _, record in sorted(kb.records.items())
                         if isinstance(record, TagLoader) and not record.deprecated)
-        return cls(hosts, txt, ca, asn, header, urls, loaders)
+        domains = {domain: entity.id for entity in kb.entities.values() if not entity.deprecated
+                   for domain in entity.domains}
+        return cls(hosts, txt, ca, asn, header, urls, loaders, domains)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
@@ -85,6 +88,19 @@ class Indexes:
             for service, kind in self.hosts.get(suffix, ()):
                 if kinds is None or kind in kinds:
                     return Match(service, kind, suffix, name)
+        return None
+
+    def domain_holder(self, host: str) -> tuple[str, str] | None:
+        """(domain, entity id) of the entity domain ``host`` is or lies under, on label boundaries."""
+        try:
+            name = normalise_host(host)
+        except ValueError:
+            return None
+        labels = name.split(".")
+        for i in range(len(labels) - 1):
+            suffix = ".".join(labels[i:])
+            if suffix in self.domains:
+                return suffix, self.domains[suffix]
         return None
 
     def match_url(self, url: str) -> Match | None:

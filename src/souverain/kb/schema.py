@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from pydantic_core import PydanticCustomError
 
 from souverain.model.assessment import CertificationStatus
-from souverain.model.dependency import Function
+from souverain.model.dependency import Confidence, Function
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$"
 RecordId = Annotated[str, Field(pattern=ID_PATTERN, min_length=2, max_length=80)]
@@ -171,6 +171,9 @@ class OwnershipEdge(Strict):
         return share is not None and share > 50
 
 
+DomainName = Annotated[str, Field(pattern=r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]$", max_length=253)]
+
+
 class Entity(Record):
     country: CountryCode
     type: EntityType = "company"
@@ -183,6 +186,18 @@ class Entity(Record):
     # the kinds of service it provides, where laws are scoped to them (``Law.applies_to``); None:
     # taken from the services and networks it operates in the KB (kb.laws.entity_roles)
     provides: list[ServiceRole] | None = None
+    # registrable domains the entity holds (``who skype.com``); unique across entities
+    domains: list[DomainName] = Field(default_factory=list)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains_once(cls, values: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for value in values:
+            if value in seen:
+                raise ValueError(f"{value!r} is listed twice")
+            seen.add(value)
+        return values
 
 
 class Certification(Strict):
@@ -511,13 +526,16 @@ class Framework(Record):
         return self
 
 
-EvidenceKind = Literal["derived", "self-declared", "audited", "regulator-listed"]
+EvidenceKind = Literal["derived", "documented", "self-declared", "assessor", "audited", "regulator-listed"]
 
 
 class Answer(Strict):
     option: RecordId | None = None  # None = unknown (counts as worst case)
     kind: EvidenceKind = "self-declared"
+    confidence: Confidence = "medium"
     evidence: str | None = None
+    rationale: str | None = None  # why, when kind is assessor
+    searched: list[str] = Field(default_factory=list)  # public material found silent, when unknown
     sources: list[Source] = Field(default_factory=list)
 
 

@@ -88,6 +88,7 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
                     report(rid, ("status", i, "until"), "until is before since")
     problems.extend(_cycles(kb, report))
     problems.extend(_fingerprints(kb, report))
+    _domains(kb, report)
     from souverain.kb.schema import FUNCTIONS
 
     for rid in kb.records:
@@ -153,6 +154,20 @@ def _cycles(kb: KnowledgeBase, report: Report) -> list[Problem]:
                     path.append(child)
                     stack.append((child, iter(graph[child])))
     return []
+
+
+def _domains(kb: KnowledgeBase, report: Report) -> None:
+    """Each entity domain is a registrable domain (not a public suffix) held by one entity only."""
+    psl = PublicSuffixList.bundled()
+    holders: dict[str, str] = {}
+    for eid, entity in kb.entities.items():
+        for i, domain in enumerate(entity.domains):
+            if psl.registrable_domain(domain) != domain:
+                report(eid, ("domains", i), f"{domain!r} is not a registrable domain (a public suffix, or a name "
+                       f"under {psl.registrable_domain(domain)!r}): list the domain the entity registered")
+            other = holders.setdefault(domain, eid)
+            if other != eid:
+                report(eid, ("domains", i), f"domain {domain!r} is also held by entities/{other}.yaml")
 
 
 def _fingerprints(kb: KnowledgeBase, report: Report) -> list[Problem]:

@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 from souverain.model.base import JSONSchema, Model
 from souverain.model.dependency import ChainEntry, EntityRef, LawReach
 
-AnswerSource = Literal["derived", "self-declared", "audited", "regulator-listed", "unknown"]
+AnswerSource = Literal["derived", "documented", "self-declared", "assessor", "audited", "regulator-listed", "unknown"]
 TestStatus = Literal["pass", "fail", "unknown"]
 CertificationStatus = Literal["certified", "in-progress", "expired", "claimed"]
 
