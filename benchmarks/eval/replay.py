@@ -1033,6 +1033,26 @@ def main() -> int:
     for name in all_records:
         md += [f"| {g['dataset']} | {g['mx_domain']} | {g['domains']} | {g['example']} |"
                for g in [g for g in tables["kb_gaps_mx_domains_of_unknowns"] if g["dataset"] == name][:40]]
+    # provider MX names souverain does not know, on a known network ("self-managed on X")
+    hosted = collections.Counter()
+    hosted_labels: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
+    for r in rows:
+        if r["ours"]["coarse"] != "self-managed" or r["peer"]["coarse"] != "eu/domestic provider":
+            continue
+        own = mx_domain(psl, r["domain"])
+        for reg in sorted({mx_domain(psl, h) for h in r["mx"]}):
+            key = (r["dataset"], "(own domain)" if reg == own else reg)
+            hosted[key] += 1
+            hosted_labels[key][r["peer"]["provider_raw"]] += 1
+    tables["kb_gaps_provider_mx_taken_for_self_managed"] = [
+        {"dataset": k[0], "mx_domain": k[1], "domains": v, "peer_labels": dict(hosted_labels[k].most_common(3))}
+        for k, v in hosted.most_common()]
+    md += ["", "## MX domains souverain calls self-managed (on a known network) where the peer names a provider\n",
+           "| dataset | MX registrable domain | domains | peer's labels |", "|---|---|---:|---|"]
+    for name in all_records:
+        md += [f"| {g['dataset']} | {g['mx_domain']} | {g['domains']} | "
+               + ", ".join(f"{k} {v}" for k, v in g["peer_labels"].items()) + " |"
+               for g in [g for g in tables["kb_gaps_provider_mx_taken_for_self_managed"] if g["dataset"] == name][:25]]
     md += ["", "## ASNs of the MX hosts behind souverain's unknowns (stand-in addresses from the recorded ASN)\n",
            "| dataset | ASN | registered holder (bundled table) | domains | reasons | example |", "|---|---:|---|---:|---|---|"]
     for name in all_records:
