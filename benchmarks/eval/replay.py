@@ -590,8 +590,14 @@ def _us_reachable(dep: dict) -> bool:
     return _country(dep) == "US" or infrastructure.get("country") == "US"
 
 
+# roles (issue #9 rule 3b) of an operator that carries the mail without holding the mailbox
+NOT_MAILBOX_ROLES = ("transit", "colocation")
+
+
 def our_labels(rec: Record, deps: list[dict]) -> dict:
-    inbound = [d for d in deps if d["function"] == "email.inbound"]
+    # a proxy, CDN or colocation operator announcing the MX address is not the mailbox holder
+    inbound = [d for d in deps if d["function"] == "email.inbound" and d.get("role") not in NOT_MAILBOX_ROLES]
+    carriers = [d for d in deps if d["function"] == "email.inbound" and d.get("role") in NOT_MAILBOX_ROLES]
     gateways = [d for d in deps if d["function"] == "email.gateway"]
     us = [d for d in inbound if d["status"] in ("identified", "self-managed") and _us_reachable(d)]
     identified = [d for d in inbound if d["status"] == "identified"]
@@ -662,6 +668,8 @@ def our_labels(rec: Record, deps: list[dict]) -> dict:
                     for d in inbound],
         "gateway": [{"service": (d.get("service") or {}).get("id"), "controller": (d.get("controller") or {}).get("name"),
                      "country": _country(d)} for d in gateways],
+        "carriers": [{"role": d.get("role"), "service": (d.get("service") or {}).get("id"),
+                      "controller": (d.get("controller") or {}).get("name"), "country": _country(d)} for d in carriers],
     }
 
 

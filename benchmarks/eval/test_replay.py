@@ -135,3 +135,13 @@ def test_no_data_needs_no_address_and_no_shared_provider_domain() -> None:
     shared = replay.shared_mx_domains(rows, psl)
     assert shared == {"hu:provider.hu"}
     assert [replay.no_data(r, shared, psl) for r in rows] == [True, False, False, False, False, True]
+
+
+def test_transit_or_colocation_operator_is_not_the_mailbox(hu_file: Path) -> None:
+    rec = replay.load_ch(hu_file, "hu", "HU")[0]
+    transit = _dep("identified", "US", "verified") | {"role": "transit"}
+    mailbox = _dep("self-managed", "HU", "registered")
+    labels = replay.our_labels(rec, [transit, mailbox])
+    assert labels["coarse"] == "self-managed" and labels["tier"] == "registered"
+    assert labels["carriers"] == [{"role": "transit", "service": "x", "controller": "C", "country": "US"}]
+    assert replay.our_labels(rec, [transit])["coarse"] == "unknown"
