@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Replay the peers' recorded DNS data through souverain, black-box, and compare the labels.
 
-    python benchmarks/eval/replay.py --dataset ch|nordic|all [--limit N] --out benchmarks/eval/results/
+    python benchmarks/eval/replay.py --dataset ch|nordic|hu|all [--limit N] --out benchmarks/eval/results/
 
-1. Reads the recordings in ../shared/eval (mxmap-ch/data.json, mxmap-nordic/data.json) and turns
+The souverain that runs is the one of the checkout holding this file (its ``src`` comes first on
+the import path, here and in every subprocess), so the replay can be run from any worktree.
+
+1. Reads the recordings in ../shared/eval (mxmap-ch/data.json, mxmap-nordic/data.json,
+   mxmap-hu/data.json) and turns
    the recorded fields into zone files in a temporary folder: one zone per registrable domain,
    holding the municipality records (MX, apex TXT = raw SPF + reconstructed verification tokens,
    ``_dmarc`` when recorded, DKIM selector CNAMEs, autodiscover CNAME/SRV) and the provider
@@ -40,15 +44,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SRC = REPO / "src"
+# the checkout's own package, never an installed one (here and in the subprocesses, see _env)
+sys.path.insert(0, str(SRC))
+
 from souverain.kb.ipasn import IPASNTable
 from souverain.kb.psl import PublicSuffixList
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-DEFAULT_EVAL = REPO.parent / "shared" / "eval"
+# ../shared/eval beside the checkout; from a worktree nested deeper, the nearest such folder above
+DEFAULT_EVAL = next((p / "shared" / "eval" for p in REPO.parents if (p / "shared" / "eval").is_dir()),
+                    REPO.parent / "shared" / "eval")
 
 # Date of each recording: ownership and laws are evaluated as of that day (souverain --at).
-RECORDED_AT = {"ch": "2026-03-24", "nordic": "2026-04-23"}
+RECORDED_AT = {"ch": "2026-03-24", "nordic": "2026-04-23", "hu": "2026-07-15"}
+DATASET_LABEL = {"ch": "Switzerland (mxmap-ch)", "nordic": "Nordics (mxmap-nordic)", "hu": "Hungary (mxmap-hu)"}
 
 # ASNs whose address space belongs to US-controlled hyperscalers (the brief's check).
 HYPERSCALER_ASNS = {
@@ -107,6 +118,7 @@ class Record:
     peer_confidence: float | None = None
     isp_name: str | None = None
     smtp_banner: str | None = None
+    mx_cnames: dict[str, str] = field(default_factory=dict)  # MX host -> CNAME target (Hungary)
 
 
 def _host(text: str | None) -> str | None:
@@ -116,11 +128,19 @@ def _host(text: str | None) -> str | None:
     return host or None
 
 
-def load_ch(path: Path) -> list[Record]:
+def load_ch(path: Path, dataset: str = "ch", country: str = "CH") -> list[Record]:
+    """The davidhuser/mxmap format, shared by the Swiss and the Hungarian (fork) recordings.
+
+    Rows without a domain (the peer found none; Hungary only) are left out: there is nothing to
+    scan. They are counted by ``count_domainless``.
+    """
     data = json.loads(path.read_text(encoding="utf-8"))["municipalities"]
     out = []
     for key, entry in data.items():
-        rec = Record("ch", key, entry["name"], "CH", entry["domain"].lower(), [h.lower() for h in entry.get("mx") or []],
+        if not (entry.get("domain") or "").strip():
+            continue
+        rec = Record(dataset, key, entry["name"], country, entry["domain"].strip().lower(),
+                     [h.lower() for h in entry.get("mx") or []],
                      entry.get("spf") or "", peer_provider=entry["provider"], peer_category=entry.get("category"),
                      peer_gateway=entry.get("gateway"), peer_confidence=entry.get("classification_confidence"))
         details = []
@@ -152,12 +172,22 @@ def load_ch(path: Path) -> list[Record]:
                     rec.txt_tokens["google"] = None
                 elif provider == "aws":
                     rec.txt_tokens["amazonses"] = None
+            elif kind == "cname_chain":
+                # the MX host is a CNAME to the provider's host (Hungary: "CNAME chain A → B")
+                m = re.match(r"CNAME chain (\S+) \u2192 (\S+)", detail)
+                if m:
+                    rec.mx_cnames[m.group(1).lower().rstrip(".")] = m.group(2).lower().rstrip(".")
             elif kind == "dmarc" and provider == "microsoft":
                 # the peer's only DMARC pattern for Microsoft is "rua.agari.com"
                 rec.dmarc = "v=DMARC1; p=none; rua=mailto:replay-synthetic@rua.agari.com"
         rec.peer_reason = "; ".join(details)
         out.append(rec)
     return out
+
+
+def count_domainless(path: Path) -> int:
+    data = json.loads(path.read_text(encoding="utf-8"))["municipalities"]
+    return sum(1 for entry in data.values() if not (entry.get("domain") or "").strip())
 
 
 def load_nordic(path: Path) -> list[Record]:
@@ -441,15 +471,22 @@ def build_world(records: list[Record], ip_table: IPASNTable, spf_dict: dict[str,
 
     # MX hosts: a stand-in address inside the recorded ASN, else no address (counted)
     host_address: dict[str, str | None] = {}
+    mx_cname = {h: t for rec in records for h, t in rec.mx_cnames.items() if h in mx_hosts}
     for host in sorted(mx_hosts):
         asn = host_asn.get(host)
-        address = world.stand_in(host, asn) if asn else None
+        target = mx_cname.get(host)
+        if target and world.add(host, "CNAME", f"{target}."):
+            world.stats["mx_hosts_cname"] += 1
+            host_target = target  # the recorded address (ASN) is the CNAME target's
+        else:
+            host_target = host
+        address = world.stand_in(host_target, asn) if asn else None
         host_address[host] = address
         if address:
-            world.add(host, "A", address)
+            world.add(host_target, "A", address)
             world.stats["mx_hosts_with_stand_in_address"] += 1
         else:
-            world.add(host, "HINFO", '"replay" "no-address-recorded"')
+            world.add(host_target, "HINFO", '"replay" "no-address-recorded"')
             world.stats["mx_hosts_without_address" if not asn else "mx_hosts_asn_without_prefix"] += 1
     # SPF of includes, transitively, from the dictionary; a stub where the content is unknown
     seen: set[str] = set()
@@ -486,11 +523,18 @@ def free_port() -> int:
         return udp.getsockname()[1]
 
 
+def _env() -> dict[str, str]:
+    """The subprocesses import the checkout's souverain (its src first on PYTHONPATH)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
+    return env
+
+
 def start_server(zone_dir: Path) -> tuple[subprocess.Popen, int]:
     for _ in range(5):
         port = free_port()
         proc = subprocess.Popen([sys.executable, "-m", "souverain.testing.dnsserver", str(zone_dir), "--port", str(port)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env())
         line = proc.stdout.readline()
         if line.startswith("serving"):
             print(f"  {line.strip()}", flush=True)
@@ -501,15 +545,14 @@ def start_server(zone_dir: Path) -> tuple[subprocess.Popen, int]:
 
 def run_scans(domains: list[str], port: int, at: str, batch: int, scan_dir: Path, timeout: float) -> dict:
     results: dict[str, dict] = {}
-    souverain = shutil.which("souverain") or "souverain"
     for start in range(0, len(domains), batch):
         chunk = domains[start:start + batch]
         out = scan_dir / f"scan-{at}-{start:05d}.json"
-        cmd = [souverain, "scan", *chunk, "--nameserver", f"127.0.0.1:{port}", "--functions", "mail",
+        cmd = [sys.executable, "-m", "souverain", "scan", *chunk, "--nameserver", f"127.0.0.1:{port}", "--functions", "mail",
                "--no-web-fetch", "--format", "json", "--no-store", "--quiet", "--at", at,
                "--timeout", str(timeout), "-o", str(out)]
         clock = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
         if proc.returncode not in (0, 3):
             raise RuntimeError(f"souverain scan failed ({proc.returncode}): {proc.stderr[-2000:]}")
         data = json.loads(out.read_text(encoding="utf-8"))
@@ -547,8 +590,14 @@ def _us_reachable(dep: dict) -> bool:
     return _country(dep) == "US" or infrastructure.get("country") == "US"
 
 
+# roles (issue #9 rule 3b) of an operator that carries the mail without holding the mailbox
+NOT_MAILBOX_ROLES = ("transit", "colocation")
+
+
 def our_labels(rec: Record, deps: list[dict]) -> dict:
-    inbound = [d for d in deps if d["function"] == "email.inbound"]
+    # a proxy, CDN or colocation operator announcing the MX address is not the mailbox holder
+    inbound = [d for d in deps if d["function"] == "email.inbound" and d.get("role") not in NOT_MAILBOX_ROLES]
+    carriers = [d for d in deps if d["function"] == "email.inbound" and d.get("role") in NOT_MAILBOX_ROLES]
     gateways = [d for d in deps if d["function"] == "email.gateway"]
     us = [d for d in inbound if d["status"] in ("identified", "self-managed") and _us_reachable(d)]
     identified = [d for d in inbound if d["status"] == "identified"]
@@ -572,9 +621,11 @@ def our_labels(rec: Record, deps: list[dict]) -> dict:
     elif "aws" in named or "aws" in operators:
         peer_vocab = "aws"
     elif named:
-        peer_vocab = named[0]
+        peer_vocab = named[0] if rec.dataset != "hu" else "other-provider"
+    elif identified and rec.dataset == "hu":
+        peer_vocab = "other-provider"
     elif identified or managed:
-        if rec.dataset == "ch":
+        if rec.dataset in ("ch", "hu"):
             peer_vocab = "independent"
         else:
             peer_vocab = "independent" if us else "local-isp"
@@ -583,6 +634,14 @@ def our_labels(rec: Record, deps: list[dict]) -> dict:
     else:
         peer_vocab = "unknown"
     main = (us or identified or managed or inbound or [None])[0]
+    # confidence tier of the answer (issue #9); scans made before the field existed give none
+    tier_field = main is not None and "tier" in main
+    if coarse == "unknown":
+        tier = "unknown"
+    elif tier_field:
+        tier = main["tier"]
+    else:
+        tier = "verified"
     detail = "-"
     if main is not None:
         svc = (main.get("service") or {}).get("name") or ""
@@ -598,25 +657,42 @@ def our_labels(rec: Record, deps: list[dict]) -> dict:
     return {
         "coarse": coarse,
         "peer_vocab": peer_vocab,
+        "tier": tier,
+        "tier_from_field": bool(tier_field),
         "detail": detail,
         "inbound": [{"status": d["status"], "reason": d["reason"], "service": (d.get("service") or {}).get("id"),
                      "operator": (d.get("operator") or {}).get("id"), "controller": (d.get("controller") or {}).get("name"),
                      "country": _country(d), "subject": d.get("subject"), "confidence": d["confidence"],
+                     "tier": d.get("tier"),
                      "params": {k: v for k, v in (d.get("reason_params") or {}).items() if k != "host"}}
                     for d in inbound],
         "gateway": [{"service": (d.get("service") or {}).get("id"), "controller": (d.get("controller") or {}).get("name"),
                      "country": _country(d)} for d in gateways],
+        "carriers": [{"role": d.get("role"), "service": (d.get("service") or {}).get("id"),
+                      "controller": (d.get("controller") or {}).get("name"), "country": _country(d)} for d in carriers],
     }
+
+
+HU_PEER_VOCAB = ("microsoft", "google", "aws", "independent")
 
 
 def peer_labels(rec: Record) -> dict:
     provider = rec.peer_provider
+    if rec.dataset == "hu":
+        # the Hungarian peer names ~45 hosting providers: collapsed to "other-provider"
+        if provider in ("unknown", "unresolved"):
+            coarse, vocab = "unknown", "unknown"
+        else:
+            vocab = provider if provider in HU_PEER_VOCAB else "other-provider"
+            coarse = PEER_COARSE.get(vocab, "eu/domestic provider")
+        return {"provider": vocab, "provider_raw": provider, "coarse": coarse,
+                "us": rec.peer_category == "us-cloud", "answers": coarse != "unknown"}
     coarse = PEER_COARSE.get(provider, "unknown")
     if rec.dataset == "ch":
         us = rec.peer_category == "us-cloud"
     else:
         us = provider in ("microsoft", "google", "aws")
-    return {"provider": provider, "coarse": coarse, "us": us}
+    return {"provider": provider, "provider_raw": provider, "coarse": coarse, "us": us, "answers": coarse != "unknown"}
 
 
 def confusion(pairs: list[tuple[str, str]], labels: list[str]) -> dict:
@@ -665,11 +741,134 @@ def md_table(title: str, table: dict) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# 6. coverage against issue #9's targets
+# --------------------------------------------------------------------------------------------
+TIERS = ("verified", "registered", "inferred", "unknown")
+TARGET_UNKNOWN_SHARE = 0.10  # of the mail-receiving domains, the no-data ones excluded
+TARGET_US_AGREEMENT = 0.97  # where both souverain and the peer answer
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def mx_domain(psl: PublicSuffixList, host: str) -> str:
+    if _is_ip(host):
+        return host
+    try:
+        return psl.registrable_domain(host, private=False) or host
+    except ValueError:
+        return host
+
+
+def shared_mx_domains(rows: list[dict], psl: PublicSuffixList) -> set[str]:
+    """MX registrable domains that serve two or more municipal domains of one dataset (a provider's)."""
+    users: dict[tuple[str, str], set[str]] = collections.defaultdict(set)
+    for r in rows:
+        own = mx_domain(psl, r["domain"])
+        for host in r["mx"]:
+            reg = mx_domain(psl, host)
+            if reg != own and not _is_ip(host):
+                users[(r["dataset"], reg)].add(r["domain"])
+    return {f"{ds}:{reg}" for (ds, reg), doms in users.items() if len(doms) >= 2}
+
+
+def no_data(r: dict, shared: set[str], psl: PublicSuffixList) -> bool:
+    """The recording holds no address for any MX host and no MX name under a provider's domain.
+
+    An address is a stand-in inside a recorded ASN or an MX given as an IP literal; a provider's
+    domain is one that two or more municipal domains of the dataset use for MX (shared_mx_domains),
+    which does not depend on what souverain's KB knows.
+    """
+    if any(r["mx_addresses"].get(h) for h in r["mx"]) or any(_is_ip(h) for h in r["mx"]):
+        return False
+    return not any(f"{r['dataset']}:{mx_domain(psl, h)}" in shared for h in r["mx"])
+
+
+def coverage(subset: list[dict]) -> dict:
+    mail = [r for r in subset if r["mx"]]
+    unknown = [r for r in mail if r["ours"]["coarse"] == "unknown"]
+    excluded = [r for r in unknown if r["no_data"]]
+    target_n = len(mail) - len(excluded)
+    target_unknown = len(unknown) - len(excluded)
+    both = [r for r in mail if r["ours"]["coarse"] != "unknown" and r["peer"]["answers"]]
+    agree_both = sum(1 for r in both if (r["ours"]["coarse"] == "us-cloud") == r["peer"]["us"])
+
+    def three(label_us: bool, answers: bool) -> str:
+        return ("US" if label_us else "not US") if answers else "unknown"
+    agree_all = sum(1 for r in mail if three(r["ours"]["coarse"] == "us-cloud", r["ours"]["coarse"] != "unknown")
+                    == three(r["peer"]["us"], r["peer"]["answers"]))
+    tiers = collections.Counter(r["ours"]["tier"] for r in mail)
+    from_field = sum(1 for r in mail if r["ours"]["tier_from_field"] and r["ours"]["coarse"] != "unknown")
+    answered = len(mail) - len(unknown)
+
+    def share(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+    return {
+        "domains": len(subset), "mail_receiving": len(mail), "no_mx": len(subset) - len(mail),
+        "unknown": len(unknown), "unknown_share": share(len(unknown), len(mail)),
+        "no_data_excluded": len(excluded), "no_data_all": sum(1 for r in mail if r["no_data"]),
+        "target_domains": target_n, "target_unknown": target_unknown,
+        "unknown_share_target": share(target_unknown, target_n),
+        "unknown_target_met": target_n > 0 and target_unknown / target_n <= TARGET_UNKNOWN_SHARE,
+        "peer_answers": sum(1 for r in mail if r["peer"]["answers"]),
+        "both_answer": len(both), "us_agree_both": agree_both, "us_agreement_both": share(agree_both, len(both)),
+        "us_target_met": bool(both) and agree_both / len(both) >= TARGET_US_AGREEMENT,
+        "us_agree_counting_unknowns": agree_all, "us_agreement_counting_unknowns": share(agree_all, len(mail)),
+        "tiers": {t: tiers.get(t, 0) for t in TIERS} | {t: n for t, n in tiers.items() if t not in TIERS},
+        "tier_shares": {t: share(n, len(mail)) for t, n in tiers.items()},
+        "tier_from_field": from_field, "tier_fallback": answered - from_field,
+    }
+
+
+def md_coverage(cov: dict[str, dict]) -> list[str]:
+    names = list(cov)
+
+    def pct(a: int, b: int) -> str:
+        return f"{a:,}/{b:,} = {100 * a / b:.1f} %" if b else "–"
+    rows = [
+        ("domains replayed", lambda c: f"{c['domains']:,}"),
+        ("mail-receiving (at least one MX recorded)", lambda c: f"{c['mail_receiving']:,}"),
+        ("souverain `unknown`, of the mail-receiving", lambda c: pct(c["unknown"], c["mail_receiving"])),
+        ("... of which no data (no MX address, no MX under a provider's domain): excluded",
+         lambda c: f"{c['no_data_excluded']:,}"),
+        (f"**unknown share, no-data excluded** (target ≤ {TARGET_UNKNOWN_SHARE:.0%})",
+         lambda c: pct(c["target_unknown"], c["target_domains"]) + (" ✓" if c["unknown_target_met"] else " ✗")),
+        ("peer answers (not `unknown`)", lambda c: f"{c['peer_answers']:,}"),
+        (f"**\"US law reaches the inbound mail\", where both answer** (target ≥ {TARGET_US_AGREEMENT})",
+         lambda c: pct(c["us_agree_both"], c["both_answer"]) + (" ✓" if c["us_target_met"] else " ✗")),
+        ("same, counting unknowns (US / not US / unknown must match), of the mail-receiving",
+         lambda c: pct(c["us_agree_counting_unknowns"], c["mail_receiving"])),
+    ]
+    for tier in TIERS:
+        rows.append((f"tier `{tier}`", lambda c, t=tier: pct(c["tiers"].get(t, 0), c["mail_receiving"])))
+    rows.append(("answers whose tier is read from the scan's `tier` field / fallback `verified`",
+                 lambda c: f"{c['tier_from_field']:,} / {c['tier_fallback']:,}"))
+    out = ["| | " + " | ".join(DATASET_LABEL[n] for n in names) + " |", "|---|" + "---:|" * len(names)]
+    out += [f"| {label} | " + " | ".join(fn(cov[n]) for n in names) + " |" for label, fn in rows]
+    note = ("Tier of a domain: the `tier` of the dependency that gives its coarse label. When the scan JSON has "
+            "no `tier` field (code before issue #9's tiers), an answered domain counts as `verified` and an "
+            "`unknown` one as `unknown` (the last row says how many answers used this fallback).")
+    return [*out, "", note, ""]
+
+
+# --------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------
+def _commit() -> str:
+    proc = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "src"],
+                           capture_output=True, text=True).stdout.strip()
+    return (proc.stdout.strip() or "?") + (" + uncommitted changes in src" if dirty else "")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=("ch", "nordic", "all"), default="all")
+    parser.add_argument("--dataset", choices=("ch", "nordic", "hu", "all"), default="all")
     parser.add_argument("--limit", type=int, default=None, help="first N domains of each dataset")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
@@ -681,15 +880,20 @@ def main() -> int:
     args = parser.parse_args()
 
     clock = time.perf_counter()
-    datasets = ["ch", "nordic"] if args.dataset == "all" else [args.dataset]
+    datasets = ["ch", "nordic", "hu"] if args.dataset == "all" else [args.dataset]
     all_records: dict[str, list[Record]] = {}
+    stats: dict = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                   "souverain_src": str(SRC)}
     if "ch" in datasets:
         all_records["ch"] = load_ch(args.eval_dir / "mxmap-ch" / "data.json")
-    # the Nordic flattened SPF feeds the include dictionary for both datasets
+    # the Nordic flattened SPF feeds the include dictionary for every dataset
     nordic = load_nordic(args.eval_dir / "mxmap-nordic" / "data.json")
     if "nordic" in datasets:
         all_records["nordic"] = nordic
-    stats: dict = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    if "hu" in datasets:
+        hu_path = args.eval_dir / "mxmap-hu" / "data.json"
+        all_records["hu"] = load_ch(hu_path, "hu", "HU")
+        stats["hu_rows_without_domain"] = count_domainless(hu_path)
     for name in list(all_records):
         recs, dups = dedupe(all_records[name])
         stats[f"{name}_rows"] = len(all_records[name])
@@ -744,16 +948,24 @@ def main() -> int:
             "ours": ours, "failures": result["failures"], "replay_notes": {k: v for k, v in n.items()
                                                                           if k not in ("mx_addresses", "mx_asn_used")},
         })
+    psl = PublicSuffixList.bundled()
+    shared = shared_mx_domains(rows, psl)
+    for row in rows:
+        row["mx_addresses"] = row["mx_addresses"] or {}
+        row["no_data"] = no_data(row, shared, psl)
     with gzip.open(out / "domains.jsonl.gz", "wt", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
 
-    tables: dict = {}
-    md = [f"# Agreement tables (generated by replay.py, {dt.date.today().isoformat()})\n"]
+    tables: dict = {"coverage": {name: coverage([r for r in rows if r["dataset"] == name]) for name in all_records}}
+    md = [f"# Agreement tables (generated by replay.py, {dt.date.today().isoformat()})\n",
+          f"Run of {stats['started']} on the souverain of `{SRC}` (commit {_commit()}).\n",
+          "## Coverage against issue #9's targets\n", *md_coverage(tables["coverage"])]
     for name in all_records:
         subset = [r for r in rows if r["dataset"] == name]
-        peer_vocab_labels = (["microsoft", "google", "aws", "infomaniak", "independent", "unknown"] if name == "ch"
-                             else ["microsoft", "google", "aws", "local-isp", "independent", "unknown"])
+        peer_vocab_labels = {"ch": ["microsoft", "google", "aws", "infomaniak", "independent", "unknown"],
+                             "nordic": ["microsoft", "google", "aws", "local-isp", "independent", "unknown"],
+                             "hu": ["microsoft", "google", "aws", "other-provider", "independent", "unknown"]}[name]
         t_provider = confusion([(r["ours"]["peer_vocab"], r["peer"]["provider"]) for r in subset], peer_vocab_labels)
         t_coarse = confusion([(r["ours"]["coarse"], r["peer"]["coarse"]) for r in subset], list(COARSE))
         t_us = confusion([("US-controlled" if r["ours"]["coarse"] == "us-cloud" else "not US / unknown",
@@ -764,7 +976,7 @@ def main() -> int:
                                  "US-controlled" if r["peer"]["us"] else "not US") for r in known],
                                ["US-controlled", "not US"])
         tables[name] = {"provider": t_provider, "coarse": t_coarse, "us": t_us, "us_where_we_decide": t_us_known}
-        label = "Switzerland (mxmap-ch)" if name == "ch" else "Nordics (mxmap-nordic)"
+        label = DATASET_LABEL[name]
         md += [f"## {label}\n",
                md_table("Provider, in the peer's vocabulary", t_provider),
                md_table("Coarse label", t_coarse),
@@ -790,8 +1002,20 @@ def main() -> int:
         md += ["**Why souverain says unknown**\n", "| status:reason | domains |", "|---|---:|"]
         md += [f"| {k} | {v} |" for k, v in reasons.most_common()]
         md.append("")
-    # KB gaps: MX registrable domains behind our unknowns, and gateways the peers name
-    psl = PublicSuffixList.bundled()
+    # KB gaps: MX registrable domains and ASNs behind our unknowns, and gateways the peers name
+    asn_gaps: collections.Counter = collections.Counter()
+    asn_reasons: dict[tuple[str, int], collections.Counter] = collections.defaultdict(collections.Counter)
+    asn_examples: dict[tuple[str, int], str] = {}
+    for r in rows:
+        if r["ours"]["coarse"] != "unknown" or not r["mx"]:
+            continue
+        for asn in sorted({a for a in (r["mx_asn_used"] or {}).values() if a}):
+            asn_gaps[(r["dataset"], asn)] += 1
+            asn_reasons[(r["dataset"], asn)][r["ours"]["detail"].split(" ")[0]] += 1
+            asn_examples.setdefault((r["dataset"], asn), r["domain"])
+    tables["kb_gaps_asns_of_unknowns"] = [
+        {"dataset": k[0], "asn": k[1], "holder": ip_table.names.get(k[1], ""), "domains": v,
+         "reasons": dict(asn_reasons[k]), "example": asn_examples[k]} for k, v in asn_gaps.most_common()]
     gaps = collections.Counter()
     gap_examples: dict[str, str] = {}
     for r in rows:
@@ -807,15 +1031,42 @@ def main() -> int:
             gap_examples.setdefault(f"{r['dataset']}:{reg}", r["domain"])
     tables["kb_gaps_mx_domains_of_unknowns"] = [{"dataset": k[0], "mx_domain": k[1], "domains": v,
                                                  "example": gap_examples[f"{k[0]}:{k[1]}"]}
-                                                for k, v in gaps.most_common(60)]
+                                                for k, v in gaps.most_common()]
     peer_gw = collections.Counter((r["dataset"], r["peer"]["gateway"], bool(r["ours"]["gateway"]))
                                   for r in rows if r["peer"]["gateway"])
     tables["peer_gateways_vs_ours"] = [{"dataset": k[0], "gateway": k[1], "souverain_sees_gateway": k[2], "domains": v}
                                        for k, v in sorted(peer_gw.items(), key=lambda kv: -kv[1])]
     md += ["## MX domains that no KB fingerprint names, behind souverain's unknowns (KB gap candidates)\n", "| dataset | MX registrable domain | domains | example |",
            "|---|---|---:|---|"]
-    md += [f"| {g['dataset']} | {g['mx_domain']} | {g['domains']} | {g['example']} |"
-           for g in tables["kb_gaps_mx_domains_of_unknowns"][:40]]
+    for name in all_records:
+        md += [f"| {g['dataset']} | {g['mx_domain']} | {g['domains']} | {g['example']} |"
+               for g in [g for g in tables["kb_gaps_mx_domains_of_unknowns"] if g["dataset"] == name][:40]]
+    # provider MX names souverain does not know, on a known network ("self-managed on X")
+    hosted = collections.Counter()
+    hosted_labels: dict[tuple[str, str], collections.Counter] = collections.defaultdict(collections.Counter)
+    for r in rows:
+        if r["ours"]["coarse"] != "self-managed" or r["peer"]["coarse"] != "eu/domestic provider":
+            continue
+        own = mx_domain(psl, r["domain"])
+        for reg in sorted({mx_domain(psl, h) for h in r["mx"]}):
+            key = (r["dataset"], "(own domain)" if reg == own else reg)
+            hosted[key] += 1
+            hosted_labels[key][r["peer"]["provider_raw"]] += 1
+    tables["kb_gaps_provider_mx_taken_for_self_managed"] = [
+        {"dataset": k[0], "mx_domain": k[1], "domains": v, "peer_labels": dict(hosted_labels[k].most_common(3))}
+        for k, v in hosted.most_common()]
+    md += ["", "## MX domains souverain calls self-managed (on a known network) where the peer names a provider\n",
+           "| dataset | MX registrable domain | domains | peer's labels |", "|---|---|---:|---|"]
+    for name in all_records:
+        md += [f"| {g['dataset']} | {g['mx_domain']} | {g['domains']} | "
+               + ", ".join(f"{k} {v}" for k, v in g["peer_labels"].items()) + " |"
+               for g in [g for g in tables["kb_gaps_provider_mx_taken_for_self_managed"] if g["dataset"] == name][:25]]
+    md += ["", "## ASNs of the MX hosts behind souverain's unknowns (stand-in addresses from the recorded ASN)\n",
+           "| dataset | ASN | registered holder (bundled table) | domains | reasons | example |", "|---|---:|---|---:|---|---|"]
+    for name in all_records:
+        md += [f"| {g['dataset']} | {g['asn']} | {g['holder']} | {g['domains']} | "
+               + ", ".join(f"{k} {v}" for k, v in g["reasons"].items()) + f" | {g['example']} |"
+               for g in [g for g in tables["kb_gaps_asns_of_unknowns"] if g["dataset"] == name][:30]]
     md += ["", "## Gateways named by the peers, and whether souverain reports an email.gateway\n",
            "| dataset | peer gateway | souverain reports a gateway | domains |", "|---|---|---|---:|"]
     md += [f"| {g['dataset']} | {g['gateway']} | {g['souverain_sees_gateway']} | {g['domains']} |"
@@ -827,7 +1078,7 @@ def main() -> int:
         writer = csv.writer(handle)
         writer.writerow(["dataset", "domain", "name", "peer_provider", "peer_coarse", "our_coarse", "our_peer_vocab",
                          "our_result", "peer_gateway", "our_gateway", "mx", "mx_asn_used", "autodiscover",
-                         "dkim_selector1", "tenant", "spf"])
+                         "dkim_selector1", "tenant", "spf", "peer_provider_raw", "our_tier", "no_data", "peer_reason"])
         for r in rows:
             if r["ours"]["coarse"] == r["peer"]["coarse"] and r["ours"]["peer_vocab"] == r["peer"]["provider"]:
                 continue
@@ -835,7 +1086,8 @@ def main() -> int:
                              r["ours"]["coarse"], r["ours"]["peer_vocab"], r["ours"]["detail"], r["peer"]["gateway"] or "",
                              ";".join(g["service"] or "" for g in r["ours"]["gateway"]), " ".join(r["mx"]),
                              " ".join(f"{h}={a}" for h, a in (r["mx_asn_used"] or {}).items()),
-                             r["autodiscover"] or "", r["dkim"].get("selector1", ""), r["tenant"] or "", r["spf"][:300]])
+                             r["autodiscover"] or "", r["dkim"].get("selector1", ""), r["tenant"] or "", r["spf"][:300],
+                             r["peer"]["provider_raw"], r["ours"]["tier"], int(r["no_data"]), r["peer"]["reason"][:400]])
     stats["elapsed_seconds"] = round(time.perf_counter() - clock, 1)
     stats["domains"] = len(rows)
     stats["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
