@@ -103,13 +103,14 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
             inbound = [behind]
     elif inbound and all(d.reason == "mx-service" for d in inbound):
         # Hybrid set-ups: a hosting provider's MX relaying to Microsoft 365 or Google Workspace.
-        # Only strong signals of another operator's mailboxes, of two kinds, move them; the relay
-        # stays listed as the first hop.
+        # A strong signal and a second kind for another operator's mailboxes move them, and only
+        # when nothing names the MX's own service (its SPF include would say it sends, hence holds,
+        # mail); the relay stays listed as the first hop.
         behind = _look_through(view, obs, mx_evidence, [], strong_only=True, min_kinds=2,
                                fronts=[d.subject or "" for d in inbound])
         operators = {d.operator.id for d in inbound if d.operator}
         if (behind.status == "identified" and behind.operator is not None
-                and behind.operator.id not in operators and not _has_strong(view, obs, inbound)):
+                and behind.operator.id not in operators and not _has_signals(view, obs, inbound)):
             deps += [dataclasses.replace(front, function="email.gateway", reason="mx-relay") for front in inbound]
             inbound = [behind]
     return deps + _dedupe(inbound)
@@ -170,15 +171,10 @@ def _asn_match(view: KBView, asn: int, address: str):
     return dataclasses.replace(match, value=address) if match else None
 
 
-def _has_strong(view: KBView, obs: DomainObservation, fronts: list[Dependency]) -> bool:
-    """Whether the fronts' own services have a strong signal (autodiscover, DKIM CNAME)."""
+def _has_signals(view: KBView, obs: DomainObservation, fronts: list[Dependency]) -> bool:
+    """Whether any signal (SPF include, DKIM, autodiscover...) names the fronts' own services."""
     own = {d.service.id for d in fronts if d.service}
-    return any(sid in own for sid, _ in _signals(view, obs, strong_only=True))
-
-
-def _signals(view: KBView, obs: DomainObservation, strong_only: bool = False) -> list[tuple[str, str]]:
-    return [(sid, signal) for sid, sigs in _collect_signals(view, obs).items()
-            for signal, strength, _ in sigs if strength == STRONG or not strong_only]
+    return bool(own & set(_collect_signals(view, obs)))
 
 
 def _collect_signals(view: KBView, obs: DomainObservation) -> dict[str, list[tuple[str, str, str]]]:
@@ -209,14 +205,14 @@ def _collect_signals(view: KBView, obs: DomainObservation) -> dict[str, list[tup
             add(idx.match_host(include, ("spf",)), "spf", WEAK, obs.ids.get(f"{include} TXT"))
     # a verification token proves an account with the operator (a tenant), not mailboxes: it
     # counts as one weak signal for the same operator's mailbox service, never alone
-    token_operators = {}
+    token_operators: dict[str, str] = {}
     for value in obs.txt:
         match = idx.match_txt(value)
         if match:
             token_operators.setdefault(kb.services[match.service].operator, match.service)
     for service in kb.services.values():
         if service.category == "mail-hosting" and service.operator in token_operators and service.id in signals:
-            signals[service.id].append((f"token:{token_operators[service.operator]}", WEAK,
+            signals[service.id].append(("token", WEAK,
                                         obs.ids.get(f"{domain} TXT", "")))
     return signals
 
