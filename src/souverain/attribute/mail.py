@@ -5,7 +5,16 @@ Rules (what the peers get wrong, see PEERS.md):
 - behind a gateway, the mailbox provider needs a strong signal (autodiscover or a DKIM CNAME)
   or two independent weak ones (SPF include, Exchange Online Protection host derived from the
   domain); a tenant or a verification token alone never proves mailbox hosting;
-- an MX no fingerprint names is attributed to the operator of its addresses (self-managed on...);
+- an MX no fingerprint names is attributed to the operator of its addresses (self-managed on...),
+  and every network its addresses are in counts: a US address among European ones is not outvoted;
+- address space of a proxy, CDN or colocation operator (KB ``network_role``: transit, colocation)
+  carries or houses the mail without holding it: listed with its role and its laws apart
+  (``transit_foreign_laws``), never taken as the mailbox holder;
+- mailboxes deduced from secondary signals (behind a gateway, a proxy or a hybrid relay) have the
+  tier ``inferred``; weak signals only count when no other mailbox provider's signal contradicts
+  them, and a verification token counts only next to another signal of the same operator;
+- a hosting provider's MX with a strong signal and a second kind for another operator's mailboxes,
+  and none for its own, is a relay in front of them (hybrid set-ups);
 - otherwise the answer is ``unknown`` with the reason, never "independent";
 - SPF: the domain's own names (itself and names under its registrable domain) are not senders
   of their own: their address ranges are the domain's; an SPF evaluation that breaks (permerror:
@@ -101,7 +110,7 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
             deps += [dataclasses.replace(front, function="email.gateway", reason=_FRONT_REASONS.get(front.reason, "mx-unrecognised-gateway"))
                      for front in inbound]
             inbound = [behind]
-    elif inbound and all(d.reason == "mx-service" for d in inbound):
+    elif inbound and all(d.reason == "mx-service" for d in inbound) and _may_have_strong(obs):
         # Hybrid set-ups: a hosting provider's MX relaying to Microsoft 365 or Google Workspace.
         # A strong signal and a second kind for another operator's mailboxes move them, and only
         # when nothing names the MX's own service (its SPF include would say it sends, hence holds,
@@ -171,6 +180,11 @@ def _asn_match(view: KBView, asn: int, address: str):
     return dataclasses.replace(match, value=address) if match else None
 
 
+def _may_have_strong(obs: DomainObservation) -> bool:
+    """Whether any strong signal can exist (autodiscover, a DKIM CNAME): the hybrid check needs one."""
+    return bool(obs.autodiscover) or any(info.cnames for info in obs.dkim.values())
+
+
 def _has_signals(view: KBView, obs: DomainObservation, fronts: list[Dependency]) -> bool:
     """Whether any signal (SPF include, DKIM, autodiscover...) names the fronts' own services."""
     own = {d.service.id for d in fronts if d.service}
@@ -205,13 +219,10 @@ def _collect_signals(view: KBView, obs: DomainObservation) -> dict[str, list[tup
             add(idx.match_host(include, ("spf",)), "spf", WEAK, obs.ids.get(f"{include} TXT"))
     # a verification token proves an account with the operator (a tenant), not mailboxes: it
     # counts as one weak signal for the same operator's mailbox service, never alone
-    token_operators: dict[str, str] = {}
-    for value in obs.txt:
-        match = idx.match_txt(value)
-        if match:
-            token_operators.setdefault(kb.services[match.service].operator, match.service)
-    for service in kb.services.values():
-        if service.category == "mail-hosting" and service.operator in token_operators and service.id in signals:
+    token_operators = {kb.services[match.service].operator for value in obs.txt if (match := idx.match_txt(value))}
+    for service_id in list(signals) if token_operators else ():
+        service = kb.services[service_id]
+        if service.operator in token_operators:
             signals[service.id].append(("token", WEAK,
                                         obs.ids.get(f"{domain} TXT", "")))
     return signals
