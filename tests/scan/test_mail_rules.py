@@ -9,7 +9,7 @@ from tests.scan.conftest import one
 
 DOMAINS = ("multinet.test", "spectrum.test", "spectrum365.test", "colo.test", "vipre365.test",
            "vipreconflict.test", "vipretoken.test", "hybrid.test", "hybridweak.test", "hybridmixed.test", "iplit.test",
-           "adonly.test", "selfovh.test", "m365pp.test")
+           "adonly.test", "selfovh.test", "m365pp.test", "infomulti.test")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,14 @@ def test_every_network_of_an_mx_counts(result):
     assert {net["asn"] for net in inbound["networks"]} == {16276, 16509}
     assert "AS16509" in inbound["reason_params"]["networks"] and "AS16276" in inbound["reason_params"]["networks"]
     assert inbound["tier"] == "verified"
+
+
+def test_every_network_under_a_named_service_counts(result):
+    """Infomaniak (CH) MX with one address of its own and one on AWS: AWS's laws reach the mail too."""
+    inbound = one(result, "infomulti.test", "email.inbound")
+    assert service(inbound) == "infomaniak-mail" and inbound["controller"]["country"] == "CH"
+    assert {net["asn"] for net in inbound["networks"]} == {29222, 16509}
+    assert "us-cloud-act" in inbound["foreign_laws"] and inbound["foreign_access"] is True
 
 
 def test_single_network_lists_it(result):
