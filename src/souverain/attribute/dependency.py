@@ -15,6 +15,7 @@ from souverain.model.dependency import (
     NetworkRef,
     ServiceRef,
     Status,
+    Tier,
 )
 from souverain.model.evidence import id_number
 
@@ -37,8 +38,10 @@ def build(
     subject: str | None = None,
     evidence: list[str] | tuple[str, ...] | None = None,
     match: Match | None = None,
+    tier: Tier | None = None,
     **reason_params: Any,
 ) -> Dependency:
+    """``tier`` defaults to ``unknown`` for an unknown status and ``verified`` otherwise."""
     service = None
     if service_id:
         record = view.kb.services[service_id]
@@ -46,11 +49,12 @@ def build(
         entity_id = entity_id or record.operator
     ids = tuple(sorted(set(evidence or ()), key=id_number))
     rule = match.rule() if match else None
+    tier = tier or ("unknown" if status == "unknown" else "verified")
     if not entity_id or entity_id not in view.kb.entities:
-        return Dependency(domain, function, status, confidence, reason,  # type: ignore[arg-type]
+        return Dependency(domain, function, status, confidence, tier, reason,  # type: ignore[arg-type]
                           reason_params, subject, service, evidence=ids, rule=rule)
     entity = view.entity(entity_id)
-    return Dependency(domain, function, status, confidence, reason,  # type: ignore[arg-type]
+    return Dependency(domain, function, status, confidence, tier, reason,  # type: ignore[arg-type]
                       reason_params, subject, service, entity.operator, entity.controller,
                       entity.chain, entity.chain_text, entity.laws, entity.foreign_laws, ids, rule)
 

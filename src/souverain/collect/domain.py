@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -145,7 +146,8 @@ async def _mail(resolver: Resolver, obs: ObservationBuilder, options: CollectOpt
     obs.txt_status = txt.status
     obs.txt = txt.values("TXT")
     hosts = [host for _, host in obs.mx[:MAX_MX_HOSTS] if host]
-    addresses = [send_host(resolver, host) for host in hosts]
+    literals = {host: literal for host in hosts if (literal := ip_literal(host))}
+    addresses = [None if host in literals else send_host(resolver, host) for host in hosts]
     obs.spf = await expand_spf(resolver, domain, txt)
     for answer in obs.spf.answers:
         obs.record(answer, "spf")
@@ -157,11 +159,28 @@ async def _mail(resolver: Resolver, obs: ObservationBuilder, options: CollectOpt
         obs.record(mta_sts, "mta-sts")
         obs.mta_sts = next((v for v in mta_sts.values("TXT") if v.lower().startswith("v=stsv1")), None)
     for host, pair in zip(hosts, addresses, strict=True):
+        if host in literals:  # an address where a name belongs: nothing to resolve, the MX answer is the evidence
+            literal = literals[host]
+            v4, v6 = ((literal,), ()) if ":" not in literal else ((), (literal,))
+            obs.mx_hosts[host] = HostAddresses(host, (), v4, v6, (obs.ids[f"{mx.name} MX"],), "NOERROR")
+            continue
         obs.mx_hosts[host] = await resolve_host(resolver, obs, host, "mx-host", pair)
     if mx.status == "NXDOMAIN":  # nothing exists under a name that does not exist (RFC 8020)
         return
     if options.needs_look_through is None or options.needs_look_through(hosts):
         await _look_through_signals(resolver, obs, options)
+
+
+def ip_literal(host: str) -> str | None:
+    """The address of an MX written as an IP literal (``192.0.2.25``, ``[192.0.2.25]``), else None.
+
+    RFC 5321 wants a host name there; some zones hold an address and some senders deliver to it.
+    """
+    text = host.strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 def _dmarc_record(answer: Answer) -> str | None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from pydantic_core import PydanticCustomError
 
 from souverain.model.assessment import CertificationStatus
-from souverain.model.dependency import Confidence, Function
+from souverain.model.dependency import Confidence, Function, NetworkRole
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$"
 RecordId = Annotated[str, Field(pattern=ID_PATTERN, min_length=2, max_length=80)]
@@ -271,6 +271,17 @@ class Service(Record):
     fingerprints: Fingerprints = Field(default_factory=Fingerprints)
     alternatives: list[RecordId] = Field(default_factory=list)
     description: str | None = None
+    # what an MX address in this network says about the data: held there (hosting, the default),
+    # only carried (a TCP proxy or CDN: transit) or in others' servers housed there (colocation)
+    network_role: NetworkRole = "hosting"
+
+    @model_validator(mode="after")
+    def _role_needs_networks(self) -> Service:
+        if self.network_role != "hosting" and not self.fingerprints.asn:
+            raise PydanticCustomError(
+                "network_role", "network_role {role} needs fingerprints.asn (it describes address space)",
+                {"role": self.network_role})
+        return self
 
 
 LawEffect = Literal["compels-access", "restricts-transfer", "transfer-basis", "retention"]

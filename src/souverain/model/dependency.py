@@ -31,8 +31,12 @@ Function = Literal[
 ]
 Status = Literal["identified", "self-managed", "unknown", "none"]
 Confidence = Literal["high", "medium", "low"]
+Tier = Literal["verified", "registered", "inferred", "unknown"]
 STATUSES: tuple[Status, ...] = ("identified", "self-managed", "unknown", "none")
 CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
+# what a network under a host is to the data: it holds it (hosting), carries it (a proxy or CDN
+# announcing the address: transit) or houses others' servers (colocation)
+NetworkRole = Literal["hosting", "transit", "colocation"]
 # what reason_params may hold: message values (host names, counts, flags), never nested data
 ReasonValue = str | int | float | bool | None
 
@@ -111,6 +115,24 @@ class Infrastructure(Model):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class NetworkUse(Model):
+    """One network (AS) a dependency's hosts have addresses in, and what it is to the data.
+
+    ``service``/``operator``/``controller`` are null when the knowledge base does not know the AS;
+    ``foreign_laws`` are those reaching its controller.
+    """
+
+    asn: int
+    as_name: str
+    addresses: tuple[str, ...]
+    role: NetworkRole
+    service: NetworkRef | None = None
+    operator: EntityRef | None = None
+    controller: EntityRef | None = None
+    foreign_laws: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Dependency(Model):
     """One function of one domain and who can reach it."""
 
@@ -119,13 +141,19 @@ class Dependency(Model):
             "anyOf": [{"type": "boolean"}, {"type": "null"}],
             "description": "foreign laws reach it (null: the controller is not known)",
         },
+        "transit_foreign_laws": {
+            "type": "array", "items": {"type": "string"},
+            "description": "foreign laws reaching the data in transit or in colocation (networks with role "
+                           "transit or colocation), apart from the data at rest (foreign_laws)",
+        },
     }
 
     domain: str
     function: Function
     status: Status
     confidence: Confidence
-    reason: str  # message id under "reason." in the catalogues
+    tier: Tier = "verified"
+    reason: str = ""  # message id under "reason." in the catalogues
     reason_params: Mapping[str, ReasonValue] = dataclasses.field(default_factory=dict)
     subject: str | None = None  # the host name / value the dependency is about
     service: ServiceRef | None = None
@@ -138,6 +166,7 @@ class Dependency(Model):
     evidence: tuple[str, ...] = ()
     rule: str | None = None  # the KB rule that fired
     infrastructure: Infrastructure | None = None
+    networks: tuple[NetworkUse, ...] = ()  # every network the hosts' addresses are in
 
     @property
     def foreign_access(self) -> bool | None:
@@ -145,6 +174,11 @@ class Dependency(Model):
         if self.controller is None:
             return None
         return bool(self.foreign_laws)
+
+    @property
+    def transit_foreign_laws(self) -> tuple[str, ...]:
+        """Foreign laws reaching only the networks that carry or house the data (not its holder)."""
+        return tuple(sorted({law for net in self.networks if net.role != "hosting" for law in net.foreign_laws}))
 
     def key(self) -> tuple[str, str, str]:
         return (self.function, self.service.id if self.service else "", self.subject or "")
@@ -155,7 +189,7 @@ class Dependency(Model):
         infrastructure = self.infrastructure
         return {
             "domain": self.domain, "function": self.function, "status": self.status,
-            "confidence": self.confidence, "reason": self.reason,
+            "confidence": self.confidence, "tier": self.tier, "reason": self.reason,
             "reason_params": dict(self.reason_params),
             "subject": self.subject, "service": service.as_dict() if service else None,
             "operator": operator.as_dict() if operator else None,
@@ -164,5 +198,7 @@ class Dependency(Model):
             "laws": [law.as_dict() for law in self.laws], "foreign_laws": list(self.foreign_laws),
             "evidence": list(self.evidence), "rule": self.rule,
             "infrastructure": infrastructure.as_dict() if infrastructure else None,
+            "networks": [net.as_dict() for net in self.networks],
             "foreign_access": self.foreign_access,
+            "transit_foreign_laws": list(self.transit_foreign_laws),
         }
