@@ -280,7 +280,7 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
     if claimed and claimed in options and claimed != chosen.id:
         claimed_option = options[claimed]
         better = (claimed_option.seal or 0) > (chosen.seal or 0) or claimed_option.points > chosen.points
-        if source == "unknown":
+        if source in ("unknown", "assessor"):  # a judgement does not contradict a claim: it is not evidence
             unsupported = better
         else:
             contradiction = better
