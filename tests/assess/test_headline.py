@@ -94,3 +94,14 @@ def test_scope_in_the_comparison_and_terminal(kb):  # noqa: F811
     assert "Paris region only" in compared and "Estimate" in compared and "Evidenced floor" in compared
     assert "Scope of this assessment: Paris region only." in assessment_table(results[0], "en")
     assert "Paris region only" in assessment_html(results, "en")
+
+
+def test_a_claim_above_a_judgement_is_unsupported_not_contradicted(kb):  # noqa: F811
+    claims = [{"text": "Fully portable", "criterion": "SOV-4.1", "option": "good", "sources": SOURCE}]
+    judged = {"SOV-4.1": {"option": "mid", "kind": "assessor", "rationale": "export documented only in part",
+                          "sources": SOURCE}}
+    csf = assess_offer(kb, offer("frco", judged, claims), AT, "csf-2026").csf
+    assert [c.id for c in csf.unsupported_claims] == ["SOV-4.1"] and csf.contradictions == ()
+    documented = {"SOV-4.1": {"option": "mid", "kind": "documented", "sources": SOURCE}}
+    csf = assess_offer(kb, offer("frco", documented, claims), AT, "csf-2026").csf
+    assert [c.id for c in csf.contradictions] == ["SOV-4.1"] and csf.unsupported_claims == ()
