@@ -21,7 +21,8 @@ def test_compare_exits_3_naming_the_offers_below_the_gate():
     assert result.exit_code == 3, result.output
     failing = result.stderr.splitlines()
     assert len(failing) == 2, result.stderr
-    assert failing[0].startswith("AWS European Sovereign Cloud: minimum SEAL SOV-8=2 NOT met (objectives below: SOV-8)")
+    assert failing[0].startswith("AWS European Sovereign Cloud: minimum SEAL SOV-8=2 NOT met on the evidenced floor "
+                                  "(objectives below: SOV-8)")
     assert failing[1].startswith("S3NS PREMI3NS")
     assert "OVHcloud" not in result.stderr and "SOV-1" in result.stdout  # the table is still there
 

@@ -87,12 +87,12 @@ def offer(provider: str, answers: dict | None = None, claims: list | None = None
                       answers=answers or {}, claims=claims or [])
 
 
-ALL_GOOD = {f"SOV-{n}.1": {"option": "good", "kind": "audited"} for n in range(3, 9)}
+ALL_GOOD = {f"SOV-{n}.1": {"option": "good", "kind": "documented", "sources": SOURCE} for n in range(3, 9)}
 
 
 def test_us_controlled_subsidiary_capped_at_seal_1(kb):
     result = assess_offer(kb, offer("eusub", ALL_GOOD), AT, "csf-2026")
-    assert result.csf.seal == 1
+    assert result.csf.floor.seal == 1
     derived = {c.id: c.option for c in result.csf.criteria if c.source == "derived"}
     assert derived == {"SOV-1.1": "mostly-outside-eu", "SOV-2.1": "mixed", "SOV-2.2": "eu-subsidiary-contractual",
                        "SOV-2.3": "compelled-access"}
@@ -111,22 +111,22 @@ def test_claim_contradicting_computed_answer_is_flagged(kb):
 def test_unknown_answers_count_as_worst_case(kb):
     result = assess_offer(kb, offer("frco"), AT, "csf-2026")
     assert set(result.csf.unknown) == {f"SOV-{n}.1" for n in range(3, 9)}
-    assert result.csf.seal == 0
+    assert result.csf.floor.seal == 0
     good = assess_offer(kb, offer("frco", ALL_GOOD), AT, "csf-2026")
-    assert good.csf.seal == 4 and good.csf.score_pct > result.csf.score_pct
+    assert good.csf.floor.seal == 4 and good.csf.floor.score_pct > result.csf.floor.score_pct
 
 
 def test_score_clamped_at_100(kb):
     result = assess_offer(kb, offer("frco", ALL_GOOD), AT, "csf-2026")
-    assert result.csf.score_raw_pct > 100 and result.csf.score_pct == 100
+    assert result.csf.floor.score_raw_pct > 100 and result.csf.floor.score_pct == 100
 
 
 def test_doc_profile_uses_objective_seals(kb):
     result = assess_offer(kb, offer("frco", ALL_GOOD), AT, "csf-2025")
-    assert result.csf.score_pct == 100
+    assert result.csf.floor.score_pct == 100
     capped = assess_offer(kb, offer("eusub", ALL_GOOD), AT, "csf-2025")
     # SOV-1 and SOV-2 at SEAL-1: 15/4 + 10/4 + the other 75 points
-    assert capped.csf.score_pct == pytest.approx(15 / 4 + 10 / 4 + 75)
+    assert capped.csf.floor.score_pct == pytest.approx(15 / 4 + 10 / 4 + 75)
 
 
 def test_gate(kb):
@@ -156,8 +156,8 @@ def test_two_level_indirect_holding_breaches_collective_cap(kb):
 def test_change_of_controller_changes_result_at_date(kb):
     before = assess_offer(kb, offer("moving", ALL_GOOD), dt.date(2019, 6, 1), "csf-2026")
     after = assess_offer(kb, offer("moving", ALL_GOOD), dt.date(2021, 6, 1), "csf-2026")
-    assert before.csf.seal == 4 and before.secnumcloud_19_6.status == "pass"
-    assert after.csf.seal == 1 and after.secnumcloud_19_6.status == "fail"
+    assert before.csf.floor.seal == 4 and before.secnumcloud_19_6.status == "pass"
+    assert after.csf.floor.seal == 1 and after.secnumcloud_19_6.status == "fail"
 
 
 def test_claim_on_an_unknown_answer_is_unsupported_not_contradicted(kb):

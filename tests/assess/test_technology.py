@@ -67,7 +67,7 @@ def item(entity: str, **facts) -> dict:
 
 def offer(technology: list[dict] | None = None, answers: dict | None = None, claims: list | None = None,
           provider: str = "frhost") -> Assessment:
-    good = {f"SOV-{n}.1": {"option": "good", "kind": "audited"} for n in (3, 4, 6, 7, 8)}
+    good = {f"SOV-{n}.1": {"option": "good", "kind": "documented", "sources": SOURCE} for n in (3, 4, 6, 7, 8)}
     return Assessment(id="offer", name="Offer", provider=provider, category="private-cloud", sources=SOURCE,
                       as_of=AT, answers={**good, **(answers or {})}, claims=claims or [],
                       technology=technology or [])
@@ -92,11 +92,11 @@ def test_controller_change_of_the_technology_provider_changes_the_answers(kb):
     assert after.technology[0].controller.as_dict() == {"id": "usparent", "name": "US Parent Inc.", "country": "US"}
     snc = after.secnumcloud_19_6
     assert snc.status == "unknown" and snc.unknowns[0].startswith("19.6 c): FR Host SAS -> updates shipped by")
-    assert after.csf.seal_known_only == 2 and before.csf.seal_known_only == 4
+    assert after.csf.estimate.seal == 2 and before.csf.estimate.seal == 4
 
 
 def test_offer_without_a_foreign_technology_provider_keeps_its_score(kb):
-    typed = {"SOV-5.6": {"option": "none", "kind": "audited"}}
+    typed = {"SOV-5.6": {"option": "none", "kind": "documented", "sources": SOURCE}}
     plain = assess_offer(kb, offer(answers=typed), AT, "csf-2026")
     eu_only = assess_offer(kb, offer([item("frco")], answers=typed), AT, "csf-2026")
     assert eu_only.csf == plain.csf
@@ -105,15 +105,15 @@ def test_offer_without_a_foreign_technology_provider_keeps_its_score(kb):
 
 
 def test_derived_answer_is_a_ceiling_for_typed_answers(kb):
-    above = assess_offer(kb, offer([item("usparent")], {"SOV-5.6": {"option": "none", "kind": "self-declared"}}),
+    above = assess_offer(kb, offer([item("usparent")], {"SOV-5.6": {"option": "none", "kind": "self-declared", "sources": SOURCE}}),
                          AT, "csf-2026")
     flagged = {c.id: c for c in above.csf.contradictions}
     assert flagged["SOV-5.6"].claimed == "none" and flagged["SOV-5.6"].option == "few-non-eu-critical"
-    below = assess_offer(kb, offer([item("usparent")], {"SOV-5.6": {"option": "only-non-eu", "kind": "audited",
-                                                                    "evidence": "audit found more"}}),
+    below = assess_offer(kb, offer([item("usparent")], {"SOV-5.6": {"option": "only-non-eu", "kind": "documented",
+                                                                    "evidence": "audit found more", "sources": SOURCE}}),
                          AT, "csf-2026")
     kept = criteria(below)["SOV-5.6"]
-    assert kept.option == "only-non-eu" and kept.source == "audited" and not kept.contradiction
+    assert kept.option == "only-non-eu" and kept.source == "documented" and not kept.contradiction
     assert "audit found more" in kept.evidence and "at most few-non-eu-critical" in kept.evidence
 
 
@@ -207,7 +207,7 @@ def test_bleu_depends_on_a_us_technology_provider(real_kb):
     assert result.secnumcloud_19_6.status == "unknown"
     assert any(u.startswith("19.6 c): Bleu SAS -> updates shipped by Microsoft Corporation")
                for u in result.secnumcloud_19_6.unknowns)
-    assert result.csf.seal_known_only <= 2
+    assert result.csf.estimate.seal <= 2
 
 
 @pytest.mark.parametrize(("offer_id", "controller"), [

@@ -69,6 +69,10 @@ def check_references(assessment: Assessment, kb: KnowledgeBase, shown: str, line
             choices = ", ".join(o.id for o in criterion.options)
             problems.append(Problem(shown, line_of(lines, (*loc, "option")), format_field((*loc, "option")),
                                     f"unknown option {answer.option!r}; choose one of {choices}"))
+        elif answer.kind == "derived" and not criterion.derived:
+            problems.append(Problem(shown, line_of(lines, (*loc, "kind")), format_field((*loc, "kind")),
+                                    f"{criterion_id} is not computed from the knowledge base: give documented, "
+                                    "self-declared or assessor (with a rationale)"))
     for i, claim in enumerate(assessment.claims):
         if claim.criterion and claim.criterion in criteria and claim.option and \
                 claim.option not in {o.id for o in criteria[claim.criterion].options}:
@@ -80,8 +84,12 @@ def check_references(assessment: Assessment, kb: KnowledgeBase, shown: str, line
 def template(framework: Framework) -> str:
     """A YAML answers file with every criterion, the options as comments, unknown by default."""
     out = [
-        "# souverain answers file: fill in `option` for each criterion (leave null when unknown:",
-        "# unknown answers count as the worst option). Derived criteria are computed from the",
+        "# souverain answers file: fill in `option` for each criterion, with its kind (documented:",
+        "# contracts, certifications, technical docs; self-declared: marketing; assessor: your",
+        "# judgement, with a one-line `rationale`), a confidence (high, medium, low) and at least one",
+        "# source. Leave the option null when public material is silent, and say in `searched` what",
+        "# you searched. The estimate counts every answer but unknown; the evidenced floor counts",
+        "# unknown and assessor answers as the worst option. Derived criteria are computed from the",
         "# provider's ownership; an answer you give for them is compared as a claim. Criteria",
         "# marked 'technology' are computed from `technology` when it names a provider outside",
         "# the EU/EEA (your answer counts otherwise, and may stay below the computed one).",
@@ -89,6 +97,7 @@ def template(framework: Framework) -> str:
         "name: My offer",
         f"framework: {framework.id}",
         "category: iaas        # iaas, paas, saas, private-cloud, colocation, email, collaboration",
+        "# scope: EU regions only   # what the assessment covers (regions, zones, a product line)",
         "# either an entity of the knowledge base ...",
         "# provider: ovhcloud",
         "# ... or the provider described here (owners may reference KB entities):",
@@ -121,6 +130,10 @@ def template(framework: Framework) -> str:
                 seal = f"SEAL-{option.seal}" if option.seal is not None else "no SEAL mapping"
                 out.append(f"    #   {option.id}: {option.label} ({option.points:g} points, {seal})")
             out.append("    option: null")
-            out.append("    kind: self-declared   # self-declared, audited, regulator-listed")
+            out.append("    kind: self-declared   # documented, self-declared, assessor")
+            out.append("    confidence: medium    # high, medium, low")
             out.append("    evidence: null")
+            out.append("    rationale: null       # required for assessor: one line, why")
+            out.append("    searched: [the tender response]   # required while option is null")
+            out.append("    sources: []           # required (at least one) once option is set")
     return "\n".join(out) + "\n"

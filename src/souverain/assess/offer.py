@@ -14,7 +14,15 @@ from souverain.kb.laws import foreign_access_laws, laws_for_entity
 from souverain.kb.ownership import control_chain
 from souverain.kb.schema import Entity
 from souverain.kb.view import chain_entries, law_reach
-from souverain.model.assessment import Assessment, Certification, Claim, OfferLaw, OfferRef
+from souverain.model.assessment import (
+    SCHEMA_VERSION,
+    Assessment,
+    Basis,
+    Certification,
+    Claim,
+    OfferLaw,
+    OfferRef,
+)
 from souverain.model.dependency import EntityRef
 
 if TYPE_CHECKING:
@@ -43,14 +51,15 @@ def with_inline_provider(kb: KnowledgeBase, assessment: schema.Assessment) -> tu
 
 
 def assess_offer(kb: KnowledgeBase, assessment: schema.Assessment, at: dt.date, profile: str,
-                 minimum: int | dict[str, int] | None = None) -> Assessment:
+                 minimum: int | dict[str, int] | None = None, basis: Basis = "floor") -> Assessment:
+    """``minimum`` SEAL gated on the evidenced floor (default) or the estimate (``basis``)."""
     framework = kb.frameworks.get(assessment.framework)
     if framework is None or not framework.profiles:
         raise DataError(f"framework {assessment.framework!r} is missing from the knowledge base")
     if profile not in framework.profiles:
         raise DataError(f"profile {profile!r} unknown; choose one of {', '.join(framework.profiles)}")
     view, entity_id = with_inline_provider(kb, assessment)
-    csf = evaluate(view, framework, assessment, entity_id, at, profile, minimum)
+    csf = evaluate(view, framework, assessment, entity_id, at, profile, minimum, basis)
     chain = control_chain(view, entity_id, at)
     links = technology_links(view, assessment, entity_id, at)
     snc = view.frameworks.get("secnumcloud")
@@ -64,7 +73,8 @@ def assess_offer(kb: KnowledgeBase, assessment: schema.Assessment, at: dt.date, 
     foreign = {e.law.id for e in foreign_access_laws(view, exposures)}
     provider, controller = chain[0].entity, chain[-1].entity
     return Assessment(
-        offer=OfferRef(assessment.id, assessment.name, assessment.category, assessment.service),
+        schema_version=SCHEMA_VERSION,
+        offer=OfferRef(assessment.id, assessment.name, assessment.category, assessment.service, assessment.scope),
         at=at,
         provider=EntityRef(entity_id, provider.name, provider.country),
         controller=EntityRef(controller.id, controller.name, controller.country),

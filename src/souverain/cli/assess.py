@@ -64,6 +64,9 @@ def assessment_options(func):
                      help="Weight profile: csf-2025 (v1.2.1 document) or csf-2026 (Commission calculator)."),
         click.option("--min-seal", metavar="N|SOV-n=N,...",
                      help="Minimum SEAL gate, global or per objective (exit 3 when an offer does not meet it)."),
+        click.option("--gate", "basis", type=click.Choice(("floor", "estimate")), default="floor", show_default=True,
+                     help="What --min-seal gates on: the evidenced floor (unknown and assessor answers at worst) "
+                          "or the estimate (every answer but unknown)."),
         at_option,
         format_option("table", "json", "html"),
         output_option,
@@ -79,11 +82,13 @@ def assessment_options(func):
               help="Assess the offer described by this answers file (see --template).")
 @click.option("--template", "print_template", is_flag=True, help="Print an answers-file template and exit.")
 @assessment_options
-def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, output, lang) -> None:
+def assess_command(offer, answers, print_template, profile, min_seal, basis, at, fmt, output, lang) -> None:
     """Assess OFFER against the EU Cloud Sovereignty Framework and SecNumCloud §19.6.
 
     OFFER is a KB assessment id, or an entity id (then only the criteria derived from ownership
-    and laws are known; every other answer counts as unknown, the worst case).
+    and laws are known; every other answer is unknown). Two figures: the estimate (every answer
+    but unknown, with the count of assessor judgements) and the evidenced floor (unknown and
+    assessor answers at the worst option).
     """
     from souverain.assess.answers import template
     from souverain.assess.offer import assess_offer
@@ -97,7 +102,7 @@ def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, o
     if (offer is None) == (answers is None):
         raise UsageError("give an OFFER id or --answers FILE (or --template)")
     minimum = parse_min_seal(min_seal)
-    result = assess_offer(kb, _load(kb, offer, answers), at, profile, minimum)
+    result = assess_offer(kb, _load(kb, offer, answers), at, profile, minimum, basis)
     if fmt == "json":
         emit(to_json(result.as_dict()), output)
     elif fmt == "html":
@@ -111,7 +116,7 @@ def assess_command(offer, answers, print_template, profile, min_seal, at, fmt, o
 @click.command("compare")
 @click.argument("offers", nargs=-1, required=True)
 @assessment_options
-def compare_command(offers, profile, min_seal, at, fmt, output, lang) -> None:
+def compare_command(offers, profile, min_seal, basis, at, fmt, output, lang) -> None:
     """Compare offers side by side (SEAL per objective, score, §19.6, laws)."""
     from souverain.assess.offer import assess_offer
     from souverain.kb.base import load_kb
@@ -119,7 +124,7 @@ def compare_command(offers, profile, min_seal, at, fmt, output, lang) -> None:
 
     kb = load_kb()
     minimum = parse_min_seal(min_seal)
-    results = [assess_offer(kb, _load(kb, offer, None), at, profile, minimum) for offer in offers]
+    results = [assess_offer(kb, _load(kb, offer, None), at, profile, minimum, basis) for offer in offers]
     if fmt == "json":
         emit(to_json({"profile": profile, "offers": [result.as_dict() for result in results]}), output)
     elif fmt == "html":
@@ -132,7 +137,7 @@ def compare_command(offers, profile, min_seal, at, fmt, output, lang) -> None:
         for result in failed:
             gate = result.csf.gate
             click.echo(t("compare.gate_fail", offer=result.offer.name, required=required_text(gate.required),
-                         failing=", ".join(gate.failing) or "-"), err=True)
+                         failing=", ".join(gate.failing) or "-", basis=t(f"assess.basis_{gate.basis}")), err=True)
         sys.exit(3)
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, mod
 from pydantic_core import PydanticCustomError
 
 from souverain.model.assessment import CertificationStatus
-from souverain.model.dependency import Confidence, Function, NetworkRole
+from souverain.model.dependency import Function, NetworkRole
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*[a-z0-9]$"
 RecordId = Annotated[str, Field(pattern=ID_PATTERN, min_length=2, max_length=80)]
@@ -537,17 +537,40 @@ class Framework(Record):
         return self
 
 
-EvidenceKind = Literal["derived", "documented", "self-declared", "assessor", "audited", "regulator-listed"]
+# derived: computed from the KB graph (ownership, laws, technology), normally not typed in YAML;
+# documented: the provider's contracts, certifications or technical docs, or a regulator/auditor;
+# self-declared: marketing; assessor: our judgement, with a one-line rationale.
+EvidenceKind = Literal["derived", "documented", "self-declared", "assessor"]
+LEGACY_KINDS = {"audited": "documented", "regulator-listed": "documented"}
+AnswerConfidence = Literal["high", "medium", "low"]
 
 
 class Answer(Strict):
-    option: RecordId | None = None  # None = unknown (counts as worst case)
+    """One CSF answer. ``option`` None (or omitted) is unknown: it then says what was searched."""
+
+    option: RecordId | None = None
     kind: EvidenceKind = "self-declared"
-    confidence: Confidence = "medium"
-    evidence: str | None = None
-    rationale: str | None = None  # why, when kind is assessor
-    searched: list[str] = Field(default_factory=list)  # public material found silent, when unknown
+    confidence: AnswerConfidence = "medium"
+    evidence: str | None = None  # what the source says, one or two lines
+    rationale: str | None = Field(default=None, min_length=5)  # why, for an assessor answer
+    searched: list[Annotated[str, Field(min_length=3)]] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _legacy_kind(cls, value: object) -> object:
+        return LEGACY_KINDS.get(value, value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _complete(self) -> Answer:
+        if self.kind == "assessor" and not self.rationale:
+            raise ValueError("an assessor answer needs a rationale (one line: why)")
+        if self.option is None and not self.searched:
+            raise ValueError("an unknown answer (no option) needs searched: the public material "
+                             "searched and found silent")
+        if self.option is not None and self.kind != "derived" and not self.sources:  # unknown: `searched` instead
+            raise ValueError(f"a {self.kind} answer needs at least one source")
+        return self
 
 
 class Claim(Strict):
@@ -598,6 +621,7 @@ class Assessment(Record):
     provider_entity: InlineEntity | None = None
     service: RecordId | None = None
     category: Literal["iaas", "paas", "saas", "private-cloud", "colocation", "email", "collaboration", "provider"]
+    scope: str | None = Field(default=None, min_length=3)  # what the assessment covers, e.g. "EU regions only"
     answers: dict[Annotated[str, Field(pattern=r"^SOV-[1-8]\.[0-9]+$")], Answer] = Field(default_factory=dict)
     claims: list[Claim] = Field(default_factory=list)
     certifications: list[Certification] = Field(default_factory=list)

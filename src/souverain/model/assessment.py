@@ -14,7 +14,11 @@ from typing import ClassVar, Literal
 from souverain.model.base import JSONSchema, Model
 from souverain.model.dependency import ChainEntry, EntityRef, LawReach
 
-AnswerSource = Literal["derived", "documented", "self-declared", "assessor", "audited", "regulator-listed", "unknown"]
+# what a criterion's answer rests on: the KB graph, the provider's documents (or a regulator's),
+# marketing, our judgement, or nothing (unknown)
+AnswerSource = Literal["derived", "documented", "self-declared", "assessor", "unknown"]
+Basis = Literal["estimate", "floor"]
+SCHEMA_VERSION = "2"  # of ``souverain assess --format json``; 2: estimate and evidenced floor, scope
 TestStatus = Literal["pass", "fail", "unknown"]
 CertificationStatus = Literal["certified", "in-progress", "expired", "claimed"]
 
@@ -46,10 +50,13 @@ class Certification(Model):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class OfferRef(Model):
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"scope"})
+
     id: str
     name: str
     category: str
     service: str | None
+    scope: str | None = None  # what the assessment covers (regions, zones, product line)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -101,21 +108,28 @@ class Profile(Model):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ObjectiveResult(Model):
-    """One objective (SOV-n): weight, points, SEAL (its weakest criterion), what limits it."""
+    """One objective (SOV-n): weight, points and SEAL (its weakest criterion) for the estimate and
+    for the evidenced floor, and what limits the floor."""
 
     id: str
     name: str
     weight: float
-    points: float
     max_points: float
-    seal: int | None
+    points_estimate: float  # over the criteria with an answer (unknown left out)
+    seal_estimate: int | None  # None: no criterion of the objective has an answer
+    points_floor: float  # unknown and assessor answers at the worst option
+    seal_floor: int | None
     unknown: int
+    assessor: int
     limiting: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CriterionResult(Model):
-    """The answer a criterion gets, where it comes from, and the claim it is compared with."""
+    """The answer a criterion gets, where it comes from, and the claim it is compared with.
+    An unknown answer shows the worst option (what the floor counts)."""
+
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"confidence", "rationale"})
 
     id: str
     objective: str
@@ -131,29 +145,52 @@ class CriterionResult(Model):
     claimed: str | None = None  # option claimed by the offer, when it differs
     contradiction: bool = False  # a known answer (derived or evidenced) contradicts the claim
     unsupported: bool = False  # the claim is better than the worst case but nothing supports it
+    confidence: str | None = None  # high, medium, low (typed answers)
+    rationale: str | None = None  # why, for an assessor answer
+    searched: tuple[str, ...] = ()  # what was searched and found silent, for an unknown answer
+    sources: tuple[Source, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Gate(Model):
-    """The minimum SEAL asked for (``--min-seal``), overall or per objective, and if it is met."""
+    """The minimum SEAL asked for (``--min-seal``), overall or per objective, on the evidenced floor
+    (default) or the estimate (``--gate estimate``), and if it is met."""
 
     required: int | Mapping[str, int] | None
     passed: bool | None
     failing: tuple[str, ...]
+    basis: Basis = "floor"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Headline(Model):
+    """Score and SEAL under one reading of the answers.
+
+    ``estimate``: every answer but unknown counts as given (unknown criteria are left out and the
+    weights of what remains rescaled); ``floor``: unknown and assessor answers count as the worst
+    option, so only derived, documented and self-declared answers lift it.
+    """
+
+    basis: Basis
+    score_pct: float
+    score_raw_pct: float
+    score_parts: Mapping[str, float]
+    seal: int | None
+    seal_by_objective: Mapping[str, int | None]
+    counted: int  # criteria counted as answered
+    at_worst: int  # criteria counted at the worst option (floor) or left out (estimate)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CsfResult(Model):
-    """The EU Cloud Sovereignty Framework: score with its parts, SEAL per objective and overall."""
+    """The EU Cloud Sovereignty Framework: the estimate and the evidenced floor, with their parts,
+    SEAL per objective, and every criterion's answer."""
 
     profile: Profile
-    score_pct: float
-    score_raw_pct: float
-    score_parts: Mapping[str, float]
+    estimate: Headline
+    floor: Headline
+    assessor: tuple[str, ...]  # criteria answered by our judgement (counted in the estimate only)
     objectives: tuple[ObjectiveResult, ...]
-    seal: int | None
-    # the same weakest link over answered and derived criteria only: the ceiling the facts allow
-    seal_known_only: int | None
     criteria: tuple[CriterionResult, ...]
     unknown: tuple[str, ...]
     contradictions: tuple[CriterionResult, ...]
@@ -229,6 +266,7 @@ class Claim(Model):
 class Assessment(Model):
     """One offer assessed at a date."""
 
+    schema_version: str
     offer: OfferRef
     at: dt.date
     provider: EntityRef

@@ -11,7 +11,7 @@ from souverain.report.i18n import Translator
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from souverain.model.assessment import Assessment, TechnologyItem
+    from souverain.model.assessment import Assessment, CriterionResult, TechnologyItem
 
 
 def _seal(value: int | None) -> str:
@@ -20,8 +20,13 @@ def _seal(value: int | None) -> str:
 
 def headline(result: Assessment, t: Translator) -> list[str]:
     csf = result.csf
-    lines = [t("assess.headline", offer=result.offer.name, seal=_seal(csf.seal), score=csf.score_pct,
-               profile=csf.profile.name, known=_seal(csf.seal_known_only), unknown=len(csf.unknown))]
+    est, floor = csf.estimate, csf.floor
+    lines = [t("assess.headline_two", offer=result.offer.name, seal=_seal(est.seal), score=est.score_pct,
+               assessor=len(csf.assessor), unknown=len(csf.unknown), floor_seal=_seal(floor.seal),
+               floor_score=floor.score_pct, profile=csf.profile.name),
+             t("assess.explain")]
+    if result.offer.scope:
+        lines.append(t("assess.scope", scope=result.offer.scope))
     controller = result.controller
     lines.append(t("assess.controller", provider=result.provider.name, country=result.provider.country,
                    controller=controller.name, controller_country=controller.country))
@@ -30,8 +35,9 @@ def headline(result: Assessment, t: Translator) -> list[str]:
     lines.extend(technology_lines(result, t))
     gate = csf.gate
     if gate.required is not None:
-        key = "assess.gate_pass" if gate.passed else "assess.gate_fail"
-        lines.append(t(key, required=gate.required, failing=", ".join(gate.failing) or "-"))
+        key = "assess.gate_pass_on" if gate.passed else "assess.gate_fail_on"
+        lines.append(t(key, required=gate.required, failing=", ".join(gate.failing) or "-",
+                       basis=t(f"assess.basis_{gate.basis}")))
     snc = result.secnumcloud_19_6
     if snc:
         lines.append(t(f"assess.snc_{snc.status}", details="; ".join(snc.failures + snc.unknowns) or "-"))
@@ -41,6 +47,13 @@ def headline(result: Assessment, t: Translator) -> list[str]:
     if csf.unsupported_claims:
         lines.append(t("assess.unsupported", criteria=", ".join(i.id for i in csf.unsupported_claims)))
     return lines
+
+
+def why(item: CriterionResult) -> str:
+    """An assessor answer's rationale, or what was searched for an unknown one."""
+    if item.rationale:
+        return item.rationale
+    return "; ".join(item.searched) if item.searched else ""
 
 
 def _value(flag: bool | None, t: Translator) -> str:
@@ -81,9 +94,12 @@ def assessment_table(result: Assessment, lang: str) -> str:
     t = Translator(lang)
     csf = result.csf
     objectives = terminal.table(
-        [t("assess.objective"), t("assess.weight"), "SEAL", t("assess.points"), t("assess.part"), t("assess.limiting")],
-        [(f"{o.id} {o.name}", f"{o.weight:g} %", _seal(o.seal), f"{o.points:g} / {o.max_points:g}",
-          f"{csf.score_parts.get(o.id, 0):g}", ", ".join(o.limiting[:4])) for o in csf.objectives],
+        [t("assess.objective"), t("assess.weight"), t("assess.seal_estimate"), t("assess.seal_floor"),
+         t("assess.points_both"), t("assess.part_both"), t("assess.limiting")],
+        [(f"{o.id} {o.name}", f"{o.weight:g} %", _seal(o.seal_estimate), _seal(o.seal_floor),
+          f"{o.points_estimate:g} / {o.points_floor:g} / {o.max_points:g}",
+          f"{csf.estimate.score_parts.get(o.id, 0):g} / {csf.floor.score_parts.get(o.id, 0):g}",
+          ", ".join(o.limiting[:4])) for o in csf.objectives],
         title=t("assess.objectives"),
     )
     derived = terminal.table(
@@ -97,6 +113,13 @@ def assessment_table(result: Assessment, lang: str) -> str:
         [(law.name, law.country, law.via, law.path_text) for law in result.laws],
     )
     parts = [objectives, derived, laws]
+    judged = [c for c in csf.criteria if c.source == "assessor"]
+    if judged:
+        parts.append(terminal.table(
+            [t("assess.criterion"), t("assess.answer"), "SEAL", t("assess.confidence"), t("assess.rationale")],
+            [(f"{c.id} {c.name}", c.label, _seal(c.seal), c.confidence or "-", c.rationale or "-") for c in judged],
+            title=t("assess.assessor_answers"),
+        ))
     if result.technology:
         parts.append(technology_table(result, t))
     snc = result.secnumcloud_19_6
@@ -108,7 +131,7 @@ def assessment_table(result: Assessment, lang: str) -> str:
             title=t("assess.holdings"),
         ))
     if csf.unknown:
-        parts.append(terminal.key_values([(t("assess.unknown"), ", ".join(csf.unknown))]))
+        parts.append(terminal.key_values([(t("assess.unknown_both"), ", ".join(csf.unknown))]))
     return "\n".join(headline(result, t)) + "\n\n" + terminal.render(*parts, width=160)
 
 
@@ -116,11 +139,16 @@ def comparison_table(results: list[Assessment], lang: str) -> str:
     t = Translator(lang)
     header = [t("assess.objective")] + [r.offer.name for r in results]
     rows = []
+    if any(r.offer.scope for r in results):
+        rows.append([t("assess.scope_heading")] + [r.offer.scope or "-" for r in results])
     for index, objective in enumerate(results[0].csf.objectives):
-        rows.append([f"{objective.id} {objective.name}"] + [_seal(r.csf.objectives[index].seal) for r in results])
-    rows.append([t("assess.overall")] + [_seal(r.csf.seal) for r in results])
-    rows.append([t("assess.known_only")] + [_seal(r.csf.seal_known_only) for r in results])
-    rows.append([t("assess.score")] + [f"{r.csf.score_pct:g} %" for r in results])
+        rows.append([f"{objective.id} {objective.name}"] + [
+            f"{_seal(r.csf.objectives[index].seal_estimate)} / {_seal(r.csf.objectives[index].seal_floor)}"
+            for r in results])
+    rows.append([t("assess.estimate")] + [f"{_seal(r.csf.estimate.seal)} · {r.csf.estimate.score_pct:g} %"
+                                           for r in results])
+    rows.append([t("assess.assessor")] + [str(len(r.csf.assessor)) for r in results])
+    rows.append([t("assess.floor")] + [f"{_seal(r.csf.floor.seal)} · {r.csf.floor.score_pct:g} %" for r in results])
     rows.append([t("field.controller")] + [f"{r.controller.name} ({r.controller.country})" for r in results])
     rows.append([t("assess.technology_providers")] + [
         ", ".join(dict.fromkeys(f"{i.controller.name} ({i.controller.country})" for i in r.technology)) or "-"
@@ -128,20 +156,21 @@ def comparison_table(results: list[Assessment], lang: str) -> str:
     rows.append(["§19.6"] + [r.secnumcloud_19_6.status if r.secnumcloud_19_6 else "-" for r in results])
     rows.append([t("field.foreign_laws")] + [", ".join(law.id for law in r.laws if law.foreign_access) or "-"
                                                for r in results])
-    rows.append([t("assess.unknown")] + [str(len(r.csf.unknown)) for r in results])
+    rows.append([t("assess.unknown_count")] + [str(len(r.csf.unknown)) for r in results])
     rows.append([t("assess.contradictions")] + [str(len(r.csf.contradictions)) for r in results])
-    return terminal.render(terminal.table(header, rows, title=t("assess.comparison")), width=200)
+    table = terminal.render(terminal.table(header, rows, title=t("assess.comparison")), width=200)
+    return t("assess.compare_explain") + "\n" + table
 
 
 def objective_chart(results: list[Assessment]) -> dict[str, Any]:
-    """Grouped bars: one group per objective, one bar per offer, height = SEAL (0-4)."""
+    """Grouped bars: one group per objective, one bar per offer, height = estimated SEAL (0-4)."""
     palette = ["#2457a6", "#c0392b", "#1e8449", "#d35400", "#7d3c98", "#117a65", "#b7950b", "#5d6d7e"]
     objectives = [o.id for o in results[0].csf.objectives]
     group = 28 * len(results) + 24
     bars = []
     for gi, sov in enumerate(objectives):
         for ri, result in enumerate(results):
-            seal = next(o.seal for o in result.csf.objectives if o.id == sov)
+            seal = next(o.seal_estimate for o in result.csf.objectives if o.id == sov)
             height = 40 * (seal or 0)
             bars.append({"x": 40 + gi * group + ri * 28, "y": 180 - height, "height": height,
                          "colour": palette[ri % len(palette)], "label": f"{result.offer.name}: {sov} "
@@ -154,6 +183,7 @@ def objective_chart(results: list[Assessment]) -> dict[str, Any]:
 def assessment_html(results: list[Assessment], lang: str) -> str:
     t = Translator(lang)
     return environment().get_template("assessment.html.j2").render(
-        t=t, lang=lang, results=results, result={"kb_version": results[0].kb_version, "schema_version": "1.0"},
-        headlines=[headline(r, t) for r in results], chart=objective_chart(results), seal=_seal,
+        t=t, lang=lang, results=results,
+        result={"kb_version": results[0].kb_version, "schema_version": results[0].schema_version},
+        headlines=[headline(r, t) for r in results], chart=objective_chart(results), seal=_seal, why=why,
     )
