@@ -85,6 +85,9 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
         elif resolved is not None and not resolved.addresses:
             inbound.append(dep(status="unknown", confidence="low", reason="mx-no-address", subject=host,
                                evidence=evidence, host=host, status_code=resolved.status))
+        elif (holder := found.registered) is not None:
+            inbound.append(dependency.build_registered(view, domain, "email.inbound", holder, reason="mx-registered",
+                                                       subject=host, evidence=evidence, host=host))
         else:
             asns = ", ".join(f"AS{n} {found.as_names.get(n, '')}".strip() for n in found.networks) or "-"
             inbound.append(dep(status="unknown", confidence="low", reason="mx-unrecognised", subject=host,
@@ -162,7 +165,7 @@ def _look_through(view: KBView, obs: DomainObservation, mx_evidence: list[str],
     confidence: Confidence = "medium" if strong >= 1 and kinds >= 2 else "low"
     evidence = mx_evidence + [e for _, _, e in sigs if e]
     return dependency.build(view, domain, "email.inbound", status="identified", confidence=confidence,
-                            reason="behind-gateway", service_id=service_id, evidence=evidence,
+                            reason="behind-gateway", service_id=service_id, evidence=evidence, tier="inferred",
                             gateway=names, signals=", ".join(sorted({s for s, _, _ in sigs})))
 
 

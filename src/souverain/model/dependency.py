@@ -5,6 +5,12 @@ controller, with the laws that reach it and the evidence it rests on.
 (no provider matched, but the addresses belong to a known network operator), ``unknown`` (not
 enough evidence: never read as "independent"), ``none`` (the function is explicitly absent, e.g.
 RFC 7505 null MX).
+
+``tier`` says what the answer rests on: ``verified`` (a KB fingerprint, or a network whose KB
+operator entity has its ownership chain), ``registered`` (only the network's registered holder and
+registration country are known: the laws of that country's jurisdiction apply, ownership not
+researched), ``inferred`` (a mailbox provider deduced from secondary signals behind a gateway or
+in a hybrid set-up), ``unknown`` (no answer; ``reason`` says why).
 """
 
 from __future__ import annotations
@@ -31,8 +37,11 @@ Function = Literal[
 ]
 Status = Literal["identified", "self-managed", "unknown", "none"]
 Confidence = Literal["high", "medium", "low"]
+Tier = Literal["verified", "registered", "inferred", "unknown"]
 STATUSES: tuple[Status, ...] = ("identified", "self-managed", "unknown", "none")
 CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
+# what an answer rests on, strongest first (see the module docstring)
+TIERS: tuple[Tier, ...] = ("verified", "registered", "inferred", "unknown")
 # what reason_params may hold: message values (host names, counts, flags), never nested data
 ReasonValue = str | int | float | bool | None
 
@@ -125,6 +134,7 @@ class Dependency(Model):
     function: Function
     status: Status
     confidence: Confidence
+    tier: Tier = dataclasses.field(default="verified", kw_only=True)  # keyword-only: positional order unchanged
     reason: str  # message id under "reason." in the catalogues
     reason_params: Mapping[str, ReasonValue] = dataclasses.field(default_factory=dict)
     subject: str | None = None  # the host name / value the dependency is about
@@ -155,7 +165,7 @@ class Dependency(Model):
         infrastructure = self.infrastructure
         return {
             "domain": self.domain, "function": self.function, "status": self.status,
-            "confidence": self.confidence, "reason": self.reason,
+            "confidence": self.confidence, "tier": self.tier, "reason": self.reason,
             "reason_params": dict(self.reason_params),
             "subject": self.subject, "service": service.as_dict() if service else None,
             "operator": operator.as_dict() if operator else None,
