@@ -13,7 +13,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from souverain.kb.laws import LawExposure, foreign_access_laws, laws_for_entity, laws_for_seat, render_path
+from souverain.kb.laws import (
+    LawExposure,
+    foreign_access_laws,
+    laws_for_entity,
+    laws_for_seat,
+    render_path,
+)
 from souverain.kb.ownership import ChainLink, control_chain
 from souverain.model.dependency import ChainEntry, EntityRef, LawReach, PathEntry
 

@@ -42,6 +42,14 @@ STATUSES: tuple[Status, ...] = ("identified", "self-managed", "unknown", "none")
 CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
 # what an answer rests on, strongest first (see the module docstring)
 TIERS: tuple[Tier, ...] = ("verified", "registered", "inferred", "unknown")
+
+
+def tier_counts(tier: Tier, minimum: Tier) -> bool:
+    """Whether an answer of ``tier`` counts when only ``minimum`` and stronger tiers do
+    (``unknown`` never counts as an answer)."""
+    return tier != "unknown" and TIERS.index(tier) <= TIERS.index(minimum)
+
+
 # what reason_params may hold: message values (host names, counts, flags), never nested data
 ReasonValue = str | int | float | bool | None
 
