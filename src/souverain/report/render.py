@@ -100,7 +100,7 @@ def scan_table(result: ScanResult, lang: str) -> str:
          t("field.foreign_laws"), t("field.confidence"), t("field.tier"), t("field.reason"), t("heading.evidence")],
         [(d.domain, d.function, t(f"status.{d.status}"), d.service.name if d.service else "-",
           f"{d.controller.name} ({d.controller.country})" if d.controller else "-",
-          ", ".join(d.foreign_laws) or "-", d.confidence, tier_text(d, t), reason_text(d, t), " ".join(d.evidence))
+          ", ".join(d.foreign_laws) or "-", d.confidence, t(f"tier.{d.tier}"), reason_text(d, t), " ".join(d.evidence))
          for d in result.dependencies],
         title=t("heading.dependencies"),
     ))
