@@ -141,3 +141,21 @@ def test_update_ipasn_records_both_sources(tmp_path):
                                         "package_licence": "CC0-1.0", "date": "2026-06-18", "licence": "CC-BY-4.0"}
     assert table.sources["asn"]["date"] == "2026-06-17" and table.sources["asn"]["package"] == "@ip-location-db/asn"
     assert table.country_of(64502) == "SE"
+
+
+def test_check_finds_broken_tables():
+    import array
+
+    def table(v4_starts, v4_ends, countries=(), codes=b""):
+        arrays = {"v4_starts": array.array("I", v4_starts), "v4_ends": array.array("I", v4_ends),
+                  "v4_asns": array.array("I", [1] * len(v4_starts)), "v6_starts": array.array("Q"),
+                  "v6_ends": array.array("Q"), "v6_asns": array.array("I"),
+                  "country_asns": array.array("I", countries)}
+        return ipasn.IPASNTable(arrays, {}, {}, codes)
+
+    assert table([1, 10], [5, 20], [1], b"IT").check() == []
+    assert "overlaps" in table([1, 4], [5, 20]).check()[0]
+    assert table([], []).check() == ["no address range at all"]
+    assert table([1], [5], [2, 1], b"ITFR").check() == ["countries: ASNs not in strictly ascending order"]
+    assert table([1], [5], [1], b"I").check() == ["countries: codes and ASNs differ in length"]
+    assert table([1], [5], [1], b"I1").check() == ["countries: a code is not two letters"]
