@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
     from souverain.kb.schema import TagLoader
-    from souverain.model.dependency import Dependency
+    from souverain.model.dependency import Dependency, Tier
     from souverain.model.observation import DomainObservation
 
 
@@ -54,6 +54,7 @@ class ScanOptions:
     concurrency: int = 64
     qps: float | None = None
     at: dt.date = dataclasses.field(default_factory=dt.date.today)
+    min_tier: Tier = "inferred"  # the weakest tier the summary counts (--min-confidence)
     fetch_web: bool = True
     web_timeout: float = 10.0
     connect_to: list[str] = dataclasses.field(default_factory=list)
@@ -176,7 +177,7 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
         servers = [_label(server) for server in resolver.nameservers]
     deps = [dep for _, domain_deps in results for dep in domain_deps]
     finished = dt.datetime.now(dt.UTC)
-    summary = summarise(kb, deps, options.at)
+    summary = summarise(kb, deps, options.at, min_tier=options.min_tier)
     missing = tuple(obs.domain for obs, _ in results if obs.nxdomain)
     if missing:
         summary = dataclasses.replace(summary, nonexistent=missing)

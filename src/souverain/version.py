@@ -7,4 +7,4 @@ try:
 except PackageNotFoundError:  # running from a source tree
     CODE_VERSION = "0.0.0+source"
 
-OUTPUT_SCHEMA_VERSION = "1.0"  # JSON output contract (ARCHITECTURE.md); bump on breaking change
+OUTPUT_SCHEMA_VERSION = "1.1"  # JSON output contract (ARCHITECTURE.md); bump on breaking change

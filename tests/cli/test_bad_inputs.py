@@ -50,6 +50,8 @@ class World:
         (root / "ipasn").mkdir()
         (root / "ipasn/asn-ipv4.csv").write_text("192.0.2.0,192.0.2.255,64500,Example\n")
         (root / "ipasn/asn-ipv6.csv").write_text("2001:db8::,2001:db8::ffff,64500,Example\n")
+        (root / "ipasn/asn-country-ipv4.csv").write_text("192.0.2.0,192.0.2.255,IT\n")
+        (root / "ipasn/asn-country-ipv6.csv").write_text("2001:db8::,2001:db8::ffff,IT\n")
         (root / "empty-ipasn").mkdir()
         (root / "not-sqlite.db").write_text("these are not the tables you are looking for\n")
         with sqlite3.connect(root / "other-app.db") as conn:
@@ -159,6 +161,13 @@ def test_ipasn_folder_without_the_tables(world):
     args = world.args("kb update-ipasn")
     args[args.index("--from") + 1] = str(world.root / "empty-ipasn")
     refused(world, [*args, "--out", str(world.root / "t.bin")], "lacks asn-ipv4.csv and asn-ipv6.csv")
+
+
+def test_ipasn_folder_without_the_country_tables(world):
+    for name in ("asn-country-ipv4.csv", "asn-country-ipv6.csv"):
+        (world.root / "ipasn" / name).unlink()
+    refused(world, [*world.args("kb update-ipasn"), "--out", str(world.root / "t.bin")],
+            "lacks asn-country-ipv4.csv and asn-country-ipv6.csv")
 
 
 def test_ipasn_table_that_is_not_utf8(world):

@@ -106,3 +106,18 @@ def test_history_reports_a_move(run, tmp_path):
     assert change["after"] == ["Exchange Online (Microsoft 365)"]
     text = CliRunner().invoke(cli, ["history", "ovhmail.test", "--db", run.db]).output
     assert "email.inbound moved from" in text and "Exchange Online" in text
+
+
+def test_min_confidence_on_the_command_line(run):
+    """m365pp.test: mailboxes inferred behind a gateway; with --min-confidence verified they
+    count as unknown in the summary, the dependency itself still says what was inferred."""
+    loose = json.loads(run("m365pp.test", "--functions", "mail", "--format", "json").output)
+    strict = json.loads(run("m365pp.test", "--functions", "mail", "--format", "json",
+                            "--min-confidence", "verified").output)
+    state = {doc["summary"]["min_confidence"]: {f["function"]: f["state"] for f in doc["summary"]["functions"]}
+             for doc in (loose, strict)}
+    assert state["inferred"]["email.inbound"] == "exposed" and state["verified"]["email.inbound"] == "unknown"
+    assert strict["summary"]["counts"]["by_tier"]["inferred"] == 1
+    assert [d["tier"] for d in strict["dependencies"] if d["function"] == "email.inbound"] == ["inferred"]
+    bad = run("m365pp.test", "--min-confidence", "guessed")
+    assert bad.exit_code == 2 and "'guessed' is not one of" in bad.output

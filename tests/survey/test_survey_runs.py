@@ -61,6 +61,7 @@ def test_cli_run_report_diff(world_dns, tmp_path):
     assert by_domain["m365pp.test"]["attr_region"] == "11"
     assert runner.invoke(cli, [*base, "--name", "second", "-o", str(tmp_path / "out.csv")]).exit_code == 0
     assert (tmp_path / "out.csv").read_text().count("\n") == len(WORLD_DOMAINS) + 1
+    assert "mail_tier" in (tmp_path / "out.csv").read_text().splitlines()[0]
     report = runner.invoke(cli, ["survey", "report", "first", "--group-by", "region", "--db", db, "--format", "json"])
     data = json.loads(report.output)
     assert data["aggregate"]["domains"] == len(WORLD_DOMAINS) and len(data["aggregate"]["groups"]) == 2
@@ -68,6 +69,15 @@ def test_cli_run_report_diff(world_dns, tmp_path):
     assert reports["function"] == "email.reporting" and reports["foreign"] == 2  # m365.test, gworkspace.test
     assert reports["unknown"] == 2 and reports["none"] == len(WORLD_DOMAINS) - 4  # proton.test's collector, broken.test
     assert any("Valimail" in name for name, _ in reports["providers"])  # KB names, not ids
+    mail = data["aggregate"]["functions"]["mail"]  # m365pp.test: mailboxes inferred behind a gateway
+    assert mail["tiers"]["inferred"] >= 1 and sum(mail["tiers"].values()) == len(WORLD_DOMAINS)
+    assert by_domain["m365pp.test"]["mail_tier"] == "inferred" and by_domain["selfovh.test"]["mail_tier"] == "verified"
+    strict = runner.invoke(cli, ["survey", "report", "first", "--db", db, "--format", "json",
+                                 "--min-confidence", "verified"])
+    strict_mail = json.loads(strict.output)["aggregate"]["functions"]["mail"]
+    assert strict_mail["unknown"] == mail["unknown"] + mail["tiers"]["inferred"] + mail["tiers"]["registered"]
+    assert "Counted: answers of tier verified" in runner.invoke(
+        cli, ["survey", "report", "first", "--db", db, "--min-confidence", "verified"]).output
     html = runner.invoke(cli, ["survey", "report", "first", "--group-by", "region", "--db", db, "-o",
                                str(tmp_path / "r.html")])
     assert html.exit_code == 0 and "<svg" in (tmp_path / "r.html").read_text()

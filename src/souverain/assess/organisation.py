@@ -1,17 +1,22 @@
 """Organisation-level summary: which functions foreign laws reach, a weighted score, alternatives.
 
 Function weights (criticality) are KB data (``functions/``). Unknown dependencies are shown as
-unknown and counted as exposed in the worst-case figure, never silently as safe.
+unknown and counted as exposed in the worst-case figure, never silently as safe. With a minimum
+tier (``--min-confidence``), answers of weaker tiers count as unknown in the summary (the
+dependencies themselves are reported unchanged).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from souverain.kb.ownership import ultimate_controller
 from souverain.kb.schema import ALTERNATIVE_CATEGORIES, AlternativeCategory, Entity
 from souverain.kb.schema import Alternative as AlternativeRecord
+from souverain.model.dependency import TIERS, Tier, tier_counts
 from souverain.model.scan import (
     Alternative,
     Counts,
@@ -30,6 +35,16 @@ if TYPE_CHECKING:
 
 MAX_ALTERNATIVES = 10  # per function
 PER_SERVICE = 3  # per exposed service of that function
+
+
+def counted(deps: list[Dependency], minimum: Tier) -> list[Dependency]:
+    """``deps`` as the summary counts them: an answer weaker than ``minimum`` is unknown."""
+    if minimum == "inferred":  # the weakest answering tier: everything counts
+        return deps
+    return [dep if dep.tier == "unknown" or tier_counts(dep.tier, minimum)
+            else dataclasses.replace(dep, status="unknown", operator=None, controller=None, chain=(),
+                                     laws=(), foreign_laws=(), infrastructure=None)
+            for dep in deps]
 
 
 def function_state(items: list[Dependency]) -> FunctionState:
@@ -59,7 +74,10 @@ def _verdict(critical_states: list[str], states: list[str]) -> Verdict:
     return "undetermined" if "unknown" in critical_states else "not-exposed"
 
 
-def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternatives: bool = True) -> Summary:
+def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternatives: bool = True,
+              min_tier: Tier = "inferred") -> Summary:
+    tiers = Counter(dep.tier for dep in deps)
+    deps = counted(deps, min_tier)
     by_function: dict[str, list[Dependency]] = {}
     for dep in deps:
         by_function.setdefault(dep.function, []).append(dep)
@@ -105,7 +123,9 @@ def summarise(kb: KnowledgeBase, deps: list[Dependency], at: dt.date, alternativ
             dependencies=len(deps),
             exposed=sum(1 for d in deps if d.foreign_laws),
             unknown=sum(1 for d in deps if d.status == "unknown"),
+            by_tier={tier: tiers[tier] for tier in TIERS},
         ),
+        min_confidence=min_tier,
     )
 
 

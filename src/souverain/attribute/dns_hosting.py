@@ -29,6 +29,9 @@ def attribute_dns(view: KBView, obs: DomainObservation, ip_table: IPASNTable) ->
         if found.service_id is not None:
             key = found.service_id
             status = "identified" if found.via != "network" else "self-managed"
+        elif found.registered is not None:  # grouped by network: ns1/ns2 of one unknown host
+            key = f"registered:{found.registered.asn}"
+            status = "registered"
         else:
             key = f"unknown:{host}"
             status = "unknown"
@@ -49,6 +52,10 @@ def attribute_dns(view: KBView, obs: DomainObservation, ip_table: IPASNTable) ->
                                          confidence="medium", reason="ns-self-managed", service_id=key,
                                          subject=hosts, evidence=entry["evidence"], match=found.match, hosts=hosts,
                                          asn=asn, as_name=found.as_names.get(asn, "")))
+        elif entry["status"] == "registered" and (holder := found.registered) is not None:
+            deps.append(dependency.build_registered(view, obs.domain, "dns.authoritative", holder,
+                                                    reason="ns-registered", subject=hosts,
+                                                    evidence=entry["evidence"], hosts=hosts))
         else:
             networks = ", ".join(f"AS{n} {found.as_names.get(n, '')}".strip() for n in found.networks) or "-"
             deps.append(dependency.build(view, obs.domain, "dns.authoritative", status="unknown",

@@ -2,7 +2,9 @@
 
 The order matters and is the point of souverain's mail and web attribution: a fingerprint on the
 name says which *service* it is; failing that, the addresses say whose *network* it runs on, so
-an MX ``mail.example.fr`` on AWS addresses is "self-managed on AWS", never "independent".
+an MX ``mail.example.fr`` on AWS addresses is "self-managed on AWS", never "independent". A
+network the KB does not know still has a registered holder and country (the IP-to-ASN table):
+that is the ``registered`` answer, weaker than a KB operator with its ownership chain.
 """
 
 from __future__ import annotations
@@ -29,10 +31,30 @@ class HostAttribution:
     networks: dict[int, list[str]] = dataclasses.field(default_factory=dict)  # ASN -> addresses
     as_names: dict[int, str] = dataclasses.field(default_factory=dict)
     unknown_asns: list[int] = dataclasses.field(default_factory=list)
+    countries: dict[int, str] = dataclasses.field(default_factory=dict)  # ASN -> registration country
 
     @property
     def identified(self) -> bool:
         return self.service_id is not None
+
+    @property
+    def registered(self) -> RegisteredNetwork | None:
+        """When no KB network matched: the network holding most of the addresses, if the table
+        gives its registration country (first seen wins a tie)."""
+        if self.service_id is not None or not self.networks:
+            return None
+        asn = max(self.networks, key=lambda n: len(self.networks[n]))
+        country = self.countries.get(asn)
+        return RegisteredNetwork(asn, self.as_names.get(asn, ""), country) if country else None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RegisteredNetwork:
+    """A network known only by its registration: AS number, holder name, country."""
+
+    asn: int
+    name: str
+    country: str
 
 
 def attribute_host(
@@ -61,6 +83,8 @@ def attribute_addresses(kb: KnowledgeBase, ip_table: IPASNTable, host: str,
             continue
         result.networks.setdefault(hit.asn, []).append(address)
         result.as_names[hit.asn] = hit.as_name
+        if hit.country:
+            result.countries[hit.asn] = hit.country
         match = kb.indexes.match_asn(hit.asn)
         if match is None:
             if hit.asn not in result.unknown_asns:

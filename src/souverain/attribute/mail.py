@@ -90,6 +90,9 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
         elif resolved is not None and not addresses:
             inbound.append(dep(status="unknown", confidence="low", reason="mx-no-address", subject=host,
                                evidence=evidence, host=host, status_code=resolved.status))
+        elif (holder := found.registered) is not None:
+            inbound.append(dependency.build_registered(view, domain, "email.inbound", holder, reason="mx-registered",
+                                                       subject=host, evidence=evidence, host=host))
         else:
             inbound.append(_by_network(view, ip_table, dep, host, addresses, evidence, found.as_names))
     for service_id, evidence in gateways.items():

@@ -78,6 +78,9 @@ def attribute_web(view: KBView, obs: DomainObservation, ip_table: IPASNTable,
             hosting = dependency.build(view, obs.domain, "web.hosting", status="identified", confidence="medium",
                                        reason="web-network", service_id=network.service_id, subject=host,
                                        evidence=resolved.evidence, match=network.match, host=host, networks=asns)
+        elif (holder := network.registered) is not None:
+            hosting = dependency.build_registered(view, obs.domain, "web.hosting", holder, reason="web-registered",
+                                                  subject=host, evidence=resolved.evidence, host=host)
         else:
             hosting = dependency.build(view, obs.domain, "web.hosting", status="unknown", confidence="low",
                                        reason="web-unrecognised", subject=host, evidence=resolved.evidence,
@@ -185,6 +188,10 @@ def _third_parties(view, obs, site, evidence, first_party: set[str], ip_table) -
                                          confidence="medium", reason=reason, service_id=network.service_id,
                                          subject=address, evidence=sorted(entry["evidence"]), match=network.match,
                                          **{**params, "networks": networks}))
+        elif (holder := network.registered) is not None:
+            reason, params = _reason(entry, "third-party-address-registered", "third-party-address-registered")
+            deps.append(dependency.build_registered(view, obs.domain, "web.third_party", holder, reason=reason,
+                                                    subject=address, evidence=sorted(entry["evidence"]), **params))
         else:
             reason, params = _reason(entry, "third-party-address-unknown", "third-party-address-unknown")
             deps.append(dependency.build(view, obs.domain, "web.third_party", status="unknown", confidence="low",

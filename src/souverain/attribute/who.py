@@ -1,4 +1,9 @@
-"""``who``: attribute one target to a service, its operator, the controller and the laws."""
+"""``who``: attribute one target to a service, its operator, the controller and the laws.
+
+An address or AS whose network has no KB operator is answered from the IP-to-ASN table: its
+registered holder and registration country (status ``registered``, tier ``registered``), with the
+laws of that country that bind by seat and "ownership not researched".
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ if TYPE_CHECKING:
 class WhoResult:
     target: Target
     at: dt.date
-    status: str  # attributed | unattributed | record
+    status: str  # attributed | registered | unattributed | record
     reason: str | None = None
     match: Match | None = None
     network: dict[str, Any] | None = None
@@ -55,6 +60,7 @@ def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = 
             result.network = {
                 "asn": hit.asn,
                 "as_name": hit.as_name,
+                "country": hit.country or None,
                 "range": f"{hit.range_start} - {hit.range_end}",
             }
             _attribute_asn(kb, result, hit.asn, ip_table)
@@ -74,6 +80,9 @@ def who(kb: KnowledgeBase, raw: str, at: dt.date, ip_table: IPASNTable | None = 
     return result
 
 
+_TIERS = {"attributed": "verified", "record": "verified", "registered": "registered"}
+
+
 def _table() -> IPASNTable:
     from souverain.kb.ipasn import IPASNTable
 
@@ -83,10 +92,13 @@ def _table() -> IPASNTable:
 def _attribute_asn(kb: KnowledgeBase, result: WhoResult, asn: int, ip_table: IPASNTable | None) -> None:
     if result.network is None:
         name = ip_table.names.get(asn, "") if ip_table else ""
-        result.network = {"asn": asn, "as_name": name, "range": None}
+        country = ip_table.country_of(asn) if ip_table else ""
+        result.network = {"asn": asn, "as_name": name, "country": country or None, "range": None}
     match = kb.indexes.match_asn(asn)
     if match is None:
         result.reason = "asn-not-in-kb"
+        if result.network["country"]:
+            result.status = "registered"
         return
     result.match = match
     result.service_id = match.service
@@ -100,11 +112,18 @@ def describe(kb: KnowledgeBase, result: WhoResult, today: dt.date | None = None)
         "target_type": result.target.type,
         "at": result.at.isoformat(),
         "status": result.status,
+        "tier": _TIERS.get(result.status, "unknown"),
         "reason": result.reason,
         "kb_version": kb.version,
     }
     if result.network:
         out["network"] = result.network
+    if result.status == "registered" and result.network:
+        network = result.network
+        holder = kb.at(result.at).registered_holder(network["asn"], network["as_name"], network["country"])
+        out["registered_holder"] = {**holder.operator.as_dict(), "ownership": "not-researched"}
+        out["laws"] = [law.as_dict() for law in holder.laws]
+        out["foreign_laws"] = list(holder.foreign_laws)
     if result.match:
         out["match"] = {
             "kind": result.match.kind,

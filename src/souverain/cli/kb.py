@@ -18,7 +18,7 @@ from souverain.cli.options import (
     parse_date,
     to_json,
 )
-from souverain.errors import KBValidationError
+from souverain.errors import KBValidationError, UsageError
 from souverain.kb.base import load_kb
 from souverain.kb.problems import Problem, line_of
 from souverain.kb.schema import KINDS
@@ -222,22 +222,53 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return None if value is None else parse_date(value).isoformat()
 
 
+def _package(folder: Path, default: str) -> dict[str, str]:
+    """Name, version and declared licence of an unpacked npm package (``npm pack``), when present."""
+    import json
+
+    try:
+        data = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"package": default, "path": str(folder)}
+    found = {"package": str(data.get("name") or default), "version": str(data.get("version") or "")}
+    if data.get("license"):
+        found["package_licence"] = str(data["license"])
+    return found
+
+
 @kb.command("update-ipasn")
 @click.option("--from", "source_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               callback=_source_dir, help="Folder with asn-ipv4.csv and asn-ipv6.csv (the @ip-location-db/asn layout).")
+@click.option("--countries", "country_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, metavar="DIR",
+              help="Folder with asn-country-ipv4.csv and asn-country-ipv6.csv (the @ip-location-db/asn-country "
+                   "layout; default: the --from folder).")
 @click.option("--date", "data_date", required=True, callback=_iso_date, metavar="DATE",
               help="Date of the data (YYYY-MM-DD), recorded in the table.")
+@click.option("--country-date", callback=_iso_date, metavar="DATE", default=None,
+              help="Date of the country data (default: --date).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
               callback=lambda _c, _p, v: v if v is None else check_output_path(v),
               help="Where to write the table (default: the bundled file).")
 @handle_errors
-def update_ipasn(source_dir: Path, data_date: str, out: Path | None) -> None:
-    """Rebuild the IP-to-ASN table from CSV files (see NOTICE for the data's licence)."""
+def update_ipasn(source_dir: Path, country_dir: Path | None, data_date: str, country_date: str | None,
+                 out: Path | None) -> None:
+    """Rebuild the IP-to-ASN table and each AS's registration country from CSV files, check the
+    result and record the data's dates (see NOTICE for the data's licences)."""
     from souverain.kb import ipasn
 
+    country_dir = country_dir or source_dir
+    missing = [name for name in ipasn.COUNTRY_FILES if not (country_dir / name).is_file()]
+    if missing:
+        raise UsageError(f"--countries: {country_dir} lacks {' and '.join(missing)} (the "
+                         "@ip-location-db/asn-country CSV layout; see NOTICE)")
     v4, v6 = (source_dir / name for name in ipasn.SOURCE_FILES)
+    c4, c6 = (country_dir / name for name in ipasn.COUNTRY_FILES)
     meta = ipasn.build(
         v4, v6, out or ipasn.BUNDLED,
-        {"package": "@ip-location-db/asn", "path": str(source_dir), "date": data_date, "licence": "CC-BY-4.0"},
+        {**_package(source_dir, "@ip-location-db/asn"), "date": data_date, "licence": "CC-BY-4.0"},
+        countries=(c4, c6),
+        country_source={**_package(country_dir, "@ip-location-db/asn-country"), "date": country_date or data_date,
+                        "licence": "CC-BY-4.0"},  # NRO data: CC BY 4.0 whatever the package declares (NOTICE)
     )
     click.echo(to_json(meta["counts"]))

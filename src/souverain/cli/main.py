@@ -22,7 +22,10 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     click.echo(f"souverain {CODE_VERSION}")
     click.echo(f"knowledge base {kb.version} ({len(kb.records)} records, record schema {SCHEMA_VERSION})")
     click.echo(f"output schema {OUTPUT_SCHEMA_VERSION}")
-    click.echo(f"ip-to-asn data {table.meta['source'].get('date')} ({table.meta['source'].get('package')})")
+    sources = table.sources
+    click.echo(f"ip-to-asn data {sources['asn'].get('date')} ({sources['asn'].get('package')})")
+    if "country" in sources:
+        click.echo(f"as registration countries {sources['country'].get('date')} ({sources['country'].get('package')})")
     click.echo(f"public suffix list {PublicSuffixList.bundled().version}")
     ctx.exit()
 

@@ -211,3 +211,13 @@ def handle_errors(func: Callable) -> Callable:
 def _database_failure(exc: Exception) -> bool:
     errors = sys.modules.get("sqlalchemy.exc")  # loaded if the error can come from it
     return errors is not None and isinstance(exc, errors.OperationalError)
+
+
+def min_confidence_option(func):
+    """``--min-confidence TIER``: the weakest tier of answer the verdict and shares count."""
+    return click.option(
+        "--min-confidence", "min_tier", type=click.Choice(("verified", "registered", "inferred")),
+        default="inferred", show_default=True,
+        help="Weakest tier of answer counted in verdicts, scores and shares: verified (KB fingerprint or "
+             "researched operator), registered (also networks known by registration only), inferred (also "
+             "mailboxes deduced from secondary signals). Weaker answers count as unknown.")(func)

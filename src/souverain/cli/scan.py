@@ -18,6 +18,7 @@ from souverain.cli.options import (
     functions_option,
     handle_errors,
     lang_option,
+    min_confidence_option,
     nameserver_option,
     output_option,
     parse_functions,
@@ -54,6 +55,7 @@ FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
 @at_option
 @format_option(*FORMATS)
 @output_option
+@min_confidence_option
 @click.option("--fail-on", type=click.Choice(FAIL_ON),
               help="Exit 3 when the verdict reaches this level (unknown: any unknown dependency).")
 @db_option
@@ -62,8 +64,8 @@ FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
 @lang_option
 @handle_errors
 def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, connect_to, ca_file, use_browser,
-                 chromium, browser_timeout, browser_settle, at, fmt, output: Path | None, fail_on, db_url,
-                 no_store, quiet, lang) -> None:
+                 chromium, browser_timeout, browser_settle, at, fmt, output: Path | None, min_tier, fail_on,
+                 db_url, no_store, quiet, lang) -> None:
     """Scan the domains of ONE organisation: mail, DNS, web hosting, CDN, CA, third parties, SaaS.
 
     Each dependency is attributed to a service, its operator, the ultimate controller at --at DATE
@@ -79,7 +81,7 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
     options = ScanOptions(
         functions=functions,
         nameservers=[parse_nameserver(ns) for ns in nameservers] or None,
-        timeout=timeout, at=at, fetch_web=not no_web_fetch, connect_to=list(connect_to), ca_file=ca_file,
+        timeout=timeout, at=at, min_tier=min_tier, fetch_web=not no_web_fetch, connect_to=list(connect_to), ca_file=ca_file,
         browser=_browser_options(use_browser, chromium, browser_timeout, browser_settle, no_web_fetch, functions),
     )
     kb = load_kb()

@@ -23,6 +23,7 @@ from souverain.cli.options import (
     functions_option,
     handle_errors,
     lang_option,
+    min_confidence_option,
     nameserver_option,
     output_option,
     output_option_for,
@@ -235,11 +236,12 @@ def export(run_ref, db_url, output) -> None:
               show_default=True, help="Map for the choropleth (auto: from the group codes).")
 @format_option("table", "json", "html", default=None,
                help="Output format; default: html when -o ends with .html, else table.")
+@min_confidence_option
 @db_option
 @output_option
 @lang_option
 @handle_errors
-def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
+def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, lang) -> None:
     """Aggregate RUN: share of domains reachable by foreign law, by group, provider and country."""
     from souverain.kb.base import load_kb
     from souverain.report.survey import survey_html, survey_table
@@ -254,7 +256,9 @@ def report(run_ref, group_by, geo, fmt, db_url, output, lang) -> None:
         run_row = surveys.find(run_ref)
         kb = load_kb()
         names = {service.id: service.name for service in kb.services.values()}
-        counts = Aggregate(group_by, names).feed(surveys.results(run_row["id"]))
+        critical = frozenset(rid for rid, kind in kb.kinds.items()
+                             if kind == "functions" and getattr(kb.records[rid], "criticality", 1) >= 4)
+        counts = Aggregate(group_by, names, min_tier, critical).feed(surveys.results(run_row["id"]))
         if group_by and group_by not in counts.attributes:
             raise UsageError(f"--group-by {group_by!r}: no such attribute in survey {run_row['name']!r} "
                              f"(available: {', '.join(sorted(counts.attributes)) or 'none'})")

@@ -58,6 +58,8 @@ def render_who(item: dict, t: Translator) -> str:
             return "\n".join(_domain_lines(item, t)) + "\n" + terminal.render(
                 terminal.key_values(pairs, title=title), t("who.domain_no_service", target=item["target"], reason=reason))
         return terminal.render(terminal.key_values(pairs, title=title), t("who.unattributed", target=item["target"], reason=reason))
+    if item["status"] == "registered":
+        return _render_registered(item, t, title)
     operator: dict[str, Any] | None = item.get("operator")
     controller: dict[str, Any] = item.get("controller") or {}  # present whenever operator is
     if operator and "service" in item:
@@ -126,10 +128,29 @@ def _domain_lines(item: dict, t: Translator) -> list[str]:
     key = "who.domain_held" if holder["id"] == controller["id"] else "who.domain_held_controlled"
     return [t(key, domain=domain["domain"], holder=holder["name"], holder_country=holder["country"],
               controller=controller["name"], controller_country=controller["country"], chain=domain["chain_text"])]
+def _render_registered(item: dict, t: Translator, title: str) -> str:
+    """A network the KB has no operator for: its registered holder, country and seat laws."""
+    network = item["network"]
+    lines = [t("who.registered", target=item["target"], asn=network["asn"], as_name=network.get("as_name") or "?",
+               country=network["country"])]
+    laws = item.get("laws", [])
+    lines.append(t("who.registered_laws", laws=", ".join(law["name"] for law in laws)) if laws
+                 else t("who.registered_no_laws"))
+    pairs = [(t("field.at"), item["at"]), (t("field.network"), _network_text(network)),
+             (t("field.tier"), f"{t('tier.registered')} ({t('tier.note.registered')})")]
+    body = [terminal.key_values(pairs, title=title)]
+    if laws:
+        body.append(terminal.table(
+            [t("field.laws"), t("field.country"), t("field.effect"), t("field.via"), t("field.status")],
+            [(law["name"], law["country"], law["effect"], law["via"], law["status"]) for law in laws],
+        ))
+    return "\n".join(lines) + "\n" + terminal.render(*body)
 
 
 def _network_text(network: dict) -> str:
     text = f"AS{network['asn']} {network.get('as_name') or ''}".strip()
+    if network.get("country"):
+        text += f" ({network['country']})"
     if network.get("range"):
         text += f" [{network['range']}]"
     return text

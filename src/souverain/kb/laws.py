@@ -145,3 +145,16 @@ def foreign_access_laws(kb: KnowledgeBase, exposures: Sequence[LawExposure],
         if item.applies and item.law.effect == "compels-access" and item.in_force
         and item.law.country not in members
     ]
+
+
+def laws_for_seat(kb: KnowledgeBase, country: str, at: dt.date) -> list[tuple[Law, LawStatus]]:
+    """The laws that bind an entity seated in ``country`` by its seat alone, at ``at``: what is
+    known of a network's registered holder whose ownership has not been researched."""
+    found = []
+    for law in sorted(kb.laws.values(), key=lambda item: item.id):
+        status = law.status_at(at)
+        if law.deprecated or status is None or "seat" not in law.reach:
+            continue
+        if country in law.seat_countries:
+            found.append((law, status))
+    return found

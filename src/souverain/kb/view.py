@@ -13,7 +13,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from souverain.kb.laws import LawExposure, foreign_access_laws, laws_for_entity, render_path
+from souverain.kb.laws import (
+    LawExposure,
+    foreign_access_laws,
+    laws_for_entity,
+    laws_for_seat,
+    render_path,
+)
 from souverain.kb.ownership import ChainLink, control_chain
 from souverain.model.dependency import ChainEntry, EntityRef, LawReach, PathEntry
 
@@ -36,7 +42,7 @@ class EntityView:
 class KBView:
     """Queries of ``kb`` at ``at``, memoised per entity (see the module docstring)."""
 
-    __slots__ = ("_chains", "_entities", "_foreign", "_laws", "at", "kb")
+    __slots__ = ("_chains", "_entities", "_foreign", "_laws", "_registered", "at", "kb")
 
     def __init__(self, kb: KnowledgeBase, at: dt.date) -> None:
         self.kb = kb
@@ -45,6 +51,7 @@ class KBView:
         self._laws: dict[str, tuple[LawExposure, ...]] = {}
         self._foreign: dict[str, tuple[LawExposure, ...]] = {}
         self._entities: dict[str, EntityView] = {}
+        self._registered: dict[tuple[int, str, str], EntityView] = {}
 
     def control_chain(self, entity_id: str) -> tuple[ChainLink, ...]:
         """From the entity up to its ultimate controller (empty for an id the KB does not hold)."""
@@ -74,6 +81,33 @@ class KBView:
         if found is None:
             found = self._entities[entity_id] = self._describe(entity_id)
         return found
+
+    def registered_holder(self, asn: int, name: str, country: str) -> EntityView:
+        """A network's registered holder, known only by its AS name and registration country:
+        treated as an entity seated there with no researched parents (the laws of that country
+        that bind by seat). Its id, ``as<number>``, is not a KB record id."""
+        key = (asn, name, country)
+        found = self._registered.get(key)
+        if found is None:
+            found = self._registered[key] = self._describe_holder(asn, name, country)
+        return found
+
+    def _describe_holder(self, asn: int, name: str, country: str) -> EntityView:
+        holder = EntityRef(f"as{asn}", name or f"AS{asn}", country)
+        path = (PathEntry(holder.id, holder.name, country, None),)
+        path_text = f"{holder.name} ({country})"
+        laws = laws_for_seat(self.kb, country, self.at)
+        members = self.kb.region("eu") | {"EU"}  # as in foreign_access_laws
+        foreign = tuple(law.id for law, status in laws
+                        if law.effect == "compels-access" and status.state == "in-force" and law.country not in members)
+        return EntityView(
+            operator=holder, controller=holder,
+            chain=(ChainEntry(holder.id, holder.name, country, None),),
+            chain_text=path_text,
+            laws=tuple(LawReach(law.id, law.name, law.country, law.effect, "seat", status.state, path, path_text)
+                       for law, status in laws),
+            foreign_laws=foreign,
+        )
 
     def _describe(self, entity_id: str) -> EntityView:
         if entity_id not in self.kb.entities:

@@ -5,6 +5,12 @@ controller, with the laws that reach it and the evidence it rests on.
 (no provider matched, but the addresses belong to a known network operator), ``unknown`` (not
 enough evidence: never read as "independent"), ``none`` (the function is explicitly absent, e.g.
 RFC 7505 null MX).
+
+``tier`` says what the answer rests on: ``verified`` (a KB fingerprint, or a network whose KB
+operator entity has its ownership chain), ``registered`` (only the network's registered holder and
+registration country are known: the laws of that country's jurisdiction apply, ownership not
+researched), ``inferred`` (a mailbox provider deduced from secondary signals behind a gateway or
+in a hybrid set-up), ``unknown`` (no answer; ``reason`` says why).
 """
 
 from __future__ import annotations
@@ -37,6 +43,16 @@ CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
 # what a network under a host is to the data: it holds it (hosting), carries it (a proxy or CDN
 # announcing the address: transit) or houses others' servers (colocation)
 NetworkRole = Literal["hosting", "transit", "colocation"]
+# what an answer rests on, strongest first (see the module docstring)
+TIERS: tuple[Tier, ...] = ("verified", "registered", "inferred", "unknown")
+
+
+def tier_counts(tier: Tier, minimum: Tier) -> bool:
+    """Whether an answer of ``tier`` counts when only ``minimum`` and stronger tiers do
+    (``unknown`` never counts as an answer)."""
+    return tier != "unknown" and TIERS.index(tier) <= TIERS.index(minimum)
+
+
 # what reason_params may hold: message values (host names, counts, flags), never nested data
 ReasonValue = str | int | float | bool | None
 
@@ -152,8 +168,8 @@ class Dependency(Model):
     function: Function
     status: Status
     confidence: Confidence
-    tier: Tier = "verified"
-    reason: str = ""  # message id under "reason." in the catalogues
+    tier: Tier = dataclasses.field(default="verified", kw_only=True)  # keyword-only: positional order unchanged
+    reason: str  # message id under "reason." in the catalogues
     reason_params: Mapping[str, ReasonValue] = dataclasses.field(default_factory=dict)
     subject: str | None = None  # the host name / value the dependency is about
     service: ServiceRef | None = None

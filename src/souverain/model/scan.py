@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 from souverain.model.base import Model
-from souverain.model.dependency import Dependency
+from souverain.model.dependency import Dependency, Tier
 from souverain.model.evidence import Evidence
 
 FunctionState = Literal["exposed", "not-exposed", "unknown", "absent"]
@@ -114,9 +114,13 @@ class Alternative(Model):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Counts(Model):
+    """How many dependencies; ``by_tier``: how many rest on each tier (``registered``: on a
+    network's registration only, ownership not researched)."""
+
     dependencies: int
     exposed: int
     unknown: int
+    by_tier: Mapping[str, int]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -133,6 +137,7 @@ class Summary(Model):
     score: Score
     alternatives: Mapping[str, tuple[Alternative, ...]]
     counts: Counts
+    min_confidence: Tier  # the weakest tier counted in the verdict, states and score (weaker: unknown)
     nonexistent: tuple[str, ...] | None = None  # scanned domains that do not exist (NXDOMAIN)
 
 

@@ -1,6 +1,6 @@
 """A survey row: the flat summary stored per domain of a population run (``store.surveys``) and
 exported as JSONL, CSV or Parquet. One status/service/controller/country/foreign group of columns
-per key function (``mail``, ``dns``, ``web``), the foreign laws, and the dependencies in a compact
+per key function (``mail``, ``dns``, ``web``, with the tier of the answer), the foreign laws, and the dependencies in a compact
 form; the input row's other columns come back as ``attr_<name>``.
 
 ``souverain schema survey-row`` prints the JSON Schema of one JSONL line.
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from souverain.model.base import JSONSchema, Model
-from souverain.model.dependency import Confidence, Status
+from souverain.model.dependency import Confidence, Status, Tier
 from souverain.model.scan import Verdict
 
 ATTRIBUTE_PREFIX = "attr_"
@@ -27,6 +27,7 @@ class CompactDependency(Model):
     function: str
     status: Status
     confidence: Confidence
+    tier: Tier
     service: str | None
     controller: str | None
     country: str | None
@@ -36,7 +37,7 @@ class CompactDependency(Model):
 
     def as_dict(self) -> dict[str, Any]:  # by hand: a survey writes millions
         return {"function": self.function, "status": self.status, "confidence": self.confidence,
-                "service": self.service, "controller": self.controller, "country": self.country,
+                "tier": self.tier, "service": self.service, "controller": self.controller, "country": self.country,
                 "laws": list(self.laws), "reason": self.reason, "subject": self.subject}
 
 
@@ -54,16 +55,19 @@ class SurveyRow(Model):
     mail_controller: str | None = None
     mail_country: str | None = None
     mail_foreign: bool | None = None
+    mail_tier: Tier | None = None
     dns_status: str | None = None
     dns_service: str | None = None
     dns_controller: str | None = None
     dns_country: str | None = None
     dns_foreign: bool | None = None
+    dns_tier: Tier | None = None
     web_status: str | None = None
     web_service: str | None = None
     web_controller: str | None = None
     web_country: str | None = None
     web_foreign: bool | None = None
+    web_tier: Tier | None = None
     finished: str = ""
     # the input row's other columns
     attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -96,7 +100,8 @@ class SurveyRow(Model):
         columns: dict[str, Any] = {name: data.get(name) for name in COLUMNS}
         return cls(**columns,
                    attrs=data.get("attrs") or {},
-                   dependencies=tuple(CompactDependency(**{**dep, "laws": tuple(dep["laws"])})
+                   dependencies=tuple(CompactDependency(**{**dep, "laws": tuple(dep["laws"]),
+                                                           "tier": dep.get("tier") or _old_tier(dep)})
                                       for dep in deps))
 
     @classmethod
@@ -105,6 +110,11 @@ class SurveyRow(Model):
         del properties["attrs"]
         schema["required"] = [name for name in schema["required"] if name != "attrs"]
         schema["patternProperties"] = {f"^{ATTRIBUTE_PREFIX}": {"type": "string"}}
+
+
+def _old_tier(dep: Mapping[str, Any]) -> Tier:
+    """The tier of a dependency stored before tiers existed (registration-only answers did not exist)."""
+    return "unknown" if dep["status"] == "unknown" else "verified"
 
 
 COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(SurveyRow)

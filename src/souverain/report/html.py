@@ -51,13 +51,19 @@ def function_chart(functions: tuple[FunctionSummary, ...], t: Translator, lang: 
 
 
 def scan_html(result: ScanResult, lang: str) -> str:
-    from souverain.report.render import function_name, notice_text, reason_text, verdict_lines
+    from souverain.report.render import (
+        function_name,
+        notice_text,
+        reason_text,
+        tier_text,
+        verdict_lines,
+    )
 
     t = Translator(lang)
     evidence = {domain: result.evidence_of(domain) for domain in result.evidence}
     return environment().get_template("scan.html.j2").render(
         t=t, lang=lang, result=result, summary=result.summary, verdict=verdict_lines(result, t),
         chart=function_chart(result.summary.functions, t, lang), evidence=evidence,
-        reason=lambda d: reason_text(d, t), fname=lambda f: function_name(f, lang),
+        reason=lambda d: reason_text(d, t), tier=lambda d: tier_text(d, t), fname=lambda f: function_name(f, lang),
         notice=lambda n: notice_text(n, t), colours=STATE_COLOURS,
     )

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from souverain.model.evidence import Evidence
     from souverain.model.scan import FunctionSummary, Notice, ScanResult
 
-CSV_COLUMNS = ("domain", "function", "status", "confidence", "service_id", "service", "operator", "operator_country",
+CSV_COLUMNS = ("domain", "function", "status", "confidence", "tier", "service_id", "service", "operator", "operator_country",
                "controller", "controller_country", "foreign_access", "foreign_laws", "subject", "reason", "evidence",
                "recheck")
 RECHECK_SEPARATOR = " ; "  # between the commands of one CSV cell: pasted whole, the shell runs each
@@ -62,9 +62,27 @@ def verdict_lines(result: ScanResult, t: Translator) -> list[str]:
         lines.append(t(f"verdict.{summary.verdict}", functions=functions))
     if summary.laws:
         lines.append(t("verdict.laws", laws=", ".join(f"{law.name} ({law.country})" for law in summary.laws)))
+    registered = summary.counts.by_tier.get("registered", 0)
+    if registered and summary.min_confidence != "verified":
+        lines.append(t("verdict.registered_only", count=registered))
+    if summary.min_confidence != "inferred":
+        lines.append(t("survey.tier_filter", tiers=tier_names(summary.min_confidence, t)))
     score = summary.score
     lines.append(t("verdict.score", score=score.exposure_pct, worst=score.exposure_worst_case_pct))
     return lines
+
+
+def tier_names(minimum: str, t: Translator) -> str:
+    """The tiers counted at ``minimum``, by name: "verified, by registration"."""
+    from souverain.model.dependency import TIERS
+
+    return ", ".join(t(f"tier.{tier}") for tier in TIERS[: TIERS.index(minimum) + 1])  # type: ignore[arg-type]
+
+
+def tier_text(dep: Dependency, t: Translator) -> str:
+    """The tier as a reader sees it, with "ownership not researched" on registration-only answers."""
+    text = t(f"tier.{dep.tier}")
+    return f"{text} ({t('tier.note.registered')})" if dep.tier == "registered" else text
 
 
 def scan_table(result: ScanResult, lang: str) -> str:
@@ -79,10 +97,10 @@ def scan_table(result: ScanResult, lang: str) -> str:
     ))
     parts.append(terminal.table(
         [t("field.domain"), t("field.function"), t("field.status"), t("field.service"), t("field.controller"),
-         t("field.foreign_laws"), t("field.confidence"), t("field.reason"), t("heading.evidence")],
+         t("field.foreign_laws"), t("field.confidence"), t("field.tier"), t("field.reason"), t("heading.evidence")],
         [(d.domain, d.function, t(f"status.{d.status}"), d.service.name if d.service else "-",
           f"{d.controller.name} ({d.controller.country})" if d.controller else "-",
-          ", ".join(d.foreign_laws) or "-", d.confidence, reason_text(d, t), " ".join(d.evidence))
+          ", ".join(d.foreign_laws) or "-", d.confidence, t(f"tier.{d.tier}"), reason_text(d, t), " ".join(d.evidence))
          for d in result.dependencies],
         title=t("heading.dependencies"),
     ))
@@ -139,7 +157,7 @@ def scan_csv(result: ScanResult, lang: str) -> str:
     for d in result.dependencies:
         service, operator, controller = d.service, d.operator, d.controller
         writer.writerow([_csv_safe(str(cell)) for cell in (
-            d.domain, d.function, d.status, d.confidence, service.id if service else "",
+            d.domain, d.function, d.status, d.confidence, d.tier, service.id if service else "",
             service.name if service else "", operator.name if operator else "",
             operator.country if operator else "", controller.name if controller else "",
             controller.country if controller else "",

@@ -41,6 +41,8 @@ def scan_sarif(result: ScanResult, t: Translator) -> dict[str, Any]:
         message = f"{dep.domain}: {dep.function} -> {service}"
         if controller:
             message += f", controlled by {controller.name} ({controller.country})"
+            if dep.tier == "registered":
+                message += " (by registration; ownership not researched)"
         if dep.foreign_laws:
             message += f"; laws: {', '.join(dep.foreign_laws)}"
         message += f". {reason_text(dep, t)}"
@@ -53,7 +55,8 @@ def scan_sarif(result: ScanResult, t: Translator) -> dict[str, Any]:
                 "logicalLocations": [{"name": dep.subject or dep.domain, "kind": "resource"}],
             }],
             "partialFingerprints": {"dependency/v1": f"{dep.domain}|{dep.function}|{service}"},
-            "properties": {"confidence": dep.confidence, "status": dep.status, "evidence": list(dep.evidence),
+            "properties": {"confidence": dep.confidence, "tier": dep.tier, "status": dep.status,
+                           "evidence": list(dep.evidence),
                            "recheck": recheck_commands(result, dep, evidence.get(dep.domain, {}))},
         })
     return {
@@ -67,6 +70,8 @@ def scan_sarif(result: ScanResult, t: Translator) -> dict[str, Any]:
             }},
             "originalUriBaseIds": {"DOMAINS": {"uri": "dns:/"}},
             "results": results,
-            "properties": {"kb_version": result.kb_version, "verdict": result.summary.verdict},
+            "properties": {"kb_version": result.kb_version, "verdict": result.summary.verdict,
+                           "min_confidence": result.summary.min_confidence,
+                           "by_tier": dict(result.summary.counts.by_tier)},
         }],
     }

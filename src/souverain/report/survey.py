@@ -6,9 +6,11 @@ import functools
 import json
 from pathlib import Path
 
+from souverain.model.dependency import TIERS
 from souverain.report import terminal
 from souverain.report.html import environment
 from souverain.report.i18n import Translator
+from souverain.version import OUTPUT_SCHEMA_VERSION
 
 MAPS = Path(__file__).parent / "maps"
 PREFIXES = ("mail", "dns", "web", "report")
@@ -77,6 +79,25 @@ def label(entry: dict, lang: str) -> str:
     return (entry.get("name_fr") if lang == "fr" else None) or entry.get("name") or entry["function"]
 
 
+def tier_rows(agg: dict, lang: str) -> list[tuple[str, ...]]:
+    """Per function: how many answers of each tier, and their share of the function's answers."""
+    return [(label(f, lang), *(f"{f['tiers'][tier]} ({f['tier_share_pct'][tier]:g} %)" for tier in TIERS))
+            for f in agg["functions"].values()]
+
+
+def tier_lines(agg: dict, t: Translator) -> list[str]:
+    """How many answers rest on registration only, and which tiers count (--min-confidence)."""
+    from souverain.report.render import tier_names
+
+    lines = []
+    registered = sum(f["tiers"]["registered"] for f in agg["functions"].values())
+    if registered and agg["min_confidence"] != "verified":
+        lines.append(t("verdict.registered_only", count=registered))
+    if agg["min_confidence"] != "inferred":
+        lines.append(t("survey.tier_filter", tiers=tier_names(agg["min_confidence"], t)))
+    return lines
+
+
 def survey_table(data: dict, lang: str) -> str:
     t = Translator(lang)
     agg = data["aggregate"]
@@ -87,6 +108,9 @@ def survey_table(data: dict, lang: str) -> str:
         [(label(f, lang), f["foreign"], f["not_foreign"], f["unknown"], f"{f['foreign_share_pct']:g} %")
          for f in agg["functions"].values()])]
     surveyed = [p for p in PREFIXES if p in agg["functions"]]
+    lines += tier_lines(agg, t)
+    parts.append(terminal.table([t("field.function"), *(t(f"tier.{tier}") for tier in TIERS)],
+                                tier_rows(agg, lang), title=t("survey.by_tier")))
     for prefix in surveyed:
         providers = agg["functions"][prefix]["providers"]
         if providers:
@@ -114,6 +138,6 @@ def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
                      "not_foreign": 600 * f["not_foreign"] / total, "unknown": 600 * f["unknown"] / total,
                      "share": f["foreign_share_pct"]})
     return environment().get_template("survey.html.j2").render(
-        t=t, lang=lang, data=data, agg=agg, result={"kb_version": data["run"]["kb_version"], "schema_version": "1.0"},
-        bars=bars, maps=maps, map_name=map_name, label=lambda entry: label(entry, lang), headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
+        t=t, lang=lang, data=data, agg=agg, result={"kb_version": data["run"]["kb_version"], "schema_version": OUTPUT_SCHEMA_VERSION},
+        bars=bars, maps=maps, map_name=map_name, tiers=TIERS, tier_lines=tier_lines(agg, t), label=lambda entry: label(entry, lang), headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
     )

@@ -49,6 +49,7 @@ dependencies = sa.Table(
     sa.Column("function", sa.String(32), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("confidence", sa.String(8), nullable=False),
+    sa.Column("tier", sa.String(16)),  # added with tiers: see ADDED_COLUMNS
     sa.Column("service_id", sa.String(80)),
     sa.Column("service_name", sa.String(200)),
     sa.Column("operator_id", sa.String(80)),
@@ -57,6 +58,27 @@ dependencies = sa.Table(
     sa.Column("foreign_access", sa.Boolean),
     sa.Column("subject", sa.Text),
 )
+
+
+# Nullable columns added after a table was first released: a database created before gets them
+# (ALTER TABLE ... ADD COLUMN) when opened; its older rows hold NULL there.
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("dependencies", "tier"),
+    ("survey_results", "mail_tier"), ("survey_results", "dns_tier"), ("survey_results", "web_tier"),
+)
+
+
+def add_new_columns(engine: sa.Engine) -> None:
+    """Give a database created by an earlier version the columns of ``ADDED_COLUMNS`` it lacks."""
+    inspector = sa.inspect(engine)
+    tables = set(inspector.get_table_names())
+    with engine.begin() as conn:
+        for table, name in ADDED_COLUMNS:
+            if table not in tables or name in {c["name"] for c in inspector.get_columns(table)}:
+                continue
+            column = metadata.tables[table].c[name]
+            kind = column.type.compile(dialect=engine.dialect)
+            conn.execute(sa.text(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}'))
 
 
 def default_url() -> str:
@@ -191,6 +213,7 @@ class Store:
 
         try:
             metadata.create_all(engine)
+            add_new_columns(engine)
         except sa.exc.SQLAlchemyError as exc:  # unreachable server, bad credentials, corrupt file
             engine.dispose()
             raise open_error(url, exc) from exc
@@ -243,7 +266,7 @@ def _dependency_row(scan_id: int, dep: Dependency) -> dict[str, Any]:
     service, operator, controller = dep.service, dep.operator, dep.controller
     return {
         "scan_id": scan_id, "domain": dep.domain, "function": dep.function, "status": dep.status,
-        "confidence": dep.confidence,
+        "confidence": dep.confidence, "tier": dep.tier,
         "service_id": service.id if service else None, "service_name": service.name if service else None,
         "operator_id": operator.id if operator else None, "controller_id": controller.id if controller else None,
         "controller_country": controller.country if controller else None,

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from souverain.errors import UsageError
+from souverain.model.dependency import TIERS
 from souverain.model.survey import CompactDependency, SurveyRow
 from souverain.store.database import Store, inserted_id, metadata
 
@@ -63,6 +64,7 @@ for _prefix in SUMMARY_FUNCTIONS.values():
         sa.Column(f"{_prefix}_controller", sa.String(400)),
         sa.Column(f"{_prefix}_country", sa.String(40)),
         sa.Column(f"{_prefix}_foreign", sa.Boolean),
+        sa.Column(f"{_prefix}_tier", sa.String(16)),  # added with tiers: see database.ADDED_COLUMNS
     ]
 survey_results = sa.Table(
     "survey_results", metadata,
@@ -94,6 +96,8 @@ def summarise_domain(domain: str, deps: Sequence[Dependency], verdict: str | Non
         columns[f"{prefix}_controller"] = "; ".join(sorted({c.name for _, c in known})) or None
         columns[f"{prefix}_country"] = ";".join(sorted({c.country for _, c in known})) or None
         columns[f"{prefix}_foreign"] = any(d.foreign_laws for d, _ in known) if known else None
+        columns[f"{prefix}_tier"] = _weakest(d.tier for d, _ in known) if known else (
+            items[0].tier if items else None)
         for d in items:
             laws.update(d.foreign_laws)
     finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -101,9 +105,14 @@ def summarise_domain(domain: str, deps: Sequence[Dependency], verdict: str | Non
                      finished=finished, dependencies=tuple(_compact(d) for d in deps), **columns)
 
 
+def _weakest(tiers: Iterable[str]) -> str:
+    """The weakest tier among the answers a row's columns summarise (what the row rests on)."""
+    return max(tiers, key=TIERS.index)  # type: ignore[arg-type]
+
+
 def _compact(dep: Dependency) -> CompactDependency:
     service, controller = dep.service, dep.controller
-    return CompactDependency(dep.function, dep.status, dep.confidence, service.id if service else None,
+    return CompactDependency(dep.function, dep.status, dep.confidence, dep.tier, service.id if service else None,
                              controller.id if controller else None, controller.country if controller else None,
                              dep.foreign_laws, dep.reason, dep.subject)
 
