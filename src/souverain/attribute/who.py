@@ -7,7 +7,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from souverain.attribute.targets import Target, parse_target
-from souverain.kb.laws import laws_for_entity, render_path
+from souverain.kb.laws import entity_roles, laws_for_entity, render_path
 from souverain.kb.ownership import control_chain, controlling_edge
 
 if TYPE_CHECKING:
@@ -135,7 +135,9 @@ def describe(kb: KnowledgeBase, result: WhoResult, today: dt.date | None = None)
         ]
         out["chain_text"] = render_path(chain)
         out["jurisdictions"] = sorted({link.entity.country for link in chain})
-        exposures = laws_for_entity(kb, result.entity_id, result.at)
+        # a service found is provided by its operator; an entity on its own has the roles it has
+        roles = None if result.service_id else entity_roles(kb, result.entity_id, result.at)
+        exposures = laws_for_entity(kb, result.entity_id, result.at, roles=roles)
         out["laws"] = [item.as_dict() for item in exposures]
         gaps = undocumented_ownership(kb, result.entity_id, result.at, today or dt.date.today())
         if gaps:

@@ -20,6 +20,7 @@ from souverain.cli.options import (
 )
 from souverain.errors import KBValidationError
 from souverain.kb.base import load_kb
+from souverain.kb.problems import Problem, line_of
 from souverain.kb.schema import KINDS
 from souverain.report import terminal
 from souverain.report.i18n import Translator
@@ -35,14 +36,22 @@ def kb() -> None:
 @kb.command()
 @click.option("--path", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Validate the KB folder at PATH instead of the bundled one.")
+@click.option("--strict", is_flag=True,
+              help="Also fail on ownership resting on weak sources (neither one primary nor two independent ones).")
 @format_option("table", "json")
 @lang_option
 @handle_errors
-def validate(path: Path | None, fmt: str, lang: str) -> None:
+def validate(path: Path | None, strict: bool, fmt: str, lang: str) -> None:
     """Check schemas, references, ownership cycles, duplicate ids and fingerprints (exit 2 on problems)."""
+    from souverain.kb.sources import ownership_problems, weak_sources
+
     t = Translator(lang)
     try:
         knowledge = load_kb(path)
+        if strict:
+            short = [*ownership_problems(knowledge), *weak_sources(knowledge)]
+            if short:
+                raise KBValidationError([_source_problem(knowledge, item) for item in short])
     except KBValidationError as exc:
         if fmt == "json":
             click.echo(to_json({"valid": False, "problems": [p.as_dict() for p in exc.problems]}))
@@ -55,6 +64,11 @@ def validate(path: Path | None, fmt: str, lang: str) -> None:
         click.echo(to_json({"valid": True, "records": len(knowledge.records), "kb_version": knowledge.version}))
     else:
         click.echo(t("kb.valid", records=len(knowledge.records), version=knowledge.version))
+
+
+def _source_problem(knowledge: Any, item: Any) -> Problem:
+    raw = knowledge.sources[item.record]
+    return Problem(raw.shown_path, line_of(raw.lines, ("sources",)), "sources", item.message)
 
 
 def _summary(knowledge, rid: str) -> dict:
@@ -156,6 +170,8 @@ def search(text: str, kind: str | None, fmt: str, output: Path | None, lang: str
 @handle_errors
 def stats(fmt: str, output: Path | None, lang: str) -> None:
     """Count records by kind, services by category, entities by country, fingerprints by kind."""
+    from souverain.kb import sources
+
     t = Translator(lang)
     knowledge = load_kb()
     data: dict[str, Any] = {
@@ -169,6 +185,9 @@ def stats(fmt: str, output: Path | None, lang: str) -> None:
             kind for s in knowledge.services.values() for kind, _ in s.fingerprints.items()).items())),
         "ownership_edges": sum(len(e.owners) for e in knowledge.entities.values()),
         "records_with_unverified_facts": sum(1 for r in knowledge.records.values() if r.unverified),
+        "sources_by_kind": sources.kinds_count(knowledge),
+        "ownership_short_of_sources": [item.record for item in sources.ownership_problems(knowledge)],
+        "weak_sources": [f"{item.record}: {item.message}" for item in sources.weak_sources(knowledge)],
     }
     if fmt == "json":
         emit(to_json(data), output)
@@ -178,6 +197,10 @@ def stats(fmt: str, output: Path | None, lang: str) -> None:
         if isinstance(values, dict):
             rows = sorted(values.items(), key=lambda kv: -kv[1])
             tables.append(terminal.table([key, t("field.count")], rows))
+        elif isinstance(values, list):
+            tables.append(terminal.key_values([(key, len(values))]))
+            if values:
+                tables.append(terminal.table([key], [(value,) for value in values]))
         else:
             tables.append(terminal.key_values([(key, values)]))
     emit(terminal.render(*tables), output)

@@ -92,11 +92,17 @@ def render_who(item: dict, t: Translator) -> str:
             [t("field.laws"), t("field.country"), t("field.effect"), t("field.via"), t("field.status"), t("field.chain")],
             [(law["name"], law["country"], law["effect"], law["via"], law["status"], law["path_text"]) for law in laws],
         ))
-    compel = [law for law in laws if law["effect"] == "compels-access" and law["status"] == "in-force"]
+    compel = [law for law in laws if law["effect"] == "compels-access" and law["status"] == "in-force"
+              and law["country"] not in _eu()]
     if operator:
-        foreign = [law for law in compel if law["country"] not in _eu()]
+        foreign = [law for law in compel if law.get("applies", True)]
         lines.append(t("who.foreign_laws", laws=", ".join(law["name"] for law in foreign)) if foreign
                      else t("who.no_foreign_laws"))
+        scoped = [law for law in compel if not law.get("applies", True)]
+        if scoped:
+            roles = dict.fromkeys(role for law in scoped for role in law["applies_to"])
+            lines.append(t("who.scoped_laws", laws=", ".join(law["name"] for law in scoped),
+                           entity=operator["name"], roles=", ".join(t(f"role.{role}") for role in roles)))
     if item.get("unverified"):
         body.append(terminal.table([t("field.unverified"), ""], item["unverified"].items()))
     if item.get("sources"):

@@ -53,6 +53,12 @@ ServiceCategory = Literal[
     "web-other",
 ]
 
+# What a law can be scoped to: providers of electronic communication services (e-mail, messaging,
+# telephony), of remote computing services (storage or processing for the public), operators of
+# telecommunications networks, and operators with access to the equipment that carries or stores
+# communications (data centres, colocation; FISA 702 since 2024).
+ServiceRole = Literal["electronic-communication", "remote-computing", "telecommunications", "equipment-access"]
+
 EntityType = Literal[
     "company",
     "listed-company",
@@ -72,12 +78,18 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SourceKind = Literal["primary", "secondary"]
+
+
 class Source(Strict):
     url: HttpUrl
     title: str = Field(min_length=3)
     retrieved: dt.date
     published: dt.date | None = None
     publisher: str | None = None
+    # primary: filings, registers, official journals, the company's (or its group's) own pages;
+    # secondary: press, databases. Omitted: worked out from the URL (kb/sources.py)
+    kind: SourceKind | None = None
 
 
 class Record(Strict):
@@ -168,6 +180,9 @@ class Entity(Record):
     aliases: list[str] = Field(default_factory=list)
     owners: list[OwnershipEdge] = Field(default_factory=list)
     dissolved: dt.date | None = None
+    # the kinds of service it provides, where laws are scoped to them (``Law.applies_to``); None:
+    # taken from the services and networks it operates in the KB (kb.laws.entity_roles)
+    provides: list[ServiceRole] | None = None
 
 
 class Certification(Strict):
@@ -260,6 +275,8 @@ class Law(Record):
     effect: LawEffect
     binds: str = Field(min_length=10, description="who the law binds, in words")
     reach: list[LawReach] = Field(min_length=1)
+    # the kinds of provider it binds; empty: every organisation within its reach
+    applies_to: list[ServiceRole] = Field(default_factory=list)
     seat_countries: list[CountryCode] = Field(min_length=1)
     extraterritorial: bool
     summary: str = Field(min_length=20)
