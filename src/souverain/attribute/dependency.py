@@ -15,6 +15,7 @@ from souverain.model.dependency import (
     NetworkRef,
     ServiceRef,
     Status,
+    Tier,
 )
 from souverain.model.evidence import id_number
 
@@ -37,6 +38,7 @@ def build(
     subject: str | None = None,
     evidence: list[str] | tuple[str, ...] | None = None,
     match: Match | None = None,
+    tier: Tier = "verified",
     **reason_params: Any,
 ) -> Dependency:
     service = None
@@ -48,11 +50,12 @@ def build(
     rule = match.rule() if match else None
     if not entity_id or entity_id not in view.kb.entities:
         return Dependency(domain, function, status, confidence, reason,  # type: ignore[arg-type]
-                          reason_params, subject, service, evidence=ids, rule=rule)
+                          reason_params, subject, service, evidence=ids, rule=rule, tier=tier)
     entity = view.entity(entity_id)
     return Dependency(domain, function, status, confidence, reason,  # type: ignore[arg-type]
                       reason_params, subject, service, entity.operator, entity.controller,
-                      entity.chain, entity.chain_text, entity.laws, entity.foreign_laws, ids, rule)
+                      entity.chain, entity.chain_text, entity.laws, entity.foreign_laws, ids, rule,
+                      tier=tier)
 
 
 def add_infrastructure(view: KBView, dep: Dependency,

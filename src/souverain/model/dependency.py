@@ -28,9 +28,12 @@ Function = Literal[
     "saas",
     "cloud.compute",
     "identity",
+    "software.supplier",
+    "software.registry",
 ]
 Status = Literal["identified", "self-managed", "unknown", "none"]
 Confidence = Literal["high", "medium", "low"]
+Tier = Literal["verified", "registered", "inferred", "unknown"]
 STATUSES: tuple[Status, ...] = ("identified", "self-managed", "unknown", "none")
 CONFIDENCES: tuple[Confidence, ...] = ("high", "medium", "low")
 # what reason_params may hold: message values (host names, counts, flags), never nested data
@@ -125,6 +128,8 @@ class Dependency(Model):
     function: Function
     status: Status
     confidence: Confidence
+    # keyword-only: positional callers keep their order (``reason`` has no default)
+    tier: Tier = dataclasses.field(default="verified", kw_only=True)
     reason: str  # message id under "reason." in the catalogues
     reason_params: Mapping[str, ReasonValue] = dataclasses.field(default_factory=dict)
     subject: str | None = None  # the host name / value the dependency is about
@@ -155,7 +160,7 @@ class Dependency(Model):
         infrastructure = self.infrastructure
         return {
             "domain": self.domain, "function": self.function, "status": self.status,
-            "confidence": self.confidence, "reason": self.reason,
+            "confidence": self.confidence, "tier": self.tier, "reason": self.reason,
             "reason_params": dict(self.reason_params),
             "subject": self.subject, "service": service.as_dict() if service else None,
             "operator": operator.as_dict() if operator else None,

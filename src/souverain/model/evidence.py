@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from souverain.model import recheck
 from souverain.model.base import JSONSchema, Model
 
-EvidenceSource = Literal["dns", "web", "tls", "browser"]
+EvidenceSource = Literal["dns", "web", "tls", "browser", "file"]  # file: an inventory souverain read
 # what became of a request the page made (``collect.page_run.OUTCOMES`` says each in words)
 RequestOutcome = Literal["loaded", "refused", "blocked", "failed", "canceled", "no-response"]
 
