@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from souverain.errors import DataError
-from souverain.inventory.items import MAX_BYTES, check_file
+from souverain.inventory import items as limits
 
 MAX_DEPTH = 64  # how deep readers follow nested modules and components
 
 
-def read_json(path: Path, max_bytes: int = MAX_BYTES) -> Any:
-    check_file(path, max_bytes)
+def read_json(path: Path, max_bytes: int | None = None) -> Any:
+    max_bytes = max_bytes or limits.MAX_BYTES
+    limits.check_file(path, max_bytes)
     try:
         raw = path.read_bytes()
     except OSError as exc:

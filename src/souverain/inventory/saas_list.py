@@ -43,7 +43,10 @@ def read(path: Path, columns: Columns = Columns()) -> Iterator[Item]:
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
     with handle:
-        sample = handle.read(64 * 1024)
+        try:
+            sample = handle.read(64 * 1024)
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}:{_line_of_byte(path, exc.start)}: not UTF-8 text ({exc.reason})") from exc
         handle.seek(0)
         dialect = _dialect(sample)
         reader = csv.reader(handle, dialect)
@@ -105,6 +108,11 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
         if first.count(delimiter) > first.count(","):
             return _Semicolon if delimiter == ";" else csv.excel_tab
     return csv.excel
+
+
+def _line_of_byte(path: Path, offset: int) -> int:
+    with path.open("rb") as handle:
+        return handle.read(offset + 3).count(b"\n", 0, offset) + 1  # +3: a BOM before the sample
 
 
 class _Semicolon(csv.excel):
