@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from souverain.cli.options import at_option, emit, format_option, handle_errors, lang_option, output_option
+from souverain.cli.options import (
+    at_option,
+    emit,
+    format_option,
+    handle_errors,
+    lang_option,
+    output_option,
+)
 from souverain.inventory.items import KINDS
 
 FORMATS = ("table", "json", "html", "csv", "sarif")

@@ -11,7 +11,7 @@ up to ``MAX_EVIDENCE`` of them; the count says how many. An item nothing matches
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from souverain.attribute import dependency
 from souverain.kb.psl import PublicSuffixList
@@ -150,7 +150,7 @@ class Grouper:
         return [self._dependency(view, org, group) for group in self.groups.values()]
 
     def _dependency(self, view: KBView, org: str, group: Group) -> Dependency:
-        params: dict[str, str | int | None] = {"count": group.count, "what": group.what, "source": group.kind,
+        params: dict[str, Any] = {"count": group.count, "what": group.what, "source": group.kind,
                                                "region": group.region or "-", "first": group.first[:120]}
         subject = group.key.split(":", 1)[1]
         if group.region:

@@ -45,6 +45,11 @@ def clip(value: object) -> str:
     return " ".join(text[:MAX_FIELD].split())
 
 
+def mapping(value: object) -> dict:
+    """``value`` when it is a JSON/YAML object, else an empty one (optional parts of a format)."""
+    return value if isinstance(value, dict) else {}
+
+
 def pointer(*parts: str | int) -> str:
     """An RFC 6901 JSON pointer (``/resources/0/values``)."""
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)

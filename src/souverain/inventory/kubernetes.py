@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from souverain.errors import DataError, YAMLFileError
-from souverain.inventory.items import Item, check_file, clip
+from souverain.inventory.items import Item, check_file, clip, mapping
 from souverain.kb import yamlio
 
 MAX_DOCUMENT = 8 * 1024 * 1024  # bytes in one YAML document of the bundle
@@ -83,7 +83,7 @@ def _document(path: Path, document: yamlio.Document, start: int) -> Iterator[Ite
 
 def _object(path: Path, data: dict, document: yamlio.Document, start: int, where: tuple) -> Iterator[Item]:
     kind = clip(data.get("kind"))
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    metadata = mapping(data.get("metadata"))
     name = f"{kind}/{clip(metadata.get('name')) or '?'}"
 
     def location(*field: str | int) -> str:
@@ -97,9 +97,9 @@ def _object(path: Path, data: dict, document: yamlio.Document, start: int, where
         provisioner = clip(data["provisioner"])
         yield Item("kubernetes", "cloud.compute", "storage", f"{provisioner} ({name})", location("provisioner"),
                    kubernetes=(provisioner,))
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    spec = mapping(data.get("spec"))
     if kind == "Service" and spec.get("type") == "LoadBalancer":
-        annotations = metadata.get("annotations") if isinstance(metadata.get("annotations"), dict) else {}
+        annotations = mapping(metadata.get("annotations"))
         keys = [clip(key) for key in annotations]
         yield Item("kubernetes", "cloud.compute", "load-balancer", name,
                    location("metadata", "annotations") if keys else location("spec", "type"),

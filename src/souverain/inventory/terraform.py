@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from souverain.errors import DataError
-from souverain.inventory.items import Item, clip, pointer
+from souverain.inventory.items import Item, clip, mapping, pointer
 from souverain.inventory.jsonfile import MAX_DEPTH, expect, read_json
 
 REGION_KEYS = ("region", "location", "zone", "availability_zone")
@@ -57,7 +57,7 @@ def _module(path: Path, module: dict, where: tuple, regions: dict, local: frozen
         provider = clip(resource.get("provider_name"))
         if not provider:
             raise DataError(f"{path}#{at}: resource without provider_name")
-        values = resource.get("values") if isinstance(resource.get("values"), dict) else {}
+        values = mapping(resource.get("values"))
         region = next((clip(values[key]) for key in REGION_KEYS if isinstance(values.get(key), str) and values[key]),
                       None)
         if region is None:
@@ -88,7 +88,7 @@ def _provider_regions(doc: dict, path: Path) -> dict[str, tuple[str | None, str]
     for key, provider in config["provider_config"].items():
         if not isinstance(provider, dict):
             continue
-        expressions = provider.get("expressions") if isinstance(provider.get("expressions"), dict) else {}
+        expressions = mapping(provider.get("expressions"))
         region = None
         for name in REGION_KEYS:
             value = expressions.get(name)
