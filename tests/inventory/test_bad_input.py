@@ -108,3 +108,15 @@ def test_json_wrong_shape_names_pointer(tmp_path: Path) -> None:
     path = tmp_path / "bom.json"
     path.write_text('{"bomFormat": "CycloneDX", "components": [{"name": "a"}, "oops"]}', encoding="utf-8")
     assert f"{path}#/components/1: a component object is expected" in fails(str(path))
+
+
+def test_xml_entities_refused_and_truncated_xml(tmp_path: Path) -> None:
+    bomb = tmp_path / "bom.xml"
+    bomb.write_text('<?xml version="1.0"?>\n<!DOCTYPE bom [<!ENTITY a "aaaa">]>\n'
+                    '<bom xmlns="http://cyclonedx.org/schema/bom/1.6"><components/></bom>\n', encoding="utf-8")
+    assert "bom.xml:2: a document type declaration is not allowed" in fails(str(bomb), "--kind", "cyclonedx-xml")
+    truncated = tmp_path / "cut.xml"
+    text = (DATA / "cyclonedx.xml").read_text(encoding="utf-8")
+    truncated.write_text(text[: len(text) // 2], encoding="utf-8")
+    line = fails(str(truncated))
+    assert f"{truncated}:" in line and "not valid XML" in line

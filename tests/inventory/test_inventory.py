@@ -101,7 +101,7 @@ def test_sboms_suppliers_purls_and_services() -> None:
     assert nested["status"] == "unknown"
     assert evidence(doc, nested)[0]["subject"].endswith("cyclonedx.json#/components/1/components/0")
     scaleway = next(d for d in doc["dependencies"] if d["function"] == "saas" and d["operator"])
-    assert scaleway["operator"]["id"] == "scaleway" and scaleway["reason"] == "inventory-name"
+    assert scaleway["operator"]["id"] == "scaleway" and scaleway["service"]["id"] == "scaleway-cloud"
     assert deps["libfoo@0.1"]["status"] == "unknown"  # a person as supplier names no company
     assert doc["scan"]["functions"] == ["inventory:cyclonedx", "inventory:spdx"]
 
@@ -174,3 +174,15 @@ def test_kb_matching_is_on_boundaries() -> None:
     assert idx.match_purl("pkg:npm/left-pad@1") is None
     assert idx.match_host("ghcr.io.evil.example", ("registry",)) is None
     assert idx.match_kubernetes("service.beta.kubernetes.io/aws-load-balancer-type").service == "aws-cloud"
+
+
+def test_cyclonedx_xml_like_json() -> None:
+    doc = run(str(DATA / "cyclonedx.xml"))
+    deps = by_service(doc)
+    assert deps["oracle-software"]["status"] == "identified"
+    assert deps["microsoft-software"]["rule"].endswith("fingerprints.supplier: Microsoft Corporation")
+    nested = deps["pkg:npm/left-pad"]
+    assert evidence(doc, nested)[0]["subject"].endswith(
+        "cyclonedx.xml#/bom/components/component[2]/components/component[1]")
+    storage = deps["scaleway-cloud"]  # the service's endpoint host, before the provider's name
+    assert storage["function"] == "saas" and storage["rule"].endswith("fingerprints.cname: scw.cloud")

@@ -11,6 +11,7 @@ up to ``MAX_EVIDENCE`` of them; the count says how many. An item nothing matches
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from souverain.attribute import dependency
@@ -113,7 +114,8 @@ class Grouper:
         candidates += [idx.match_kubernetes(value) for value in item.kubernetes]
         candidates += [idx.match_url(url) for url in item.urls]
         kinds = WEB_KINDS if item.kind == "har" else None
-        candidates += [idx.match_host(host, kinds) for host in item.hosts if host]
+        hosts = item.hosts or tuple(_host(url) for url in item.urls)
+        candidates += [idx.match_host(host, kinds) for host in hosts if host]
         if item.supplier:
             candidates.append(idx.match_supplier(item.supplier))
         found = next((m for m in candidates if m is not None), None)
@@ -175,6 +177,13 @@ class Grouper:
         return dependency.build(view, org, group.function, status="unknown", confidence="low",
                                 reason="inventory-unmatched", subject=subject, evidence=group.evidence,
                                 tier="unknown", **params)
+
+
+def _host(url: str) -> str:
+    try:
+        return urllib.parse.urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _hint(group: Group) -> str:

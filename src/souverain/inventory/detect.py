@@ -39,7 +39,10 @@ def detect_kind(path: Path) -> str:
         raise DataError(f"{path}:1: a JSON document of no inventory kind souverain reads "
                         "(CycloneDX, SPDX, HAR, terraform show -json); use --kind")
     if head.startswith("<"):
-        raise DataError(f"{path}:1: XML or HTML, not an inventory souverain reads (CycloneDX XML is not supported yet)")
+        if re.search(r"<bom\b[^>]*xmlns=\"http://cyclonedx\.org/schema/bom/1\.\d+\"", text):
+            return "cyclonedx-xml"
+        raise DataError(f"{path}:1: XML or HTML, not an inventory souverain reads (CycloneDX XML is: a <bom> "
+                        "in the CycloneDX namespace)")
     if _YAML_KEY.search(text) and len(_YAML_KEY.findall(text)) >= 2:
         return "kubernetes"
     first = head.split("\n", 1)[0]

@@ -11,7 +11,7 @@ from souverain.errors import DataError
 
 MAX_BYTES = 256 * 1024 * 1024  # JSON inputs are parsed whole: bounded before they are read
 MAX_FIELD = 4096  # characters kept of any value read (a name, a URL): the rest is cut
-KINDS = ("saas-list", "terraform", "kubernetes", "cyclonedx", "spdx", "har")
+KINDS = ("saas-list", "terraform", "kubernetes", "cyclonedx", "cyclonedx-xml", "spdx", "har")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from souverain.assess.organisation import summarise
 from souverain.errors import UsageError
-from souverain.inventory import har, kubernetes, saas_list, sbom, terraform
+from souverain.inventory import har, kubernetes, saas_list, sbom, sbom_xml, terraform
 from souverain.inventory.attribute import Grouper, Names
 from souverain.inventory.detect import detect_kind
 from souverain.inventory.items import KINDS, Item
@@ -49,6 +49,8 @@ def read_items(kb: KnowledgeBase, path: Path, kind: str) -> Iterator[Item]:
         return kubernetes.read(path)
     if kind == "cyclonedx":
         return sbom.read_cyclonedx(path)
+    if kind == "cyclonedx-xml":
+        return sbom_xml.read_cyclonedx_xml(path)
     if kind == "spdx":
         return sbom.read_spdx(path)
     if kind == "har":
