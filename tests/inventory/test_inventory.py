@@ -186,3 +186,12 @@ def test_cyclonedx_xml_like_json() -> None:
         "cyclonedx.xml#/bom/components/component[2]/components/component[1]")
     storage = deps["scaleway-cloud"]  # the service's endpoint host, before the provider's name
     assert storage["function"] == "saas" and storage["rule"].endswith("fingerprints.cname: scw.cloud")
+
+
+def test_identity_provider_export_read_as_saas_list() -> None:
+    doc = run(str(DATA / "entra-enterprise-apps.csv"))
+    deps = by_service(doc)
+    assert deps["zendesk-widget"]["rule"].endswith("fingerprints.host: zendesk.com")  # Homepage URL column
+    zoom = next(d for d in doc["dependencies"] if d["operator"] and d["operator"]["id"] == "zoom")
+    assert zoom["reason"] == "inventory-name"
+    assert deps["Internal HR portal"]["status"] == "unknown"

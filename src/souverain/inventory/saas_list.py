@@ -17,12 +17,14 @@ from pathlib import Path
 from souverain.errors import DataError, UsageError
 from souverain.inventory.items import MAX_FIELD, Item, check_file, clip
 
-NAME_COLUMNS = ("name", "application", "app", "app name", "application name", "service", "product", "software",
-                "nom", "logiciel", "outil")
+# identity-provider exports read as SaaS lists: Microsoft Entra ID enterprise applications ("Name",
+# "Homepage URL"), Google Workspace third-party app access ("Name" or "App name"), Okta ("Label")
+NAME_COLUMNS = ("name", "application", "app", "app name", "application name", "display name", "label", "service",
+                "product", "software", "nom", "logiciel", "outil")
 VENDOR_COLUMNS = ("vendor", "supplier", "provider", "publisher", "editor", "company", "fournisseur", "éditeur",
                   "editeur", "prestataire")
-DOMAIN_COLUMNS = ("domain", "url", "website", "homepage", "site", "host", "domaine", "adresse", "login url",
-                  "sign-on url")
+DOMAIN_COLUMNS = ("domain", "url", "website", "homepage", "homepage url", "site", "host", "domaine", "adresse",
+                  "login url", "sign-on url", "sign on url")
 CATEGORY_COLUMNS = ("category", "type", "catégorie", "categorie")
 
 
