@@ -100,8 +100,8 @@ def test_sboms_suppliers_purls_and_services() -> None:
     nested = deps["pkg:npm/left-pad"]  # a nested component, unknown: listed with what would identify it
     assert nested["status"] == "unknown"
     assert evidence(doc, nested)[0]["subject"].endswith("cyclonedx.json#/components/1/components/0")
-    scaleway = next(d for d in doc["dependencies"] if d["function"] == "saas" and d["operator"])
-    assert scaleway["operator"]["id"] == "scaleway" and scaleway["service"]["id"] == "scaleway-cloud"
+    scaleway = deps["scaleway-cloud"]  # a service of the SBOM is what its KB service is: cloud storage
+    assert scaleway["function"] == "cloud.compute" and scaleway["operator"]["id"] == "scaleway"
     assert deps["libfoo@0.1"]["status"] == "unknown"  # a person as supplier names no company
     assert doc["scan"]["functions"] == ["inventory:cyclonedx", "inventory:spdx"]
 
@@ -185,7 +185,7 @@ def test_cyclonedx_xml_like_json() -> None:
     assert evidence(doc, nested)[0]["subject"].endswith(
         "cyclonedx.xml#/bom/components/component[2]/components/component[1]")
     storage = deps["scaleway-cloud"]  # the service's endpoint host, before the provider's name
-    assert storage["function"] == "saas" and storage["rule"].endswith("fingerprints.cname: scw.cloud")
+    assert storage["function"] == "cloud.compute" and storage["rule"].endswith("fingerprints.cname: scw.cloud")
 
 
 def test_identity_provider_export_read_as_saas_list() -> None:

@@ -88,17 +88,28 @@ class Grouper:
             key = f"entity:{entity_id}"
         else:
             key = f"unknown:{self._unknown_key(item)}"
-        group_key = (item.function, key, item.region or "", item.what)
+        function = self._function(item, service_id)
+        group_key = (function, key, item.region or "", item.what)
         group = self.groups.get(group_key)
         if group is None:
             group = self.groups[group_key] = Group(
-                item.function, key, item.what, item.kind, match, service_id, entity_id, item.region, item.local,
+                function, key, item.what, item.kind, match, service_id, entity_id, item.region, item.local,
                 item.label)
         group.count += 1
         if evidence_id is not None and len(group.evidence) < MAX_EVIDENCE:
             group.evidence.append(evidence_id)
             return True
         return False
+
+    def _function(self, item: Item, service_id: str | None) -> str:
+        """A listed application is what its service is: a row naming the mail service is mail
+        (``email.inbound``), an identity provider is ``identity``; other items keep theirs."""
+        if item.function != "saas" or service_id is None:
+            return item.function
+        functions = self.kb.services[service_id].functions
+        if "identity" in functions:
+            return "identity"
+        return "saas" if "saas" in functions else functions[0]
 
     def _match(self, item: Item) -> tuple[Match | None, str | None, str | None]:
         idx = self.kb.indexes
