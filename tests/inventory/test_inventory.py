@@ -195,3 +195,35 @@ def test_identity_provider_export_read_as_saas_list() -> None:
     zoom = next(d for d in doc["dependencies"] if d["operator"] and d["operator"]["id"] == "zoom")
     assert zoom["reason"] == "inventory-name"
     assert deps["Internal HR portal"]["status"] == "unknown"
+
+
+def test_json_follows_the_scan_schema() -> None:
+    import jsonschema
+
+    schema = json.loads(CliRunner().invoke(cli, ["schema", "scan"]).stdout)
+    validator = jsonschema.Draft202012Validator(schema)
+    for name in ("terraform-plan.json", "manifests.yaml", "saas.csv", "cyclonedx.xml", "session.har"):
+        doc = run(str(DATA / name))
+        problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+        assert not problems, (name, problems[:3])
+
+
+def test_evidence_recheck_commands_show_the_item() -> None:
+    import shlex
+    import shutil
+    import subprocess
+
+    doc = run(str(DATA / "manifests.yaml"), str(DATA / "terraform-plan.json"), str(DATA / "cyclonedx.xml"))
+    items = doc["evidence"]["acme"]
+    by_kind = {e["kind"]: e for e in items}
+    assert by_kind["kubernetes"]["recheck"].startswith("sed -n ")
+    assert by_kind["terraform"]["recheck"].startswith("jq 'getpath([\"planned_values\", \"root_module\"")
+    assert by_kind["cyclonedx"]["recheck"] is None  # an XML element path: no command
+    hub = next(e for e in items if e["detail"].get("registry") == "docker.io")
+    if shutil.which("sed"):
+        shown = subprocess.run(shlex.split(hub["recheck"]), capture_output=True, text=True, check=True).stdout
+        assert "image: nginx:1.27" in shown
+    aws = next(e for e in items if e["detail"].get("label") == "aws_instance.web")
+    if shutil.which("jq"):
+        shown = subprocess.run(shlex.split(aws["recheck"]), capture_output=True, text=True, check=True).stdout
+        assert json.loads(shown)["address"] == "aws_instance.web"

@@ -107,7 +107,16 @@ def run_inventory(kb: KnowledgeBase, paths: Sequence[Path], options: InventoryOp
 
 
 def _evidence(item_id: str, item: Item) -> Evidence:
-    detail: dict[str, str] = {"what": item.what, "label": item.label}
+    detail: dict[str, str | int] = {"what": item.what, "label": item.label}
+    path, hash_, where = item.location.rpartition("#")
+    if hash_ and where.startswith("/"):
+        detail["file"] = path
+        if item.kind != "cyclonedx" or "[" not in where:  # element paths of XML have no command
+            detail["pointer"] = where
+    else:
+        path, _, line = item.location.rpartition(":")
+        if line.isdigit():
+            detail.update(file=path, line=int(line))
     for name in ("terraform", "registry", "purl", "supplier", "region"):
         value = getattr(item, name)
         if value:

@@ -106,6 +106,8 @@ class Evidence(Model):
         if self.source == "browser":
             url = self.detail.get("url")
             return recheck.curl_argv(url) if url else None
+        if self.source == "file":
+            return recheck.file_argv(self.detail.get("file", ""), self.detail.get("line"), self.detail.get("pointer"))
         if self.source != "dns" or not self.resolver:
             return None
         rdtype = self.detail.get("rdtype", self.kind.upper())
