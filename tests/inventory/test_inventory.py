@@ -227,3 +227,13 @@ def test_evidence_recheck_commands_show_the_item() -> None:
     if shutil.which("jq"):
         shown = subprocess.run(shlex.split(aws["recheck"]), capture_output=True, text=True, check=True).stdout
         assert json.loads(shown)["address"] == "aws_instance.web"
+
+
+def test_applications_named_by_product(tmp_path: Path) -> None:
+    path = tmp_path / "apps.csv"
+    path.write_text("Application,Vendor\nJira,\nSlack,\nMicrosoft Teams,\nOkta,\n", encoding="utf-8")
+    doc = run(str(path))
+    found = {(d["function"], d["service"]["id"]) for d in doc["dependencies"] if d["service"]}
+    assert found == {("saas", "atlassian-cloud"), ("saas", "slack"), ("saas", "microsoft-teams"),
+                     ("saas", "okta-workforce-identity")}
+    assert all(d["rule"] and "fingerprints.supplier" in d["rule"] for d in doc["dependencies"])

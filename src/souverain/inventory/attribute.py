@@ -103,13 +103,13 @@ class Grouper:
 
     def _function(self, item: Item, service_id: str | None) -> str:
         """A listed application is what its service is: a row naming the mail service is mail
-        (``email.inbound``), an identity provider is ``identity``; other items keep theirs."""
+        (``email.inbound``), an identity provider only is ``identity``; other items keep theirs."""
         if item.function != "saas" or service_id is None:
             return item.function
         functions = self.kb.services[service_id].functions
-        if "identity" in functions:
-            return "identity"
-        return "saas" if "saas" in functions else functions[0]
+        if "saas" in functions:
+            return "saas"
+        return "identity" if "identity" in functions else functions[0]
 
     def _match(self, item: Item) -> tuple[Match | None, str | None, str | None]:
         idx = self.kb.indexes
@@ -129,6 +129,7 @@ class Grouper:
         candidates += [idx.match_host(host, kinds) for host in hosts if host]
         if item.supplier:
             candidates.append(idx.match_supplier(item.supplier))
+        candidates += [idx.match_supplier(name) for name in item.names]  # product names (Jira, Slack)
         found = next((m for m in candidates if m is not None), None)
         if found is not None:
             return found, found.service, None
