@@ -120,3 +120,9 @@ def test_xml_entities_refused_and_truncated_xml(tmp_path: Path) -> None:
     truncated.write_text(text[: len(text) // 2], encoding="utf-8")
     line = fails(str(truncated))
     assert f"{truncated}:" in line and "not valid XML" in line
+
+
+def test_oversized_csv_field(tmp_path: Path) -> None:
+    path = tmp_path / "apps.csv"
+    path.write_text("name,domain\nok,a.example\n" + '"' + "x" * 200_000 + '",b.example\n', encoding="utf-8")
+    assert f"{path}:3: not valid CSV: field larger than field limit" in fails(str(path))

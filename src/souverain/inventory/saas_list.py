@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from souverain.errors import DataError, UsageError
-from souverain.inventory.items import MAX_FIELD, Item, check_file, clip
+from souverain.inventory.items import Item, check_file, clip
 
 # identity-provider exports read as SaaS lists: Microsoft Entra ID enterprise applications ("Name",
 # "Homepage URL"), Google Workspace third-party app access ("Name" or "App name"), Okta ("Label")
@@ -39,7 +39,6 @@ class Columns:
 
 def read(path: Path, columns: Columns = Columns()) -> Iterator[Item]:
     check_file(path, 1 << 40)  # streamed row by row
-    csv.field_size_limit(MAX_FIELD * 16)
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
