@@ -24,10 +24,11 @@ EVERYWHERE = {"errors", "version"}
 ALLOWED: dict[str, set[str]] = {
     "__init__": set(),  # souverain/__init__.py
     "__main__": {"cli"},
-    "cli": {"web", "survey", "scan", "testing"} | BELOW_SCAN,
+    "cli": {"web", "survey", "scan", "inventory", "testing"} | BELOW_SCAN,
     "web": {"survey", "scan"} | BELOW_SCAN,
     "survey": {"scan"} | BELOW_SCAN,
     "scan": BELOW_SCAN,
+    "inventory": BELOW_SCAN,  # an organisation's own inventories, attributed like a scan's evidence
     "attribute": {"collect"} | BOTTOM,
     "collect": BOTTOM,
     "assess": BOTTOM,

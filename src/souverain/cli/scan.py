@@ -52,6 +52,10 @@ FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
               help="Seconds per page in the browser, start-up included.")
 @click.option("--browser-settle", type=click.FloatRange(0, 60), default=2.0, show_default=True,
               help="After the page's load event, stop once its network was quiet this many seconds.")
+@click.option("--inventory", "inventories", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Also attribute the organisation's own inventory (SaaS list, Terraform, Kubernetes, SBOM, HAR: "
+                   "see `souverain inventory`), merged into the report under the first domain. Repeatable.")
 @at_option
 @format_option(*FORMATS)
 @output_option
@@ -64,8 +68,8 @@ FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
 @lang_option
 @handle_errors
 def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, connect_to, ca_file, use_browser,
-                 chromium, browser_timeout, browser_settle, at, fmt, output: Path | None, min_tier, fail_on,
-                 db_url, no_store, quiet, lang) -> None:
+                 chromium, browser_timeout, browser_settle, inventories, at, fmt, output: Path | None, min_tier,
+                 fail_on, db_url, no_store, quiet, lang) -> None:
     """Scan the domains of ONE organisation: mail, DNS, web hosting, CDN, CA, third parties, SaaS.
 
     Each dependency is attributed to a service, its operator, the ultimate controller at --at DATE
@@ -85,6 +89,11 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
         browser=_browser_options(use_browser, chromium, browser_timeout, browser_settle, no_web_fetch, functions),
     )
     kb = load_kb()
+    found = None
+    if inventories:  # read first: a bad file stops the command before any query is sent
+        from souverain.inventory.run import InventoryOptions, run_inventory
+
+        found = run_inventory(kb, list(inventories), InventoryOptions(org=targets[0], at=at))
     ip_table = IPASNTable.load()
     progress = _progress(len(targets), quiet)
     try:
@@ -93,6 +102,10 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
         if progress:
             progress.close()
     _warn_if_resolver_silent(result)
+    if found is not None:
+        from souverain.inventory.merge import merge
+
+        result = merge(kb, result, found)
     if not no_store:
         import dataclasses
 

@@ -17,7 +17,9 @@ from souverain.kb.schema import TagLoader
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
 
-HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host")
+HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "registry")
+# prefixes that name the public registry in a Terraform provider source address
+TERRAFORM_REGISTRIES = ("registry.terraform.io/", "registry.opentofu.org/")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +43,10 @@ class Indexes:
     urls: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # host suffix -> [(path prefix, service)]
     tag_loaders: tuple[TagLoader, ...] = ()  # loaders/ records, by id: what pages' snippets load
     domains: dict[str, str] = dataclasses.field(default_factory=dict)  # entity domain -> entity id
+    terraform: dict[str, str] = dataclasses.field(default_factory=dict)  # namespace/type -> service
+    purl: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # type -> [(namespace, service)]
+    supplier: dict[str, str] = dataclasses.field(default_factory=dict)  # lowercase name -> service
+    kubernetes: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (prefix, service), longest first
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -50,6 +56,10 @@ class Indexes:
         asn: dict[int, str] = {}
         header: list[tuple[str, str, str]] = []
         urls: dict[str, list[tuple[str, str]]] = {}
+        terraform: dict[str, str] = {}
+        purl: dict[str, list[tuple[str, str]]] = {}
+        supplier: dict[str, str] = {}
+        kubernetes: list[tuple[str, str]] = []
         for service in kb.services.values():
             if service.deprecated:
                 continue
@@ -66,6 +76,12 @@ class Indexes:
             for rule in fp.header:
                 name, _, prefix = rule.partition(":")
                 header.append((name.lower(), prefix.lower(), service.id))
+            terraform.update((address, service.id) for address in fp.terraform)
+            for pattern in fp.purl:
+                kind, namespace = pattern.split("/", 1)
+                purl.setdefault(kind, []).append((namespace.lower(), service.id))
+            supplier.update((name.strip().lower(), service.id) for name in fp.supplier)
+            kubernetes.extend((prefix, service.id) for prefix in fp.kubernetes)
         txt.sort(key=lambda item: -len(item[0]))  # longest prefix first
         header.sort(key=lambda item: -len(item[1]))
         for prefixes in urls.values():
@@ -74,7 +90,10 @@ class Indexes:
                         if isinstance(record, TagLoader) and not record.deprecated)
         domains = {domain: entity.id for entity in kb.entities.values() if not entity.deprecated
                    for domain in entity.domains}
-        return cls(hosts, txt, ca, asn, header, urls, loaders, domains)
+        for namespaces in purl.values():
+            namespaces.sort(key=lambda item: -len(item[0]))
+        kubernetes.sort(key=lambda item: -len(item[0]))
+        return cls(hosts, txt, ca, asn, header, urls, loaders, domains, terraform, purl, supplier, kubernetes)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
@@ -145,3 +164,41 @@ class Indexes:
     def match_asn(self, number: int) -> Match | None:
         service = self.asn.get(number)
         return Match(service, "asn", str(number), str(number)) if service else None
+
+    def match_terraform(self, source: str) -> Match | None:
+        """A Terraform provider source address (``registry.terraform.io/hashicorp/aws``, ``hashicorp/aws``).
+
+        Only the public registries' addresses are matched: a provider from a private registry host
+        is someone else's namespace, whatever it is called."""
+        address = source.strip().lower()
+        for registry in TERRAFORM_REGISTRIES:
+            address = address.removeprefix(registry)
+        service = self.terraform.get(address)
+        return Match(service, "terraform", address, source) if service else None
+
+    def match_purl(self, purl: str) -> Match | None:
+        """A package URL's type and namespace: ``maven/com.oracle`` matches ``pkg:maven/com.oracle.database/ojdbc``
+        (namespaces on ``.`` or ``/`` boundaries; longest first)."""
+        text = purl.strip()
+        if not text.lower().startswith("pkg:"):
+            return None
+        kind, _, rest = text[4:].lstrip("/").partition("/")
+        namespace = urllib.parse.unquote(rest.split("@", 1)[0].split("?", 1)[0].rsplit("/", 1)[0]).lower()
+        if not namespace or namespace == rest.lower():
+            return None
+        for pattern, service in self.purl.get(kind.lower(), ()):
+            if namespace == pattern or namespace.startswith((pattern + ".", pattern + "/")):
+                return Match(service, "purl", f"{kind.lower()}/{pattern}", purl[:200])
+        return None
+
+    def match_supplier(self, name: str) -> Match | None:
+        service = self.supplier.get(" ".join(name.split()).lower())
+        return Match(service, "supplier", name, name) if service else None
+
+    def match_kubernetes(self, value: str) -> Match | None:
+        """A storage provisioner (``ebs.csi.aws.com``) or an annotation key (``service.beta.kubernetes.io/aws-...``)."""
+        lowered = value.strip().lower()
+        for prefix, service in self.kubernetes:
+            if lowered.startswith(prefix):
+                return Match(service, "kubernetes", prefix, value[:200])
+        return None

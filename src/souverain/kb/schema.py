@@ -51,6 +51,7 @@ ServiceCategory = Literal[
     "web-advertising",
     "web-library-cdn",
     "web-other",
+    "software",  # software components and SDKs a vendor publishes (SBOM suppliers)
 ]
 
 # What a law can be scoped to: providers of electronic communication services (e-mail, messaging,
@@ -232,10 +233,20 @@ class Fingerprints(Strict):
     header: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+(:.+)?$")]] = Field(default_factory=list)
     ca: list[str] = Field(default_factory=list)
     asn: list[Annotated[int, Field(gt=0, lt=2**32)]] = Field(default_factory=list)
+    # inventories (``souverain inventory``): Terraform provider source addresses (namespace/type, as
+    # in ``registry.terraform.io/hashicorp/aws``), container registry hosts (suffixes), package URL
+    # type/namespace prefixes (``maven/com.oracle``), SBOM supplier names (matched exactly,
+    # case-insensitively), Kubernetes storage provisioners and load-balancer annotation prefixes
+    terraform: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*/[a-z0-9][a-z0-9_-]*$")]] = Field(
+        default_factory=list)
+    registry: list[HostSuffix] = Field(default_factory=list)
+    purl: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9.+-]*/[^\s/]\S*$")]] = Field(default_factory=list)
+    supplier: list[Annotated[str, Field(min_length=2)]] = Field(default_factory=list)
+    kubernetes: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9./_-]*$")]] = Field(default_factory=list)
     dkim_selectors: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")]] = Field(default_factory=list)
     derived_hosts: list[Annotated[str, Field(pattern=r"^\{domain_dashed\}\.[a-z0-9.-]+$")]] = Field(default_factory=list)
 
-    @field_validator("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host")
+    @field_validator("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "registry")
     @classmethod
     def _lower_no_dot(cls, values: list[str]) -> list[str]:
         for value in values:
@@ -255,7 +266,7 @@ class Fingerprints(Strict):
         """(kind, value) pairs, values normalised for duplicate detection."""
         pairs: list[tuple[str, str]] = []
         for kind in ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "url", "txt", "header", "ca",
-                     "asn"):
+                     "asn", "terraform", "registry", "purl", "supplier", "kubernetes"):
             for value in getattr(self, kind):
                 pairs.append((kind, str(value).lower()))
         return pairs
@@ -371,6 +382,7 @@ ALTERNATIVE_CATEGORIES: dict[ServiceCategory, tuple[AlternativeCategory, ...]] =
     "web-advertising": (),
     "web-library-cdn": ("cdn",),
     "web-other": (),
+    "software": (),
 }
 
 

@@ -176,7 +176,7 @@ def _fingerprints(kb: KnowledgeBase, report: Report) -> list[Problem]:
     hosts: dict[str, str] = {}
     for sid, service in kb.services.items():
         fp = service.fingerprints
-        for kind in (*HOST_KINDS, "url", "txt", "header", "ca", "asn"):
+        for kind in (*HOST_KINDS, "url", "txt", "header", "ca", "asn", "terraform", "purl", "supplier", "kubernetes"):
             values = getattr(fp, kind)
             seen_here: set[str] = set()
             for i, value in enumerate(values):

@@ -34,6 +34,8 @@ Function = Literal[
     "saas",
     "cloud.compute",
     "identity",
+    "software.supplier",
+    "software.registry",
 ]
 Status = Literal["identified", "self-managed", "unknown", "none"]
 Confidence = Literal["high", "medium", "low"]

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from souverain.model import recheck
 from souverain.model.base import JSONSchema, Model
 
-EvidenceSource = Literal["dns", "web", "tls", "browser"]
+EvidenceSource = Literal["dns", "web", "tls", "browser", "file"]  # file: an inventory souverain read
 # what became of a request the page made (``collect.page_run.OUTCOMES`` says each in words)
 RequestOutcome = Literal["loaded", "refused", "blocked", "failed", "canceled", "no-response"]
 
@@ -106,6 +106,8 @@ class Evidence(Model):
         if self.source == "browser":
             url = self.detail.get("url")
             return recheck.curl_argv(url) if url else None
+        if self.source == "file":
+            return recheck.file_argv(self.detail.get("file", ""), self.detail.get("line"), self.detail.get("pointer"))
         if self.source != "dns" or not self.resolver:
             return None
         rdtype = self.detail.get("rdtype", self.kind.upper())

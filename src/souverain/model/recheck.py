@@ -14,6 +14,7 @@ reaches dig or curl unchanged, and each written the way that program reads it:
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 
@@ -50,6 +51,20 @@ def curl_argv(url: str) -> list[str]:
 def curl_url(url: str) -> str:
     """``url`` with spaces and control characters percent-encoded (curl would send them raw)."""
     return _URL_UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8")), url)
+
+
+def file_argv(path: str, line: int | None = None, pointer: str | None = None) -> list[str] | None:
+    """``sed -n 14p FILE`` for a line of a text inventory, ``jq 'getpath([...])' FILE`` for a JSON
+    pointer (RFC 6901; numeric segments are array indexes, as souverain's readers write them)."""
+    if path.startswith("-"):
+        path = "./" + path  # never read as an option
+    if line is not None:
+        return ["sed", "-n", f"{line}p", path]
+    if pointer is not None:
+        parts: list[str | int] = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+        parts = [int(part) if isinstance(part, str) and part.isdigit() else part for part in parts]
+        return ["jq", f"getpath({json.dumps(parts, ensure_ascii=False)})", path]
+    return None
 
 
 def command_line(argv: list[str] | None) -> str | None:
