@@ -11,7 +11,7 @@ from babel import Locale, __version__
 from babel.core import get_cldr_version
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "souverain" / "report" / "data" / "countries.json"
-NOT_COUNTRIES = {"ZZ", "XA", "XB", "QO", "EU", "EZ", "UN"}  # unknown, pseudo-locales, groupings
+NOT_COUNTRIES = {"ZZ", "XA", "XB", "QO", "EZ", "UN"}  # unknown, pseudo-locales, groupings (EU kept: EU law)
 
 
 def main() -> None:

@@ -182,8 +182,9 @@ at_option = click.option(
 )
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Data goes to FILE or stdout (never mixed with logs, which go to stderr)."""
+def emit(text: str, output: Path | None, quiet: bool = False) -> None:
+    """Data goes to FILE or stdout (never mixed with logs, which go to stderr); ``quiet``: no
+    "wrote FILE" line."""
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
@@ -191,7 +192,8 @@ def emit(text: str, output: Path | None) -> None:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     except OSError as exc:  # the folder vanished, the disk is full...
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    click.echo(f"wrote {output}", err=True)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
 
 
 def to_json(data: Any) -> str:

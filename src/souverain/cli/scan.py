@@ -106,7 +106,7 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
     from souverain.cli.options import display_names
     from souverain.report.terminal import terminal_width
 
-    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide), verbose), output)
+    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide), verbose), output, quiet)
     if fail_on and _reached(result, fail_on):
         sys.exit(3)
 

@@ -77,7 +77,7 @@ def label(entry: dict, lang: str) -> str:
     return (entry.get("name_fr") if lang == "fr" else None) or entry.get("name") or entry["function"]
 
 
-def survey_table(data: dict, lang: str) -> str:
+def survey_table(data: dict, lang: str, width: int | None = None) -> str:
     t = Translator(lang)
     agg = data["aggregate"]
     shares = ", ".join(f"{label(f, lang)} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
@@ -94,10 +94,12 @@ def survey_table(data: dict, lang: str) -> str:
                                         providers))
     if agg["groups"]:
         parts.append(terminal.table(
-            [agg["group_by"], t("survey.domains")] + [f"{p} {t('survey.share')}" for p in surveyed],
-            [(g["group"], g["domains"], *(f"{g[p]['foreign_share_pct']:g} % (?{g[p]['unknown']})" for p in surveyed))
+            [agg["group_by"], t("survey.domains")]
+            + [f"{label(agg['functions'][p], lang)}: {t('survey.share')}" for p in surveyed],
+            [(g["group"], g["domains"], *(f"{g[p]['foreign_share_pct']:g} % ({t('survey.unknown_count', count=g[p]['unknown'])})"
+                                          for p in surveyed))
              for g in agg["groups"]]))
-    return "\n".join(lines) + "\n" + terminal.render(*parts, width=160)
+    return "\n".join(lines) + "\n" + terminal.render(*parts, width=width)
 
 
 def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
