@@ -114,10 +114,6 @@ def scan_table(result: ScanResult, lang: str, names: DisplayNames | None = None,
         width, drop=(8, 6, 4) if several else (8, 6, 0, 4), title=t("heading.dependencies"))
     parts.append(table)
     dropped |= cut
-    if result.notices:
-        parts.append(terminal.table([t("field.domain"), t("field.notice")],
-                                    [(n.domain or "*", notice_text(n, t)) for n in result.notices],
-                                    title=t("heading.notices")))
     rows = [(fnames.get(function, function), alt.name, f"{alt.vendor} ({alt.country})", alt.website)
             for function, alts in summary.alternatives.items() for alt in alts]
     if rows:
@@ -131,6 +127,9 @@ def scan_table(result: ScanResult, lang: str, names: DisplayNames | None = None,
         parts.append(terminal.table([t("field.domain"), t("field.query"), t("field.status")], failures,
                                     title=t("heading.failures")))
     text = "\n".join(verdict_lines(result, t)) + "\n\n" + terminal.render(*parts, width=width)
+    if result.notices:  # sentences: one line each (the terminal wraps them), never folded in a cell
+        text += f"{t('heading.notices')}\n" + "".join(
+            f"  {terminal.printable(n.domain or '*')}: {terminal.printable(notice_text(n, t))}\n" for n in result.notices)
     hints = [t("hint.wide", width=width)] if dropped else []
     commands = recheck_lines(result)
     if commands and verbose:
