@@ -17,9 +17,9 @@ NOT_COUNTRIES = {"ZZ", "XA", "XB", "QO", "EZ", "UN"}  # unknown, pseudo-locales,
 def main() -> None:
     en, fr = Locale("en"), Locale("fr")
     codes = sorted(c for c in en.territories if len(c) == 2 and c.isalpha() and c not in NOT_COUNTRIES)
-    lines = ["{", f' "source": "Unicode CLDR {get_cldr_version()} territory display names (en, fr), '
-             f'extracted with Babel {__version__}",', ' "licence": "Unicode-3.0 (see NOTICE beside this file)",',
-             ' "names": {']
+    source = (f' "source": "Unicode CLDR {get_cldr_version()} territory display names (en, fr), '
+              f'extracted with Babel {__version__}",')
+    lines = ["{", source, ' "licence": "Unicode-3.0 (see NOTICE beside this file)",', ' "names": {']
     lines += [f'  "{c}": {json.dumps({"en": en.territories[c], "fr": fr.territories[c]}, ensure_ascii=False)}'
               + ("," if i < len(codes) - 1 else "") for i, c in enumerate(codes)]
     OUT.write_text("\n".join([*lines, " }", "}"]) + "\n", encoding="utf-8")

@@ -37,7 +37,7 @@ def main() -> int:
                 str(ca.ca_file), "--no-store", "--timeout", "0.5", "--lang", lang, "--quiet"]
         for rule in web.connect_to():
             base += ["--connect-to", rule]
-        table = subprocess.run(base, capture_output=True, text=True)
+        table = subprocess.run(base, check=False, capture_output=True, text=True)
         verdict = table.stdout.split("\n\n", 1)[0]  # the verdict lines come first, then the tables
         print(verdict if table.returncode == 0 else table.stderr, end="\n\n")
         code = subprocess.call([*base, "--format", "html", "-o", REPORT])

@@ -71,10 +71,12 @@ class _Progress:
                 TextColumn,
                 TimeRemainingColumn,
             )
+            from rich.table import Column
 
             self.bar = Progress(BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
                                 TimeRemainingColumn(compact=True),
-                                TextColumn("{task.fields[outcomes]}", overflow="ellipsis"),
+                                TextColumn("{task.fields[outcomes]}",
+                                           table_column=Column(no_wrap=True, overflow="ellipsis")),
                                 console=Console(stderr=True))
             self.bar.start()
             self.task = self.bar.add_task("survey", total=total, rate="0", outcomes="")
