@@ -216,3 +216,18 @@ def test_every_command_is_covered():
 def test_the_catalogues_hold_no_python_reprs(outputs):
     for (name, lang), (output, kind) in outputs.items():
         assert not re.search(r"\{'[^']*': ", output), (name, lang)  # a dict written with str()
+
+
+def test_survey_groups_show_area_names(outputs):
+    """Region codes of a French survey get their names (11 -> Île-de-France), in every format read."""
+    for name in ("survey-report", "survey-report-html"):
+        for lang in LANGUAGES:
+            text = readable(*outputs[name, lang])
+            assert "11 Île-de-France" in text and "84 Auvergne-Rhône-Alpes" in text, (name, lang)
+
+
+def test_country_and_law_names_follow_the_language(outputs):
+    fr, _ = outputs["who-entity", "fr"]
+    en, _ = outputs["who-entity", "en"]
+    assert "États-Unis" in fr and "impose l'accès" in fr and "en vigueur" in fr
+    assert "United States" in en and "compels access" in en and "in force" in en

@@ -124,7 +124,7 @@ def render_who(item: dict, t: Translator, sources: bool = False, width: int | No
             ))
     elif item.get("sources") or item.get("unverified"):
         hints.append(t("hint.sources"))
-    return "\n".join(lines) + "\n" + terminal.render(*body, width=width) + "".join(f"{h}\n" for h in hints)
+    return terminal.wrap(lines, width) + terminal.render(*body, width=width) + terminal.wrap(hints, width)
 
 
 def _network_text(network: dict) -> str:

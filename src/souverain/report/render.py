@@ -126,17 +126,18 @@ def scan_table(result: ScanResult, lang: str, names: DisplayNames | None = None,
     if failures:
         parts.append(terminal.table([t("field.domain"), t("field.query"), t("field.status")], failures,
                                     title=t("heading.failures")))
-    text = "\n".join(verdict_lines(result, t)) + "\n\n" + terminal.render(*parts, width=width)
-    if result.notices:  # sentences: one line each (the terminal wraps them), never folded in a cell
-        text += f"{t('heading.notices')}\n" + "".join(
-            f"  {terminal.printable(n.domain or '*')}: {terminal.printable(notice_text(n, t))}\n" for n in result.notices)
+    text = terminal.wrap(verdict_lines(result, t), width) + "\n" + terminal.render(*parts, width=width)
+    if result.notices:  # sentences, wrapped on word boundaries, never folded in a cell
+        text += f"{t('heading.notices')}\n" + terminal.wrap(
+            [f"{terminal.printable(n.domain or '*')}: {terminal.printable(notice_text(n, t))}" for n in result.notices],
+            width, indent="  ")
     hints = [t("hint.wide", width=width)] if dropped else []
     commands = recheck_lines(result)
     if commands and verbose:
         text += f"\n{t('field.recheck')}\n" + "\n".join(commands) + "\n"
     elif commands:
         hints.append(t("hint.recheck"))
-    return text + "".join(f"{hint}\n" for hint in hints)
+    return text + terminal.wrap(hints, width)
 
 
 def cited_evidence(result: ScanResult, domain: str) -> list[Evidence]:

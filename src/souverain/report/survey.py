@@ -72,6 +72,23 @@ def choropleth(groups: list[dict], name: str, prefix: str) -> dict:
     return {"viewBox": base["viewBox"], "shapes": shapes, "source": base["source"]}
 
 
+def area_names(map_name: str | None, t: Translator) -> dict[str, str]:
+    """Group code -> "code name" for the groups of a map (French regions and departments by their
+    official names, countries in the report's language); empty without a map."""
+    if map_name in ("fr-regions", "fr-departements"):
+        base = load_map("fr-departements")
+        names = base["regions"] if map_name == "fr-regions" else {loc["id"]: loc["name"] for loc in base["locations"]}
+    elif map_name == "europe":
+        names = {loc["id"]: t.country(loc["id"]) for loc in load_map("europe")["locations"]}
+    else:
+        return {}
+    return {str(code).upper(): f"{code} {name}" for code, name in names.items()}
+
+
+def group_label(group: object, names: dict[str, str]) -> str:
+    return names.get(str(group).upper(), str(group))
+
+
 def label(entry: dict, lang: str) -> str:
     """A function's name in ``lang`` (from the KB, added by the caller), else its id."""
     return (entry.get("name_fr") if lang == "fr" else None) or entry.get("name") or entry["function"]
@@ -93,10 +110,11 @@ def survey_table(data: dict, lang: str, width: int | None = None) -> str:
             parts.append(terminal.table([f"{label(agg['functions'][prefix], lang)}: {t('field.services')}", t("field.count")],
                                         providers))
     if agg["groups"]:
+        areas = area_names(pick_map(agg["groups"], "auto", agg["group_by"]), t)
         parts.append(terminal.table(
             [agg["group_by"], t("survey.domains")]
             + [f"{label(agg['functions'][p], lang)}: {t('survey.share')}" for p in surveyed],
-            [(g["group"], g["domains"], *(f"{g[p]['foreign_share_pct']:g} % ({t('survey.unknown_count', count=g[p]['unknown'])})"
+            [(group_label(g["group"], areas), g["domains"], *(f"{g[p]['foreign_share_pct']:g} % ({t('survey.unknown_count', count=g[p]['unknown'])})"
                                           for p in surveyed))
              for g in agg["groups"]]))
     return "\n".join(lines) + "\n" + terminal.render(*parts, width=width)
@@ -117,5 +135,6 @@ def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
                      "share": f["foreign_share_pct"]})
     return environment().get_template("survey.html.j2").render(
         t=t, lang=lang, data=data, agg=agg, result={"kb_version": data["run"]["kb_version"], "schema_version": "1.0"},
-        bars=bars, maps=maps, map_name=map_name, label=lambda entry: label(entry, lang), headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
+        bars=bars, maps=maps, map_name=map_name, label=lambda entry: label(entry, lang),
+        group=lambda code: group_label(code, area_names(map_name, t)), headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
     )

@@ -42,6 +42,17 @@ def terminal_width(wide: bool = False) -> int:
     return max(40, shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns)
 
 
+def wrap(lines: Iterable[str], width: int, indent: str = "") -> str:
+    """Sentences wrapped at ``width`` (words kept whole: a host name or a URL is never cut), one
+    line break after each; ``WIDE`` leaves them on one line."""
+    import textwrap
+
+    if width >= WIDE:
+        return "".join(f"{indent}{line}\n" for line in lines)
+    return "".join(textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent + "  ",
+                                 break_long_words=False, break_on_hyphens=False) + "\n" for line in lines)
+
+
 def console(file=None, width: int | None = None) -> Console:
     target = file or io.StringIO()
     colour = file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
