@@ -64,22 +64,21 @@ class _Progress:
         self.bar = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-            from rich.table import Column
 
-            self.bar = Progress(BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
-                                TimeRemainingColumn(compact=True),
-                                TextColumn("{task.fields[outcomes]}",
-                                           table_column=Column(no_wrap=True, overflow="ellipsis")),
-                                console=Console(stderr=True))
+            self.bar = self.make_bar(Console(stderr=True))
             self.bar.start()
             self.task = self.bar.add_task("survey", total=total, rate="0", outcomes="")
+
+    @staticmethod
+    def make_bar(console):
+        """Bar, done/total, rate, time left and outcomes: the outcomes are cut, never wrapped."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.table import Column
+
+        return Progress(BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
+                        TimeRemainingColumn(compact=True),
+                        TextColumn("{task.fields[outcomes]}", table_column=Column(no_wrap=True, overflow="ellipsis")),
+                        console=console)
 
     def outcomes(self) -> str:
         return self.t("survey.outcomes", ok=self.counts["ok"], unknown=self.counts["unknown"],

@@ -119,7 +119,8 @@ def assessment_table(result: Assessment, lang: str, names: DisplayNames | None =
         ))
     if csf.unknown:
         parts.append(terminal.key_values([(t("assess.unknown"), ", ".join(csf.unknown))]))
-    return "\n".join(headline(result, t)) + "\n\n" + terminal.render(*parts, width=width)
+    width = width or terminal.terminal_width()
+    return terminal.wrap(headline(result, t), width) + "\n" + terminal.render(*parts, width=width)
 
 
 def comparison_table(results: list[Assessment], lang: str, names: DisplayNames | None = None,

@@ -9,6 +9,7 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
@@ -80,20 +81,24 @@ def natural_width(item: Table) -> int:
     return Measurement.get(con, con.options, item).maximum
 
 
+FOLDED_MIN = 20  # a column of long text folds, but narrower than this it is no longer readable
+
+
 def fit(headers: Sequence[str], rows: Sequence[Sequence[object]], width: int, drop: Sequence[int] = (),
         title: str | None = None) -> tuple[Table, bool]:
-    """A table that fits ``width``: while it is wider, the columns ``drop`` lists (indices, least
-    useful first) are left out; what still does not fit is folded. Returns it and whether a
-    column was left out."""
+    """A table that fits ``width``: while its columns cannot all get their width (at most
+    ``FOLDED_MIN`` for the ones that fold), the columns ``drop`` lists (indices, least useful
+    first) are left out; the rest is folded. Returns it and whether a column was left out."""
+    cells = [[cell_len(str(header)), *(cell_len("" if row[i] is None else str(row[i])) for row in rows)]
+             for i, header in enumerate(headers)]
+    needed = [min(max(column), FOLDED_MIN) for column in cells]
     keep = list(range(len(headers)))
-    dropped = False
-    for index in [*drop, None]:
-        out = table([headers[i] for i in keep], [[row[i] for i in keep] for row in rows], title=title)
-        if index is None or natural_width(out) <= width:
-            return out, dropped
+    for index in drop:
+        if sum(needed[i] + 3 for i in keep) + 1 <= width:
+            break
         keep.remove(index)
-        dropped = True
-    return out, dropped  # pragma: no cover - the loop always returns
+    out = table([headers[i] for i in keep], [[row[i] for i in keep] for row in rows], title=title)
+    return out, len(keep) < len(headers)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], title: str | None = None) -> Table:
