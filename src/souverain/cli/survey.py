@@ -72,7 +72,13 @@ class _Progress:
     @staticmethod
     def make_bar(console):
         """Bar, done/total, rate, time left and outcomes: the outcomes are cut, never wrapped."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
         from rich.table import Column
 
         return Progress(BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
