@@ -64,7 +64,7 @@ def test_verbose_adds_the_recheck_commands(scan):
 
 @pytest.mark.parametrize("columns", [80, 200])
 @pytest.mark.parametrize("args", [
-    ["who", "microsoft"], ["who", "outlook.office365.com"], ["assess", "aws-esc"],
+    ["who", "microsoft"], ["who", "contoso-com.mail.protection.outlook.com"], ["assess", "aws-esc"],
     ["compare", "aws-esc", "ovhcloud-secnumcloud", "bleu-cloud"], ["kb", "stats"]])
 def test_other_commands_fit(args, columns):
     assert widest(run(args, columns).stdout) <= columns

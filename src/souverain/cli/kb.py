@@ -174,7 +174,9 @@ def stats(fmt: str, output: Path | None, lang: str) -> None:
         emit(to_json(data), output)
         return
     tables = []
-    shown = {"records": lambda kind: t.token("kind", kind), "entities_by_country": t.country}
+    shown = {"records": lambda kind: t.token("kind", kind), "entities_by_country": t.country,
+             "services_by_category": lambda category: t.token("category", category),
+             "alternatives_by_category": lambda category: t.token("alt_category", category)}
     for key, values in data.items():
         if isinstance(values, dict):
             rows = sorted(values.items(), key=lambda kv: -kv[1])

@@ -89,7 +89,7 @@ def render_who(item: dict, t: Translator, sources: bool = False, width: int | No
         pairs.append((t("field.match"), f"{item['match']['value']} ~ {item['match']['rule']}"))
     if "service" in item:
         svc = item["service"]
-        pairs += [(t("field.service"), f"{svc['name']} [{svc['id']}]"), (t("field.category"), svc["category"]),
+        pairs += [(t("field.service"), f"{svc['name']} [{svc['id']}]"), (t("field.category"), t.token("category", svc["category"])),
                   (t("field.functions"), ", ".join(t.function(f) for f in svc["functions"]))]
     if operator:
         pairs += [(t("field.operator"), f"{operator['name']} ({operator['country']}) [{operator['id']}]"),
@@ -120,7 +120,7 @@ def render_who(item: dict, t: Translator, sources: bool = False, width: int | No
         if item.get("sources"):
             body.append(terminal.table(
                 [t("field.sources"), t("field.title"), t("field.website")],
-                [(s["record"], s["title"], f"{s['url']} ({s['retrieved']})") for s in item["sources"]],
+                [(t.record(s["record"]), s["title"], f"{s['url']} ({s['retrieved']})") for s in item["sources"]],
             ))
     elif item.get("sources") or item.get("unverified"):
         hints.append(t("hint.sources"))

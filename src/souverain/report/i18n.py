@@ -68,6 +68,10 @@ class Translator:
     def laws(self, law_ids: object, short: bool = True) -> str:
         return ", ".join(self.law(str(i), short) for i in law_ids) or "-"  # type: ignore[attr-defined]
 
+    def record(self, record_id: str) -> str:
+        """A law's short name or a function's name for its id; any other record id as it is."""
+        return self._name("laws", record_id, short=True) or self._name("functions", record_id) or record_id
+
     def function(self, function_id: str, fallback: str | None = None) -> str:
         return self._name("functions", function_id) or fallback or function_id
 
