@@ -70,6 +70,17 @@ def test_other_commands_fit(args, columns):
     assert widest(run(args, columns).stdout) <= columns
 
 
+@pytest.mark.parametrize("columns", [80, 200])
+def test_survey_report_fits(world_dns, tmp_path, columns):
+    population = tmp_path / "pop.csv"
+    population.write_text("domain,region\nm365pp.test,11\nselfovh.test,84\ngworkspace.test,11\n", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert CliRunner().invoke(cli, ["survey", str(population), "--nameserver", f"127.0.0.1:{world_dns.port}",
+                                    "--db", db, "--workers", "1", "-q", "--name", "fit"]).exit_code == 0
+    out = run(["survey", "report", "fit", "--group-by", "region", "--db", db], columns).stdout
+    assert widest(out) <= columns and "Île-de-France" in " ".join(out.split())
+
+
 def test_who_prints_the_answer_chain_and_laws_and_sources_only_when_asked():
     short = run(["who", "microsoft"], 80).stdout
     assert "Ownership chain" in short and "CLOUD Act" in short

@@ -94,11 +94,16 @@ def label(entry: dict, lang: str) -> str:
     return (entry.get("name_fr") if lang == "fr" else None) or entry.get("name") or entry["function"]
 
 
+def headline(data: dict, t: Translator) -> str:
+    agg = data["aggregate"]
+    shares = ", ".join(f"{label(f, t.lang)} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
+    return t("survey.headline", name=data["run"]["name"], domains=agg["domains"], shares=shares)
+
+
 def survey_table(data: dict, lang: str, width: int | None = None) -> str:
     t = Translator(lang)
     agg = data["aggregate"]
-    shares = ", ".join(f"{label(f, lang)} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
-    lines = [t("survey.headline", name=data["run"]["name"], domains=agg["domains"], shares=shares)]
+    lines = [headline(data, t)]
     parts = [terminal.table(
         [t("field.function"), t("survey.foreign"), t("survey.not_foreign"), t("state.unknown"), t("survey.share")],
         [(label(f, lang), f["foreign"], f["not_foreign"], f["unknown"], f"{f['foreign_share_pct']:g} %")
@@ -117,7 +122,8 @@ def survey_table(data: dict, lang: str, width: int | None = None) -> str:
             [(group_label(g["group"], areas), g["domains"], *(f"{g[p]['foreign_share_pct']:g} % ({t('survey.unknown_count', count=g[p]['unknown'])})"
                                           for p in surveyed))
              for g in agg["groups"]]))
-    return "\n".join(lines) + "\n" + terminal.render(*parts, width=width)
+    width = width or terminal.terminal_width()
+    return terminal.wrap(lines, width) + terminal.render(*parts, width=width)
 
 
 def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
@@ -136,5 +142,5 @@ def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
     return environment().get_template("survey.html.j2").render(
         t=t, lang=lang, data=data, agg=agg, result={"kb_version": data["run"]["kb_version"], "schema_version": "1.0"},
         bars=bars, maps=maps, map_name=map_name, label=lambda entry: label(entry, lang),
-        group=lambda code: group_label(code, area_names(map_name, t)), headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
+        group=lambda code: group_label(code, area_names(map_name, t)), headline=headline(data, t), surveyed=surveyed,
     )
