@@ -234,7 +234,7 @@ def list_runs(db_url, lang) -> None:
     t = Translator(lang)
     click.echo(terminal.render(terminal.table(
         [t("field.id"), t("field.name"), t("field.created"), t("field.status"), t("field.done"), t("field.input")],
-        rows)))
+        [(*row[:3], t.token("run_status", row[3]), *row[4:]) for row in rows])))
 
 
 @survey.command("export")
