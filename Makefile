@@ -6,10 +6,14 @@ PYTHON ?= python3
 install:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
+# the language: DEMO_LANG=fr|en, else the environment's (SOUVERAIN_LANG, LC_ALL, LC_MESSAGES, LANG)
+DEMO_LANG ?=
+DEMO_LANG_OPTION = $(if $(DEMO_LANG),--lang $(DEMO_LANG))
+
 demo: install
-	souverain kb validate
-	souverain who aws-european-sovereign-cloud
-	$(PYTHON) scripts/demo.py m365pp.test web.test
+	souverain kb validate $(DEMO_LANG_OPTION)
+	souverain who aws-european-sovereign-cloud $(DEMO_LANG_OPTION)
+	$(PYTHON) scripts/demo.py $(DEMO_LANG_OPTION) m365pp.test web.test
 
 lint: install
 	ruff check src tests

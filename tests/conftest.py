@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import yaml
+
+# the CLI's language follows the locale (LANG...); tests that expect English must not depend on
+# the developer's: English unless a test says otherwise (--lang, or env= in click's runner)
+os.environ["SOUVERAIN_LANG"] = "en"
 
 SOURCE = [{"url": "https://example.org/registry", "title": "Synthetic test register", "retrieved": "2026-11-28"}]
 

@@ -43,12 +43,12 @@ def test_a_function_one_scan_did_not_collect_is_not_a_move(world_dns, tmp_path):
     assert (first["functions"], first["groups_before"], first["groups_after"]) == (
         ["dns.authoritative", "web.hosting"], ["mail", "dns", "web"], ["mail"])
     assert (second["functions"], second["scan_before"], second["scan_after"]) == (["web.hosting"], 2, 3)
-    text = CliRunner().invoke(cli, ["history", "web.test", "--db", db]).output
-    assert "email.inbound moved from" in text
-    assert "web.hosting moved" not in text and "dns.authoritative moved" not in text
-    assert "dns.authoritative, web.hosting: not compared between" in text and "(--functions mail,dns,web, then mail)" in text
+    text = CliRunner().invoke(cli, ["history", "web.test", "--db", db, "--lang", "en"]).output
+    assert "Inbound e-mail (mailboxes) moved from" in text  # display names, not ids
+    assert "Web hosting moved" not in text and "Authoritative DNS moved" not in text
+    assert "Authoritative DNS, Web hosting: not compared between" in text and "(--functions mail,dns,web, then mail)" in text
     fr = CliRunner().invoke(cli, ["history", "web.test", "--db", db, "--lang", "fr"]).output
-    assert "web.hosting : non comparé(s)" in fr
+    assert "Hébergement web : non comparé(s)" in fr
 
 
 def test_every_function_a_scan_attributes_has_its_check_group():

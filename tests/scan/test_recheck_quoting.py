@@ -47,7 +47,7 @@ def outputs(world_dns) -> dict[str, str]:
     found = {}
     for fmt in ("table", "json", "csv", "sarif", "html"):
         result = runner.invoke(cli, ["scan", DOMAIN, "--nameserver", f"127.0.0.1:{world_dns.port}", "--timeout", "0.3",
-                                     "--functions", "mail,dns", "--no-store", "--quiet", "--format", fmt])
+                                     "--functions", "mail,dns", "--no-store", "--quiet", "--format", fmt, "-v"])
         assert result.exit_code == 0, result.output
         found[fmt] = result.output
     return found

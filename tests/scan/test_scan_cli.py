@@ -104,8 +104,8 @@ def test_history_reports_a_move(run, tmp_path):
     change = next(c for c in data["changes"] if c["function"] == "email.inbound")
     assert change["before"] == ["OVHcloud Email (MX Plan / Zimbra / Exchange)"] or "OVH" in change["before"][0]
     assert change["after"] == ["Exchange Online (Microsoft 365)"]
-    text = CliRunner().invoke(cli, ["history", "ovhmail.test", "--db", run.db]).output
-    assert "email.inbound moved from" in text and "Exchange Online" in text
+    text = CliRunner().invoke(cli, ["history", "ovhmail.test", "--db", run.db, "--lang", "en"]).output
+    assert "Inbound e-mail (mailboxes) moved from" in text and "Exchange Online" in text
 
 
 def test_min_confidence_on_the_command_line(run):

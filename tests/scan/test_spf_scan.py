@@ -107,7 +107,7 @@ def test_a_sound_record_has_no_notice(result):
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_permerrors_are_shown_in_the_table_and_html(result, lang):
-    table = render_scan(result.model, "table", lang)
+    table = " ".join(render_scan(result.model, "table", lang).split())  # notices wrap at the terminal width
     assert "loop.test -> s1.loop.test -> s2.loop.test -> s1.loop.test" in table
     assert "include:s10.bulk-sender.test" in table and "RFC 7208 §4.6.4" in table
     html = render_scan(result.model, "html", lang)

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
 from souverain.cli.options import (
     at_option,
+    display_names,
     emit,
     format_option,
     handle_errors,
     lang_option,
     output_option,
     to_json,
+    wide_option,
 )
 from souverain.errors import UsageError
+from souverain.report.assessment import required_text
 from souverain.report.i18n import Translator
+from souverain.report.terminal import terminal_width
 
 PROFILES = ("csf-2025", "csf-2026")
 
@@ -70,6 +73,7 @@ def assessment_options(func):
         at_option,
         format_option("table", "json", "html"),
         output_option,
+        wide_option,
         lang_option,
     )):
         func = option(func)
@@ -82,7 +86,7 @@ def assessment_options(func):
               help="Assess the offer described by this answers file (see --template).")
 @click.option("--template", "print_template", is_flag=True, help="Print an answers-file template and exit.")
 @assessment_options
-def assess_command(offer, answers, print_template, profile, min_seal, basis, at, fmt, output, lang) -> None:
+def assess_command(offer, answers, print_template, profile, min_seal, basis, at, fmt, output, wide, lang) -> None:
     """Assess OFFER against the EU Cloud Sovereignty Framework and SecNumCloud §19.6.
 
     OFFER is a KB assessment id, or an entity id (then only the criteria derived from ownership
@@ -106,9 +110,9 @@ def assess_command(offer, answers, print_template, profile, min_seal, basis, at,
     if fmt == "json":
         emit(to_json(result.as_dict()), output)
     elif fmt == "html":
-        emit(assessment_html([result], lang), output)
+        emit(assessment_html([result], lang, display_names()), output)
     else:
-        emit(assessment_table(result, lang), output)
+        emit(assessment_table(result, lang, display_names(), terminal_width(wide)), output)
     if result.csf.gate.passed is False:
         sys.exit(3)
 
@@ -116,7 +120,7 @@ def assess_command(offer, answers, print_template, profile, min_seal, basis, at,
 @click.command("compare")
 @click.argument("offers", nargs=-1, required=True)
 @assessment_options
-def compare_command(offers, profile, min_seal, basis, at, fmt, output, lang) -> None:
+def compare_command(offers, profile, min_seal, basis, at, fmt, output, wide, lang) -> None:
     """Compare offers side by side (SEAL per objective, score, §19.6, laws)."""
     from souverain.assess.offer import assess_offer
     from souverain.kb.base import load_kb
@@ -128,9 +132,9 @@ def compare_command(offers, profile, min_seal, basis, at, fmt, output, lang) -> 
     if fmt == "json":
         emit(to_json({"profile": profile, "offers": [result.as_dict() for result in results]}), output)
     elif fmt == "html":
-        emit(assessment_html(results, lang), output)
+        emit(assessment_html(results, lang, display_names()), output)
     else:
-        emit(comparison_table(results, lang), output)
+        emit(comparison_table(results, lang, display_names(), terminal_width(wide)), output)
     failed = [r for r in results if r.csf.gate.passed is False]
     if failed:  # like assess: exit 3, and say which offers fall short (stderr: stdout keeps the data)
         t = Translator(lang)
@@ -141,8 +145,3 @@ def compare_command(offers, profile, min_seal, basis, at, fmt, output, lang) -> 
         sys.exit(3)
 
 
-def required_text(required: int | Mapping[str, int] | None) -> str:
-    """``2`` or ``SOV-2=3, SOV-3=2``, as --min-seal is written."""
-    if isinstance(required, Mapping):
-        return ", ".join(f"{sov}={level}" for sov, level in required.items())
-    return str(required)

@@ -42,16 +42,19 @@ def history_command(domain: str, db_url: str | None, fmt: str, output: Path | No
         emit(to_json({"domain": name, "scans": scans, "changes": [c.as_dict() for c in found.changes],
                       "not_compared": [n.as_dict() for n in found.not_compared]}), output)
         return
-    t = Translator(lang)
+    from souverain.cli.options import display_names
+
+    t = Translator(lang, display_names())
     lines = [t("history.title", domain=name, count=len(scans))]
     for change in found.changes:
-        lines.append(t("history.change", function=change.function, before=", ".join(change.before) or "-",
+        lines.append(t("history.change", function=t.function(change.function), before=", ".join(change.before) or "-",
                        after=", ".join(change.after) or "-", since=change.since, until=change.until))
     for item in found.not_compared:
-        lines.append(t("history.not_compared", functions=", ".join(item.functions), since=item.since,
+        lines.append(t("history.not_compared", functions=", ".join(t.function(f) for f in item.functions), since=item.since,
                        until=item.until, before=",".join(item.groups_before), after=",".join(item.groups_after)))
     if len(scans) > 1 and not found.changes:
         lines.append(t("history.no_change"))
-    table = terminal.table(["id", t("field.at"), "verdict", "kb"],
-                           [(s["id"], s["started"], s["verdict"], s["kb_version"]) for s in scans])
+    table = terminal.table([t("field.id"), t("field.at"), t("field.verdict"), t("field.kb_version")],
+                           [(s["id"], s["started"], t.token("verdict_name", s["verdict"]), s["kb_version"])
+                            for s in scans])
     emit("\n".join(lines) + "\n" + terminal.render(table), output)

@@ -9,11 +9,13 @@ import click
 
 from souverain.cli.options import (
     at_option,
+    display_names,
     emit,
     format_option,
     handle_errors,
     lang_option,
     output_option,
+    wide_option,
 )
 from souverain.inventory.items import KINDS
 
@@ -32,10 +34,11 @@ FORMATS = ("table", "json", "html", "csv", "sarif")
 @at_option
 @format_option(*FORMATS)
 @output_option
+@wide_option
 @lang_option
 @handle_errors
 def inventory_command(files, org, kind, name_column, vendor_column, domain_column, at, fmt,
-                      output: Path | None, lang) -> None:
+                      output: Path | None, wide, lang) -> None:
     """Attribute what an organisation's own inventories name: SaaS/vendor lists (CSV), Terraform
     `terraform show -json`, Kubernetes manifests and rendered Helm output, CycloneDX and SPDX JSON
     SBOMs, and HAR files recorded in a browser.
@@ -48,8 +51,9 @@ def inventory_command(files, org, kind, name_column, vendor_column, domain_colum
     from souverain.inventory.saas_list import Columns
     from souverain.kb.base import load_kb
     from souverain.report.render import render_scan
+    from souverain.report.terminal import terminal_width
 
     options = InventoryOptions(org=org, at=at, kind=kind,
                                columns=Columns(name_column, vendor_column, domain_column))
     result = run_inventory(load_kb(), list(files), options)
-    emit(render_scan(result, fmt, lang), output)
+    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide)), output)

@@ -83,18 +83,18 @@ def _summary(knowledge, rid: str) -> dict:
         extra = record.country
     elif kind == "alternatives":
         extra = f"{','.join(record.categories)} / {record.hq_country}"
-    return {"id": rid, "kind": kind.rstrip("s") if kind != "entities" else "entity", "name": record.name,
-            "detail": extra}
+    return {"id": rid, "kind": kind.rstrip("s") if kind != "entities" else "entity", "kinds": kind,
+            "name": record.name, "detail": extra}
 
 
 def _rows_out(knowledge, ids: list[str], fmt: str, output: Path | None, t: Translator) -> None:
     rows = [_summary(knowledge, rid) for rid in ids]
     if fmt == "json":
-        emit(to_json(rows), output)
+        emit(to_json([{k: v for k, v in r.items() if k != "kinds"} for r in rows]), output)
         return
     emit(terminal.render(terminal.table(
-        [t("field.id"), t("field.kind"), t("field.name"), ""],
-        [(r["id"], r["kind"], r["name"], r["detail"]) for r in rows],
+        [t("field.id"), t("field.kind"), t("field.name"), t("field.detail")],
+        [(r["id"], t.token("kind", r["kinds"]), r["name"], r["detail"]) for r in rows],
     )), output)
 
 
@@ -193,16 +193,21 @@ def stats(fmt: str, output: Path | None, lang: str) -> None:
         emit(to_json(data), output)
         return
     tables = []
+    shown = {"records": lambda kind: t.token("kind", kind), "entities_by_country": t.country,
+             "services_by_category": lambda category: t.token("category", category),
+             "alternatives_by_category": lambda category: t.token("alt_category", category),
+             "sources_by_kind": lambda kind: t.token("source_kind", kind)}
     for key, values in data.items():
         if isinstance(values, dict):
             rows = sorted(values.items(), key=lambda kv: -kv[1])
-            tables.append(terminal.table([key, t("field.count")], rows))
+            name = shown.get(key, str)
+            tables.append(terminal.table([t(f"stats.{key}"), t("field.count")], [(name(k), v) for k, v in rows]))
         elif isinstance(values, list):
-            tables.append(terminal.key_values([(key, len(values))]))
+            tables.append(terminal.key_values([(t(f"stats.{key}"), len(values))]))
             if values:
-                tables.append(terminal.table([key], [(value,) for value in values]))
+                tables.append(terminal.table([t(f"stats.{key}")], [(value,) for value in values]))
         else:
-            tables.append(terminal.key_values([(key, values)]))
+            tables.append(terminal.key_values([(t(f"stats.{key}"), values)]))
     emit(terminal.render(*tables), output)
 
 

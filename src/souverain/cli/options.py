@@ -10,7 +10,7 @@ import re
 import socket
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import click
 
 from souverain.collect.domain import FUNCTION_GROUPS
 from souverain.errors import SouverainError, UsageError, redact
+from souverain.report.i18n import DisplayNames
 
 
 def format_option(*choices: str, default: str | None = "table", help: str = "Output format.",
@@ -93,10 +94,36 @@ def output_option_for(*suffixes: str) -> Callable:
 
 
 output_option = output_option_for()
+def environment_lang(environ: Mapping[str, str] | None = None) -> str:
+    """The language the environment asks for: SOUVERAIN_LANG, else the locale (LC_ALL, then
+    LC_MESSAGES, then LANG, as gettext reads them): ``fr`` for a French locale, else ``en``."""
+    env = os.environ if environ is None else environ
+    for name in ("SOUVERAIN_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "en"
+
+
+def _lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    return value or environment_lang()
+
+
 lang_option = click.option(
-    "--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True, envvar="SOUVERAIN_LANG",
-    help="Language of the text meant for people.",
+    "--lang", type=click.Choice(["en", "fr"]), default=None, callback=_lang,
+    help="Language of the text meant for people (default: SOUVERAIN_LANG, else the locale: "
+         "LC_ALL, LC_MESSAGES or LANG starting with fr -> fr, otherwise en).",
 )
+wide_option = click.option("--wide", is_flag=True,
+                           help="Terminal tables: keep every column (default: fit the terminal width).")
+
+
+def display_names() -> DisplayNames:
+    """KB display names (laws, functions, regions) for the report layer."""
+    from souverain.kb.base import load_kb
+    from souverain.kb.display import display_names as names_of
+
+    return names_of(load_kb())
 
 
 def _check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -155,8 +182,9 @@ at_option = click.option(
 )
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Data goes to FILE or stdout (never mixed with logs, which go to stderr)."""
+def emit(text: str, output: Path | None, quiet: bool = False) -> None:
+    """Data goes to FILE or stdout (never mixed with logs, which go to stderr); ``quiet``: no
+    "wrote FILE" line."""
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
@@ -164,7 +192,8 @@ def emit(text: str, output: Path | None) -> None:
         output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     except OSError as exc:  # the folder vanished, the disk is full...
         raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    click.echo(f"wrote {output}", err=True)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
 
 
 def to_json(data: Any) -> str:

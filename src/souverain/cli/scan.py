@@ -24,6 +24,7 @@ from souverain.cli.options import (
     parse_functions,
     quiet_option,
     to_json,
+    wide_option,
 )
 from souverain.collect.dns import parse_nameserver
 from souverain.errors import UsageError
@@ -65,11 +66,14 @@ FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
 @db_option
 @click.option("--no-store", is_flag=True, help="Do not store the scan.")
 @quiet_option
+@click.option("--verbose", "-v", is_flag=True, help="Table format: add the re-check command (dig, curl) of each "
+              "piece of evidence.")
+@wide_option
 @lang_option
 @handle_errors
 def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, connect_to, ca_file, use_browser,
                  chromium, browser_timeout, browser_settle, inventories, at, fmt, output: Path | None, min_tier,
-                 fail_on, db_url, no_store, quiet, lang) -> None:
+                 fail_on, db_url, no_store, quiet, verbose, wide, lang) -> None:
     """Scan the domains of ONE organisation: mail, DNS, web hosting, CDN, CA, third parties, SaaS.
 
     Each dependency is attributed to a service, its operator, the ultimate controller at --at DATE
@@ -114,7 +118,10 @@ def scan_command(domains, nameservers, timeout, functions_text, no_web_fetch, co
         with Store.open(db_url) as store:
             stored_id = store.save_scan(result)
         result = dataclasses.replace(result, scan=dataclasses.replace(result.scan, stored_id=stored_id))
-    emit(render_scan(result, fmt, lang), output)
+    from souverain.cli.options import display_names
+    from souverain.report.terminal import terminal_width
+
+    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide), verbose), output, quiet)
     if fail_on and _reached(result, fail_on):
         sys.exit(3)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
@@ -30,9 +29,11 @@ from souverain.cli.options import (
     parse_functions,
     quiet_option,
     to_json,
+    wide_option,
 )
 from souverain.collect.dns import parse_nameserver
 from souverain.errors import UsageError
+from souverain.report.i18n import Translator
 
 if TYPE_CHECKING:
     from souverain.model.survey import SurveyRow
@@ -53,28 +54,42 @@ def survey() -> None:
 
 
 class _Progress:
-    """Rate, ETA and counts by outcome on stderr (a live bar on a terminal, a line every 5 s otherwise)."""
+    """Rate, ETA and counts by outcome on stderr (a live bar on a terminal, a line every 5 s otherwise),
+    short enough for an 80-column terminal."""
 
-    def __init__(self, total: int, quiet: bool) -> None:
+    def __init__(self, total: int, quiet: bool, t: Translator | None = None) -> None:
         self.total, self.quiet, self.done = total, quiet, 0
+        self.t = t or Translator("en")
         self.counts: Counter = Counter()
         self.started = self.last = time.monotonic()
         self.bar = None
         if not quiet and sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
 
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[rate]}/s"), TimeRemainingColumn(),
-                                TextColumn("{task.fields[outcomes]}"), console=Console(stderr=True))
+            self.bar = self.make_bar(Console(stderr=True))
             self.bar.start()
             self.task = self.bar.add_task("survey", total=total, rate="0", outcomes="")
+
+    @staticmethod
+    def make_bar(console):
+        """Bar, done/total, rate, time left and outcomes: the outcomes are cut, never wrapped."""
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+        from rich.table import Column
+
+        return Progress(BarColumn(bar_width=16), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
+                        TimeRemainingColumn(compact=True),
+                        TextColumn("{task.fields[outcomes]}", table_column=Column(no_wrap=True, overflow="ellipsis")),
+                        console=console)
+
+    def outcomes(self) -> str:
+        return self.t("survey.outcomes", ok=self.counts["ok"], unknown=self.counts["unknown"],
+                      exposed=self.counts["verdict:exposed"])
 
     def __call__(self, row: SurveyRow) -> None:
         self.done += 1
@@ -82,17 +97,28 @@ class _Progress:
         self.counts[f"verdict:{row.verdict or 'unknown'}"] += 1
         now = time.monotonic()
         rate = self.done / max(now - self.started, 1e-6)
-        outcomes = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
         if self.bar is not None:
-            self.bar.update(self.task, completed=self.done, rate=f"{rate:.0f}", outcomes=outcomes)
+            self.bar.update(self.task, completed=self.done, rate=f"{rate:.0f}", outcomes=self.outcomes())
         elif not self.quiet and now - self.last > 5:
             eta = (self.total - self.done) / rate if rate else 0
-            click.echo(f"{self.done}/{self.total} domains, {rate:.0f}/s, ETA {eta:.0f} s, {outcomes}", err=True)
+            click.echo(self.t("survey.progress", done=self.done, total=self.total, rate=f"{rate:.0f}",
+                              eta=f"{eta:.0f} s", outcomes=self.outcomes()), err=True)
             self.last = now
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+# what `survey run -q` still prints on stderr: problems, and how to resume an interrupted run
+_INFORMATION = ("survey ", "resuming ", "retrying ", "done: ", "wrote ")
+
+
+def _echo(quiet: bool):
+    def echo(line: str) -> None:
+        if not (quiet and line.startswith(_INFORMATION)):
+            click.echo(line, err=True)
+    return echo
 
 
 def _workers(value: str) -> int:
@@ -138,10 +164,11 @@ def _workers(value: str) -> int:
               help="Results per database commit (at most this many are redone after a crash).")
 @output_option_for(".jsonl", ".csv", ".parquet")  # what survey/export.py writes
 @quiet_option
+@lang_option
 @handle_errors
 def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,
         web_fetch, at, name, resume, retry, db_url, executor, workers, scheduler, partition_size, batch_size, output,
-        quiet) -> None:
+        quiet, lang) -> None:
     """Scan every domain of INPUT (CSV, TSV, JSONL or a list); results stream into the database.
 
     Ctrl-C stops the run, keeps every finished result and prints the command that resumes it.
@@ -165,7 +192,7 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
     plan = session.Executor(executor, workers, scheduler, partition_size)
     kb = load_kb()
     stop = StopRequest()
-    echo = functools.partial(click.echo, err=True)
+    echo = _echo(quiet)
     try:
         with Store.open(db_url) as store:
             surveys = SurveyStore(store)
@@ -175,7 +202,7 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
                 on_lost=lambda: stop.request(session.LEASE_LOST))
             with lease:
                 finished = session.scan_run(kb, surveys, run_row, lease, options, plan, retry=retry,
-                                            stop=stop, progress=lambda total: _Progress(total, quiet),
+                                            stop=stop, progress=lambda total: _Progress(total, quiet, Translator(lang)),
                                             db_url=db_url, echo=echo)
                 if finished and output:
                     written = write_results(surveys.results(run_row["id"]), output)
@@ -189,8 +216,9 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
 
 @survey.command("list")
 @db_option
+@lang_option
 @handle_errors
-def list_runs(db_url) -> None:
+def list_runs(db_url, lang) -> None:
     """List survey runs with their progress (a run whose process died shows as interrupted)."""
     from souverain.report import terminal
     from souverain.store.database import Store
@@ -202,7 +230,12 @@ def list_runs(db_url) -> None:
         leases = surveys.leases()
         rows = [(r["id"], r["name"], r["created"], shown_status(r, leases.get(r["id"])),
                  f"{surveys.counts(r['id'])['done']}/{r['total']}", r["input"]) for r in surveys.runs()]
-    click.echo(terminal.render(terminal.table(["id", "name", "created", "status", "done", "input"], rows)))
+    from souverain.report.i18n import Translator
+
+    t = Translator(lang)
+    click.echo(terminal.render(terminal.table(
+        [t("field.id"), t("field.name"), t("field.created"), t("field.status"), t("field.done"), t("field.input")],
+        [(*row[:3], t.token("run_status", row[3]), *row[4:]) for row in rows])))
 
 
 @survey.command("export")
@@ -239,9 +272,10 @@ def export(run_ref, db_url, output) -> None:
 @min_confidence_option
 @db_option
 @output_option
+@wide_option
 @lang_option
 @handle_errors
-def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, lang) -> None:
+def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) -> None:
     """Aggregate RUN: share of domains reachable by foreign law, by group, provider and country."""
     from souverain.kb.base import load_kb
     from souverain.report.survey import survey_html, survey_table
@@ -276,7 +310,9 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, lang) -> None:
     elif fmt == "html":
         emit(survey_html(data, lang, geo), output)
     else:
-        emit(survey_table(data, lang), output)
+        from souverain.report.terminal import terminal_width
+
+        emit(survey_table(data, lang, terminal_width(wide)), output)
 
 
 @survey.command("diff")
@@ -313,6 +349,11 @@ def diff(run_a, run_b, fmt, db_url, output, lang) -> None:
         writer.writerows(moves)
         emit(buffer.getvalue(), output)
     else:
-        emit(terminal.render(terminal.table(["domain", "function", "before", "after"],
-                                            [(m["domain"], m["function"], m["before"], m["after"]) for m in moves],
-                                            title=f"{a['name']} -> {b['name']}: {len(moves)} move(s)")), output)
+        from souverain.cli.options import display_names
+        from souverain.report.i18n import Translator
+
+        t = Translator(lang, display_names())
+        emit(terminal.render(terminal.table(
+            [t("field.domain"), t("field.function"), t("field.before"), t("field.after")],
+            [(m["domain"], t.function(m["function"]), m["before"], m["after"]) for m in moves],
+            title=t("survey.diff_title", run_a=a["name"], run_b=b["name"], count=len(moves)))), output)

@@ -307,6 +307,10 @@ class LawStatus(Strict):
 
 
 class Law(Record):
+    # display names (report/names.py): French, and short forms for tables (r-reports)
+    name_fr: str | None = None
+    short_name: str | None = None
+    short_name_fr: str | None = None
     country: CountryCode
     citation: str
     effect: LawEffect
@@ -401,6 +405,7 @@ class Alternative(Record):
 
 
 class Region(Record):
+    name_fr: str | None = None  # display name in French (r-reports)
     members: list[CountryCode] = Field(min_length=1)
 
 

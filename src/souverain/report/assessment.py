@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from souverain.report import terminal
 from souverain.report.html import environment
-from souverain.report.i18n import Translator
+from souverain.report.i18n import DisplayNames, Translator
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -16,6 +17,13 @@ if TYPE_CHECKING:
 
 def _seal(value: int | None) -> str:
     return "?" if value is None else f"SEAL-{value}"
+
+
+def required_text(required: int | Mapping[str, int] | None) -> str:
+    """``2`` or ``SOV-2=3, SOV-3=2``, as --min-seal is written (never a Python repr)."""
+    if isinstance(required, Mapping):
+        return ", ".join(f"{sov}={level}" for sov, level in required.items())
+    return str(required)
 
 
 def headline(result: Assessment, t: Translator) -> list[str]:
@@ -30,13 +38,13 @@ def headline(result: Assessment, t: Translator) -> list[str]:
     controller = result.controller
     lines.append(t("assess.controller", provider=result.provider.name, country=result.provider.country,
                    controller=controller.name, controller_country=controller.country))
-    foreign = [law.name for law in result.laws if law.foreign_access]
+    foreign = [t.law(law.id, fallback=law.name) for law in result.laws if law.foreign_access]
     lines.append(t("assess.laws", laws=", ".join(foreign)) if foreign else t("assess.no_laws"))
     lines.extend(technology_lines(result, t))
     gate = csf.gate
     if gate.required is not None:
         key = "assess.gate_pass_on" if gate.passed else "assess.gate_fail_on"
-        lines.append(t(key, required=gate.required, failing=", ".join(gate.failing) or "-",
+        lines.append(t(key, required=required_text(gate.required), failing=", ".join(gate.failing) or "-",
                        basis=t(f"assess.basis_{gate.basis}")))
     snc = result.secnumcloud_19_6
     if snc:
@@ -70,7 +78,7 @@ def technology_lines(result: Assessment, t: Translator) -> list[str]:
         return [t("assess.no_technology")]
     lines = []
     for item in result.technology:
-        laws = ", ".join(law.name for law in item.laws)
+        laws = ", ".join(t.law(law.id, fallback=law.name) for law in item.laws)
         lines.append(t("assess.technology_line", component=_what(item), chain=item.chain_text,
                        dependency=t(f"technology.{item.dependency}"), updates=_value(item.updates_from_provider, t),
                        keys=_value(item.keys_from_provider, t), support=_value(item.support_from_provider, t),
@@ -84,14 +92,14 @@ def technology_table(result: Assessment, t: Translator) -> Table:
         [(item.chain_text, _what(item), t(f"technology.{item.dependency}"),
           " / ".join(_value(flag, t) for flag in (item.updates_from_provider, item.keys_from_provider,
                                                    item.support_from_provider)),
-          ", ".join(law.id for law in item.laws) or "-")
+          t.laws(law.id for law in item.laws))
          for item in result.technology],
         title=t("assess.technology"),
     )
 
 
-def assessment_table(result: Assessment, lang: str) -> str:
-    t = Translator(lang)
+def assessment_table(result: Assessment, lang: str, names: DisplayNames | None = None, width: int | None = None) -> str:
+    t = Translator(lang, names)
     csf = result.csf
     objectives = terminal.table(
         [t("assess.objective"), t("assess.weight"), t("assess.seal_estimate"), t("assess.seal_floor"),
@@ -104,20 +112,22 @@ def assessment_table(result: Assessment, lang: str) -> str:
     )
     derived = terminal.table(
         [t("assess.criterion"), t("assess.answer"), "SEAL", t("assess.source"), t("assess.evidence"), t("assess.claimed")],
-        [(f"{c.id} {c.name}", c.label, _seal(c.seal), c.source, c.evidence or "-", c.claimed or "")
+        [(f"{c.id} {c.name}", c.label, _seal(c.seal), t.token("answer_source", c.source), c.evidence or "-",
+          c.claimed or "")
          for c in csf.criteria if c.source == "derived" or c.contradiction or c.unsupported],
         title=t("assess.derived"),
     )
     laws = terminal.table(
         [t("field.laws"), t("field.country"), t("field.via"), t("field.chain")],
-        [(law.name, law.country, law.via, law.path_text) for law in result.laws],
+        [(t.law(law.id, short=True, fallback=law.name), t.country(law.country), t.token("via", law.via), law.path_text)
+         for law in result.laws],
     )
     parts = [objectives, derived, laws]
     judged = [c for c in csf.criteria if c.source == "assessor"]
     if judged:
         parts.append(terminal.table(
             [t("assess.criterion"), t("assess.answer"), "SEAL", t("assess.confidence"), t("assess.rationale")],
-            [(f"{c.id} {c.name}", c.label, _seal(c.seal), c.confidence or "-", c.rationale or "-") for c in judged],
+            [(f"{c.id} {c.name}", c.label, _seal(c.seal), t.token("confidence", c.confidence) if c.confidence else "-", c.rationale or "-") for c in judged],
             title=t("assess.assessor_answers"),
         ))
     if result.technology:
@@ -132,11 +142,13 @@ def assessment_table(result: Assessment, lang: str) -> str:
         ))
     if csf.unknown:
         parts.append(terminal.key_values([(t("assess.unknown_both"), ", ".join(csf.unknown))]))
-    return "\n".join(headline(result, t)) + "\n\n" + terminal.render(*parts, width=160)
+    width = width or terminal.terminal_width()
+    return terminal.wrap(headline(result, t), width) + "\n" + terminal.render(*parts, width=width)
 
 
-def comparison_table(results: list[Assessment], lang: str) -> str:
-    t = Translator(lang)
+def comparison_table(results: list[Assessment], lang: str, names: DisplayNames | None = None,
+                     width: int | None = None) -> str:
+    t = Translator(lang, names)
     header = [t("assess.objective")] + [r.offer.name for r in results]
     rows = []
     if any(r.offer.scope for r in results):
@@ -153,16 +165,16 @@ def comparison_table(results: list[Assessment], lang: str) -> str:
     rows.append([t("assess.technology_providers")] + [
         ", ".join(dict.fromkeys(f"{i.controller.name} ({i.controller.country})" for i in r.technology)) or "-"
         for r in results])
-    rows.append(["§19.6"] + [r.secnumcloud_19_6.status if r.secnumcloud_19_6 else "-" for r in results])
-    rows.append([t("field.foreign_laws")] + [", ".join(law.id for law in r.laws if law.foreign_access) or "-"
-                                               for r in results])
+    rows.append([t("field.snc")] + [t.token("test_status", r.secnumcloud_19_6.status) if r.secnumcloud_19_6 else "-"
+                                    for r in results])
+    rows.append([t("field.foreign_laws")] + [t.laws(law.id for law in r.laws if law.foreign_access) for r in results])
     rows.append([t("assess.unknown_count")] + [str(len(r.csf.unknown)) for r in results])
     rows.append([t("assess.contradictions")] + [str(len(r.csf.contradictions)) for r in results])
-    table = terminal.render(terminal.table(header, rows, title=t("assess.comparison")), width=200)
-    return t("assess.compare_explain") + "\n" + table
+    table = terminal.render(terminal.table(header, rows, title=t("assess.comparison")), width=width)
+    return terminal.wrap([t("assess.compare_explain")], width or terminal.terminal_width()) + table
 
 
-def objective_chart(results: list[Assessment]) -> dict[str, Any]:
+def objective_chart(results: list[Assessment], t: Translator | None = None) -> dict[str, Any]:
     """Grouped bars: one group per objective, one bar per offer, height = estimated SEAL (0-4)."""
     palette = ["#2457a6", "#c0392b", "#1e8449", "#d35400", "#7d3c98", "#117a65", "#b7950b", "#5d6d7e"]
     objectives = [o.id for o in results[0].csf.objectives]
@@ -174,16 +186,16 @@ def objective_chart(results: list[Assessment]) -> dict[str, Any]:
             height = 40 * (seal or 0)
             bars.append({"x": 40 + gi * group + ri * 28, "y": 180 - height, "height": height,
                          "colour": palette[ri % len(palette)], "label": f"{result.offer.name}: {sov} "
-                         f"{'SEAL-' + str(seal) if seal is not None else 'unknown'}"})
+                         f"{'SEAL-' + str(seal) if seal is not None else (t or Translator())('value.unknown')}"})
     labels = [{"x": 40 + gi * group + (group - 24) / 2, "text": sov} for gi, sov in enumerate(objectives)]
     legend = [{"colour": palette[i % len(palette)], "name": r.offer.name} for i, r in enumerate(results)]
     return {"bars": bars, "labels": labels, "legend": legend, "width": 60 + group * len(objectives)}
 
 
-def assessment_html(results: list[Assessment], lang: str) -> str:
-    t = Translator(lang)
+def assessment_html(results: list[Assessment], lang: str, names: DisplayNames | None = None) -> str:
+    t = Translator(lang, names)
     return environment().get_template("assessment.html.j2").render(
         t=t, lang=lang, results=results,
         result={"kb_version": results[0].kb_version, "schema_version": results[0].schema_version},
-        headlines=[headline(r, t) for r in results], chart=objective_chart(results), seal=_seal, why=why,
+        headlines=[headline(r, t) for r in results], chart=objective_chart(results, t), seal=_seal, why=why,
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from souverain.report.i18n import Translator
+from souverain.report.i18n import DisplayNames, Translator
 from souverain.report.terminal import printable
 
 if TYPE_CHECKING:
@@ -50,20 +50,24 @@ def function_chart(functions: tuple[FunctionSummary, ...], t: Translator, lang: 
     return {"rows": rows, "height": 20 + 28 * len(rows)}
 
 
-def scan_html(result: ScanResult, lang: str) -> str:
+def scan_html(result: ScanResult, lang: str, names: DisplayNames | None = None) -> str:
     from souverain.report.render import (
+        alternative_text,
         function_name,
+        function_names,
         notice_text,
         reason_text,
         tier_text,
         verdict_lines,
     )
 
-    t = Translator(lang)
+    t = Translator(lang, names)
+    fnames = function_names(result, t)
     evidence = {domain: result.evidence_of(domain) for domain in result.evidence}
     return environment().get_template("scan.html.j2").render(
         t=t, lang=lang, result=result, summary=result.summary, verdict=verdict_lines(result, t),
         chart=function_chart(result.summary.functions, t, lang), evidence=evidence,
         reason=lambda d: reason_text(d, t), tier=lambda d: tier_text(d, t), fname=lambda f: function_name(f, lang),
-        notice=lambda n: notice_text(n, t), colours=STATE_COLOURS,
+        notice=lambda n: notice_text(n, t), colours=STATE_COLOURS, fid=lambda f: fnames.get(f, f),
+        alternative=lambda alt: alternative_text(alt, t),
     )

@@ -8,12 +8,12 @@ import json
 from typing import TYPE_CHECKING
 
 from souverain.report import terminal
-from souverain.report.i18n import Translator
+from souverain.report.i18n import DisplayNames, Translator
 
 if TYPE_CHECKING:
     from souverain.model.dependency import Dependency
     from souverain.model.evidence import Evidence
-    from souverain.model.scan import FunctionSummary, Notice, ScanResult
+    from souverain.model.scan import Alternative, FunctionSummary, Notice, ScanResult
 
 CSV_COLUMNS = ("domain", "function", "status", "confidence", "tier", "service_id", "service", "operator", "operator_country",
                "controller", "controller_country", "foreign_access", "foreign_laws", "subject", "reason", "evidence",
@@ -21,7 +21,10 @@ CSV_COLUMNS = ("domain", "function", "status", "confidence", "tier", "service_id
 RECHECK_SEPARATOR = " ; "  # between the commands of one CSV cell: pasted whole, the shell runs each
 
 
-def render_scan(result: ScanResult, fmt: str, lang: str = "en") -> str:
+def render_scan(result: ScanResult, fmt: str, lang: str = "en", names: DisplayNames | None = None,
+                width: int | None = None, verbose: bool = False) -> str:
+    """``names``: KB display names (``kb.display.display_names``); ``width``: terminal columns
+    (default: the terminal's); ``verbose``: the table format adds the re-check commands."""
     if fmt == "json":
         return json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
@@ -33,8 +36,8 @@ def render_scan(result: ScanResult, fmt: str, lang: str = "en") -> str:
     if fmt == "html":
         from souverain.report.html import scan_html
 
-        return scan_html(result, lang)
-    return scan_table(result, lang)
+        return scan_html(result, lang, names)
+    return scan_table(result, lang, names, width, verbose)
 
 
 def function_name(summary: FunctionSummary, lang: str) -> str:
@@ -50,9 +53,26 @@ def notice_text(notice: Notice, t: Translator) -> str:
     return t(f"notice.{notice.id}", **notice.params)
 
 
+def function_names(result: ScanResult, t: Translator) -> dict[str, str]:
+    """Function id -> display name, from the KB names given, else the names the result carries."""
+    carried = {f.function: function_name(f, t.lang) for f in result.summary.functions}
+    ids = {*carried, *(d.function for d in result.dependencies), *result.summary.alternatives}
+    return {fid: t.function(fid, carried.get(fid)) for fid in ids}
+
+
+def alternative_text(alt: Alternative, t: Translator) -> str:
+    """What an alternative is, in the report's language: controller country, licence, hosting
+    (the KB's own note, in English, is added in English reports only)."""
+    text = t("alternative.description", country=t.country(alt.country),
+             open_source=t("alternative.open_source" if alt.open_source else "alternative.proprietary"),
+             hosting=t("alternative.self_hostable") if alt.self_hostable else "")
+    return f"{text} {alt.fact}" if t.lang == "en" and alt.fact else text
+
+
 def verdict_lines(result: ScanResult, t: Translator) -> list[str]:
     summary = result.summary
-    functions = ", ".join(summary.critical_exposed or summary.critical_unknown)
+    fnames = function_names(result, t)
+    functions = ", ".join(fnames.get(f, f) for f in summary.critical_exposed or summary.critical_unknown)
     missing = summary.nonexistent or ()
     # a resolver that answered nothing explains every unknown below: say it first
     lines = [notice_text(n, t) for n in result.notices if n.id == "resolver-silent"]
@@ -61,7 +81,8 @@ def verdict_lines(result: ScanResult, t: Translator) -> list[str]:
     if len(missing) < len(result.scan.domains):  # the verdict of the domains that exist
         lines.append(t(f"verdict.{summary.verdict}", functions=functions))
     if summary.laws:
-        lines.append(t("verdict.laws", laws=", ".join(f"{law.name} ({law.country})" for law in summary.laws)))
+        lines.append(t("verdict.laws", laws=", ".join(f"{t.law(law.id, fallback=law.name)} ({t.country(law.country)})"
+                                                      for law in summary.laws)))
     registered = summary.counts.by_tier.get("registered", 0)
     if registered and summary.min_confidence != "verified":
         lines.append(t("verdict.registered_only", count=registered))
@@ -76,51 +97,68 @@ def tier_names(minimum: str, t: Translator) -> str:
     """The tiers counted at ``minimum``, by name: "verified, by registration"."""
     from souverain.model.dependency import TIERS
 
-    return ", ".join(t(f"tier.{tier}") for tier in TIERS[: TIERS.index(minimum) + 1])  # type: ignore[arg-type]
+    return ", ".join(t.token("tier", tier) for tier in TIERS[: TIERS.index(minimum) + 1])  # type: ignore[arg-type]
 
 
 def tier_text(dep: Dependency, t: Translator) -> str:
     """The tier as a reader sees it, with "ownership not researched" on registration-only answers."""
-    text = t(f"tier.{dep.tier}")
+    text = t.token("tier", dep.tier)
     return f"{text} ({t('tier.note.registered')})" if dep.tier == "registered" else text
 
 
-def scan_table(result: ScanResult, lang: str) -> str:
-    t = Translator(lang)
+def scan_table(result: ScanResult, lang: str, names: DisplayNames | None = None, width: int | None = None,
+               verbose: bool = False) -> str:
+    t = Translator(lang, names)
+    width = width or terminal.terminal_width()
     summary = result.summary
-    parts = []
-    parts.append(terminal.table(
+    fnames = function_names(result, t)
+    several = len(result.scan.domains) > 1
+    parts, dropped = [], False
+    # columns left out first when a table is wider than the terminal (--wide keeps them all)
+    table, cut = terminal.fit(
         [t("field.function"), t("field.state"), t("field.services"), t("field.controllers"), t("field.foreign_laws")],
         [(function_name(f, lang), t(f"state.{f.state}"), ", ".join(f.services) or "-", ", ".join(f.controllers) or "-",
-          ", ".join(f.laws) or "-") for f in summary.functions],
-        title=t("heading.functions"),
-    ))
-    parts.append(terminal.table(
+          t.laws(f.laws)) for f in summary.functions],
+        width, drop=(3,), title=t("heading.functions"))
+    parts.append(table)
+    dropped |= cut
+    table, cut = terminal.fit(
         [t("field.domain"), t("field.function"), t("field.status"), t("field.service"), t("field.controller"),
          t("field.foreign_laws"), t("field.confidence"), t("field.tier"), t("field.reason"), t("heading.evidence")],
-        [(d.domain, d.function, t(f"status.{d.status}"), d.service.name if d.service else "-",
+        [(d.domain, fnames.get(d.function, d.function), t(f"status.{d.status}"), d.service.name if d.service else "-",
           f"{d.controller.name} ({d.controller.country})" if d.controller else "-",
-          ", ".join(d.foreign_laws) or "-", d.confidence, t(f"tier.{d.tier}"), reason_text(d, t), " ".join(d.evidence))
+          t.laws(d.foreign_laws), t.token("confidence", d.confidence), t.token("tier", d.tier), reason_text(d, t),
+          " ".join(d.evidence))
          for d in result.dependencies],
-        title=t("heading.dependencies"),
-    ))
-    if result.notices:
-        parts.append(terminal.table([t("field.domain"), t("field.notice")],
-                                    [(n.domain or "*", notice_text(n, t)) for n in result.notices],
-                                    title=t("heading.notices")))
-    rows = [(function, alt.name, f"{alt.vendor} ({alt.country})", alt.website)
+        width, drop=(9, 6, 4) if several else (9, 6, 0, 4), title=t("heading.dependencies"))
+    parts.append(table)
+    dropped |= cut
+    rows = [(fnames.get(function, function), alt.name, ", ".join(alt.replaces_found) or "-",
+             f"{alt.vendor} ({t.country(alt.country)})", alt.website)
             for function, alts in summary.alternatives.items() for alt in alts]
     if rows:
-        parts.append(terminal.table([t("field.function"), t("field.alternative"), t("field.vendor"), "web"], rows,
-                                    title=t("heading.alternatives")))
+        table, cut = terminal.fit([t("field.function"), t("field.alternative"), t("field.replaces"), t("field.vendor"),
+                                   t("field.website")],
+                                  rows, width, drop=(4,), title=t("heading.alternatives"))
+        parts.append(table)
+        dropped |= cut
     failures = [(domain, item.query, item.status + (f" ({item.error})" if item.error else ""))
                 for domain, items in result.failures.items() for item in items]
     if failures:
         parts.append(terminal.table([t("field.domain"), t("field.query"), t("field.status")], failures,
                                     title=t("heading.failures")))
-    text = "\n".join(verdict_lines(result, t)) + "\n\n" + terminal.render(*parts, width=160)
+    text = terminal.wrap(verdict_lines(result, t), width) + "\n" + terminal.render(*parts, width=width)
+    if result.notices:  # sentences, wrapped on word boundaries, never folded in a cell
+        text += f"{t('heading.notices')}\n" + terminal.wrap(
+            [f"{terminal.printable(n.domain or '*')}: {terminal.printable(notice_text(n, t))}" for n in result.notices],
+            width, indent="  ")
+    hints = [t("hint.wide", width=width)] if dropped else []
     commands = recheck_lines(result)
-    return text + (f"\n{t('field.recheck')}\n" + "\n".join(commands) + "\n" if commands else "")
+    if commands and verbose:
+        text += f"\n{t('field.recheck')}\n" + "\n".join(commands) + "\n"
+    elif commands:
+        hints.append(t("hint.recheck"))
+    return text + terminal.wrap(hints, width)
 
 
 def cited_evidence(result: ScanResult, domain: str) -> list[Evidence]:

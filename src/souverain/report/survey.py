@@ -74,6 +74,23 @@ def choropleth(groups: list[dict], name: str, prefix: str) -> dict:
     return {"viewBox": base["viewBox"], "shapes": shapes, "source": base["source"]}
 
 
+def area_names(map_name: str | None, t: Translator) -> dict[str, str]:
+    """Group code -> "code name" for the groups of a map (French regions and departments by their
+    official names, countries in the report's language); empty without a map."""
+    if map_name in ("fr-regions", "fr-departements"):
+        base = load_map("fr-departements")
+        names = base["regions"] if map_name == "fr-regions" else {loc["id"]: loc["name"] for loc in base["locations"]}
+    elif map_name == "europe":
+        names = {loc["id"]: t.country(loc["id"]) for loc in load_map("europe")["locations"]}
+    else:
+        return {}
+    return {str(code).upper(): f"{code} {name}" for code, name in names.items()}
+
+
+def group_label(group: object, names: dict[str, str]) -> str:
+    return names.get(str(group).upper(), str(group))
+
+
 def label(entry: dict, lang: str) -> str:
     """A function's name in ``lang`` (from the KB, added by the caller), else its id."""
     return (entry.get("name_fr") if lang == "fr" else None) or entry.get("name") or entry["function"]
@@ -98,11 +115,16 @@ def tier_lines(agg: dict, t: Translator) -> list[str]:
     return lines
 
 
-def survey_table(data: dict, lang: str) -> str:
+def headline(data: dict, t: Translator) -> str:
+    agg = data["aggregate"]
+    shares = ", ".join(f"{label(f, t.lang)} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
+    return t("survey.headline", name=data["run"]["name"], domains=agg["domains"], shares=shares)
+
+
+def survey_table(data: dict, lang: str, width: int | None = None) -> str:
     t = Translator(lang)
     agg = data["aggregate"]
-    shares = ", ".join(f"{label(f, lang)} {f['foreign_share_pct']:g} %" for f in agg["functions"].values())
-    lines = [t("survey.headline", name=data["run"]["name"], domains=agg["domains"], shares=shares)]
+    lines = [headline(data, t)]
     parts = [terminal.table(
         [t("field.function"), t("survey.foreign"), t("survey.not_foreign"), t("state.unknown"), t("survey.share")],
         [(label(f, lang), f["foreign"], f["not_foreign"], f["unknown"], f"{f['foreign_share_pct']:g} %")
@@ -117,11 +139,15 @@ def survey_table(data: dict, lang: str) -> str:
             parts.append(terminal.table([f"{label(agg['functions'][prefix], lang)}: {t('field.services')}", t("field.count")],
                                         providers))
     if agg["groups"]:
+        areas = area_names(pick_map(agg["groups"], "auto", agg["group_by"]), t)
         parts.append(terminal.table(
-            [agg["group_by"], t("survey.domains")] + [f"{p} {t('survey.share')}" for p in surveyed],
-            [(g["group"], g["domains"], *(f"{g[p]['foreign_share_pct']:g} % (?{g[p]['unknown']})" for p in surveyed))
+            [agg["group_by"], t("survey.domains")]
+            + [f"{label(agg['functions'][p], lang)}: {t('survey.share')}" for p in surveyed],
+            [(group_label(g["group"], areas), g["domains"], *(f"{g[p]['foreign_share_pct']:g} % ({t('survey.unknown_count', count=g[p]['unknown'])})"
+                                          for p in surveyed))
              for g in agg["groups"]]))
-    return "\n".join(lines) + "\n" + terminal.render(*parts, width=160)
+    width = width or terminal.terminal_width()
+    return terminal.wrap(lines, width) + terminal.render(*parts, width=width)
 
 
 def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
@@ -139,5 +165,6 @@ def survey_html(data: dict, lang: str, geo: str = "auto") -> str:
                      "share": f["foreign_share_pct"]})
     return environment().get_template("survey.html.j2").render(
         t=t, lang=lang, data=data, agg=agg, result={"kb_version": data["run"]["kb_version"], "schema_version": OUTPUT_SCHEMA_VERSION},
-        bars=bars, maps=maps, map_name=map_name, tiers=TIERS, tier_lines=tier_lines(agg, t), label=lambda entry: label(entry, lang), headline=survey_table(data, lang).splitlines()[0], surveyed=surveyed,
+        bars=bars, maps=maps, map_name=map_name, tiers=TIERS, tier_lines=tier_lines(agg, t), label=lambda entry: label(entry, lang),
+        group=lambda code: group_label(code, area_names(map_name, t)), headline=headline(data, t), surveyed=surveyed,
     )

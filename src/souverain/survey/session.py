@@ -257,7 +257,7 @@ def scan_run(kb: KnowledgeBase, surveys: SurveyStore, run: dict, lease: Lease,
         echo("  " + resume_command(run, db_url, kb, executor, ("--retry", "unknown")))
     outcomes.pop("dns_answered", None)
     scanned = sum(outcomes.values())
-    echo(f"done: {counts['done']}/{total} domains ({dict(outcomes)} this session); "
+    echo(f"done: {counts['done']}/{total} domains ({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))} this session); "
          f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
          f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s")
     return True
