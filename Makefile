@@ -19,6 +19,7 @@ lint: install
 	ruff check src tests
 	mypy --strict src/souverain/model src/souverain/kb
 	mypy src/souverain
+	$(PYTHON) -m souverain kb validate --strict
 
 test: install lint
 	SOUVERAIN_TEST_POSTGRES="$${SOUVERAIN_TEST_POSTGRES:-$$(bash scripts/test_services.sh)}" $(PYTHON) -m pytest
