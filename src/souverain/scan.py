@@ -25,6 +25,7 @@ from souverain.attribute.domain import attribute_domain, notices
 from souverain.attribute.targets import validate_host
 from souverain.collect.dns import NO_RESPONSE, STATUSES, Resolver
 from souverain.collect.domain import (
+    DEFAULT_GROUPS,
     FUNCTION_GROUPS,
     CollectOptions,
     collect_domain,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass
 class ScanOptions:
-    functions: tuple[str, ...] = FUNCTION_GROUPS
+    functions: tuple[str, ...] = DEFAULT_GROUPS
     nameservers: list[tuple[str, int]] | None = None
     timeout: float = 3.0
     retries: int = 2

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from souverain.collect.domain import FUNCTION_GROUPS
+from souverain.collect.domain import DEFAULT_GROUPS, FUNCTION_GROUPS
 from souverain.errors import SouverainError, UsageError, redact
 
 
@@ -44,7 +44,7 @@ def dns_timeout_option(default: float) -> Callable:
     )
 
 
-def functions_option(default: tuple[str, ...] = FUNCTION_GROUPS) -> Callable:
+def functions_option(default: tuple[str, ...] = DEFAULT_GROUPS) -> Callable:
     """``--functions``, read by ``parse_functions`` in the command (a bad group exits 2)."""
     return click.option(
         "--functions", "functions_text", default=",".join(default), show_default=True,

@@ -36,6 +36,7 @@ Function = Literal[
     "identity",
     "software.supplier",
     "software.registry",
+    "domain.registry",
 ]
 Status = Literal["identified", "self-managed", "unknown", "none"]
 Confidence = Literal["high", "medium", "low"]

@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from souverain.model import recheck
 from souverain.model.base import JSONSchema, Model
 
-EvidenceSource = Literal["dns", "web", "tls", "browser", "file"]  # file: an inventory souverain read
+EvidenceSource = Literal["dns", "web", "tls", "browser", "file", "kb"]  # file: an inventory souverain read;
+# kb: a fact the knowledge base holds about the name (its TLD's registry)
 # what became of a request the page made (``collect.page_run.OUTCOMES`` says each in words)
 RequestOutcome = Literal["loaded", "refused", "blocked", "failed", "canceled", "no-response"]
 
