@@ -15,8 +15,7 @@ from souverain.errors import KBValidationError
 from souverain.kb.base import load_kb
 from tests.conftest import write_kb
 
-EU_EEA_CCTLDS = ("at be bg hr cy cz dk ee fi fr de gr hu ie it lv lt lu mt nl pl pt ro sk si es se "
-                 "is li no").split()
+EU_EEA_CCTLDS = ["at", "be", "bg", "hr", "cy", "cz", "dk", "ee", "fi", "fr", "de", "gr", "hu", "ie", "it", "lv", "lt", "lu", "mt", "nl", "pl", "pt", "ro", "sk", "si", "es", "se", "is", "li", "no"]
 
 
 def _observation(domain: str):
