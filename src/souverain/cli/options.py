@@ -52,6 +52,18 @@ def functions_option(default: tuple[str, ...] = DEFAULT_GROUPS) -> Callable:
     )
 
 
+def _check_rdap_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{value!r}: give an http:// or https:// URL (the RDAP base, before /domain/)")
+    return value
+
+
+rdap_url_option = click.option(
+    "--rdap-url", metavar="URL", callback=_check_rdap_url,
+    help="registrar group: ask this RDAP server (base URL, before /domain/) instead of the one the bundled "
+         "IANA bootstrap gives for the TLD (e.g. a loopback test server).")
+
+
 def parse_functions(text: str) -> tuple[str, ...]:
     items = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
     bad = [item for item in items if item not in FUNCTION_GROUPS]

@@ -5,7 +5,7 @@ the structured fields of the observation (``collect.observation.ObservationBuild
 ``model.DomainObservation`` for attribution) point back to evidence ids. Groups of checks are
 selected by ``functions``: ``mail`` (MX, SPF, DMARC, TLS-RPT, DKIM, autodiscover, MTA-STS, derived
 hosts, apex TXT), ``dns`` (NS, SOA), ``web`` (apex and www addresses and CNAME chains, CAA, HTTP(S)),
-``registry`` (offline: the TLD, whose registry the KB names).
+``registry`` (offline: the TLD, whose registry the KB names), ``registrar`` (one RDAP request).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from souverain.collect.spf import expand_spf
 from souverain.kb.psl import PublicSuffixList
 from souverain.model.observation import DkimSelector, HostAddresses, ReportDestination
 
-FUNCTION_GROUPS = ("mail", "dns", "web", "registry")
+FUNCTION_GROUPS = ("mail", "dns", "web", "registry", "registrar")
 # what runs when --functions is not given (registry is offline but opt-in: it adds a dependency)
 DEFAULT_GROUPS = ("mail", "dns", "web")
 MAX_CNAME_CHAIN = 8
@@ -41,6 +41,7 @@ class CollectOptions:
     # says the MX hosts do not already name a mailbox provider; None = always ask (scan).
     needs_look_through: Callable[[list[str]], bool] | None = None
     policy_records: bool = True  # MTA-STS: reported, not needed for attribution
+    rdap: Callable[[ObservationBuilder], Awaitable[None]] | None = None  # the registrar look-up
 
 
 async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> ObservationBuilder:
@@ -51,6 +52,7 @@ async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, 
     """
     obs = ObservationBuilder(domain, functions)
     web = asyncio.ensure_future(_web(resolver, obs, options)) if "web" in functions else None  # overlaps HTTP
+    rdap = asyncio.ensure_future(options.rdap(obs)) if "registrar" in functions and options.rdap else None
     mail = _mail_questions(resolver, domain, options) if "mail" in functions else None
     dns = (resolver.query(domain, "NS"), resolver.query(domain, "SOA")) if "dns" in functions else None
     if mail is not None:
@@ -62,6 +64,8 @@ async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, 
     if "registry" in functions:  # offline: the TLD, looked up in the KB by attribution
         tld = domain.rstrip(".").rsplit(".", 1)[-1]
         obs.add("kb", "tld", domain, "ok", detail={"tld": tld})
+    if rdap is not None:
+        await rdap
     obs.nxdomain = _nxdomain(obs)
     return obs
 

@@ -415,7 +415,7 @@ class FunctionInfo(Record):
 
     criticality: Annotated[int, Field(ge=1, le=5)]
     # the check group (``scan --functions``) whose answers attribute it; None: not from a scan
-    collected_by: Literal["mail", "dns", "web", "registry"] | None
+    collected_by: Literal["mail", "dns", "web", "registry", "registrar"] | None
     name_fr: str | None = None
     description: str = Field(min_length=10)
     description_fr: str | None = None

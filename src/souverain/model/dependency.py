@@ -37,6 +37,7 @@ Function = Literal[
     "software.supplier",
     "software.registry",
     "domain.registry",
+    "domain.registrar",
 ]
 Status = Literal["identified", "self-managed", "unknown", "none"]
 Confidence = Literal["high", "medium", "low"]
