@@ -25,6 +25,7 @@ from souverain.attribute.domain import attribute_domain, notices
 from souverain.attribute.targets import validate_host
 from souverain.collect.dns import NO_RESPONSE, STATUSES, Resolver
 from souverain.collect.domain import (
+    DEFAULT_GROUPS,
     FUNCTION_GROUPS,
     CollectOptions,
     collect_domain,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass
 class ScanOptions:
-    functions: tuple[str, ...] = FUNCTION_GROUPS
+    functions: tuple[str, ...] = DEFAULT_GROUPS
     nameservers: list[tuple[str, int]] | None = None
     timeout: float = 3.0
     retries: int = 2
@@ -64,6 +65,8 @@ class ScanOptions:
     # providers' own DKIM selectors (services' fingerprints), not the generic list
     lean: bool = False
     browser: BrowserOptions | None = None  # also run the home page in headless Chromium (opt-in)
+    rdap_url: str | None = None  # registrar group: this RDAP server instead of the bootstrap's (--rdap-url)
+    rdap_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         unknown = set(self.functions) - set(FUNCTION_GROUPS)
@@ -84,7 +87,8 @@ def normalise_domains(raw: list[str]) -> list[str]:
     return list(seen)
 
 
-def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable | None) -> CollectOptions:
+def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable | None,
+                    rdap: Callable | None = None) -> CollectOptions:
     selectors = options.dkim_selectors
     if selectors is None:
         generic = kb.records.get("dkim-selectors")
@@ -103,7 +107,22 @@ def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable |
                     return True
             return False
     return CollectOptions(dkim_selectors=selectors, derived_hosts=derived, fetch_site=fetcher,
-                          needs_look_through=needs, policy_records=not options.lean)
+                          needs_look_through=needs, policy_records=not options.lean, rdap=rdap)
+
+
+def make_rdap(resolver: Resolver, options: ScanOptions) -> Callable | None:
+    """The registrar look-up of each domain (``--functions registrar``), None when not asked for."""
+    if "registrar" not in options.functions:
+        return None
+    from souverain.collect.registrar import make_rdap_step
+
+    async def resolve(host: str) -> list[str]:
+        a_sent, aaaa_sent = send_host(resolver, host)
+        a, aaaa = await a_sent, await aaaa_sent
+        return aaaa.values("AAAA") + a.values("A")
+
+    return make_rdap_step(override=options.rdap_url, timeout=options.rdap_timeout, resolve=resolve,
+                          ca_file=options.ca_file)
 
 
 def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence[TagLoader]) -> Callable | None:
@@ -161,7 +180,8 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
     clock = time.perf_counter()
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
                         concurrency=max(options.concurrency, 8), qps=options.qps) as resolver:
-        collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders))
+        collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders),
+                                  make_rdap(resolver, options))
         browser = make_browser(resolver, options)
         limit = asyncio.Semaphore(max(1, options.concurrency // 8))
 

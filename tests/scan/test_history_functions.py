@@ -54,4 +54,4 @@ def test_a_function_one_scan_did_not_collect_is_not_a_move(world_dns, tmp_path):
 def test_every_function_a_scan_attributes_has_its_check_group():
     GROUP_OF = {fid: f.collected_by for fid, f in load_kb().functions.items() if f.collected_by}
     assert set(FUNCTIONS) - set(GROUP_OF) == {"cloud.compute", "software.supplier", "software.registry"}  # inventories
-    assert set(GROUP_OF.values()) == {"mail", "dns", "web"}
+    assert set(GROUP_OF.values()) == {"mail", "dns", "web", "registry", "registrar"}

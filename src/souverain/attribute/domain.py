@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from souverain.attribute import dependency
 from souverain.attribute.dns_hosting import attribute_dns
 from souverain.attribute.mail import attribute_mail, spf_notices
+from souverain.attribute.registrar import attribute_registrar
+from souverain.attribute.registry import attribute_registry
 from souverain.attribute.reporting import attribute_reporting
 from souverain.attribute.saas import attribute_saas
 from souverain.attribute.web import attribute_web
@@ -35,6 +37,10 @@ def attribute_domain(view: KBView, obs: DomainObservation, ip_table: IPASNTable,
         deps += attribute_dns(view, obs, ip_table)
     if "web" in obs.functions:
         deps += attribute_web(view, obs, ip_table, set(first_party or ()) | {obs.domain})
+    if "registry" in obs.functions:
+        deps += attribute_registry(view, obs)
+    if "registrar" in obs.functions:
+        deps += attribute_registrar(view, obs)
     return deps
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from souverain.collect.domain import FUNCTION_GROUPS
+from souverain.collect.domain import DEFAULT_GROUPS, FUNCTION_GROUPS
 from souverain.errors import SouverainError, UsageError, redact
 from souverain.report.i18n import DisplayNames
 
@@ -45,12 +45,24 @@ def dns_timeout_option(default: float) -> Callable:
     )
 
 
-def functions_option(default: tuple[str, ...] = FUNCTION_GROUPS) -> Callable:
+def functions_option(default: tuple[str, ...] = DEFAULT_GROUPS) -> Callable:
     """``--functions``, read by ``parse_functions`` in the command (a bad group exits 2)."""
     return click.option(
         "--functions", "functions_text", default=",".join(default), show_default=True,
         help=f"Groups of checks: {', '.join(FUNCTION_GROUPS)}.",
     )
+
+
+def _check_rdap_url(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{value!r}: give an http:// or https:// URL (the RDAP base, before /domain/)")
+    return value
+
+
+rdap_url_option = click.option(
+    "--rdap-url", metavar="URL", callback=_check_rdap_url,
+    help="registrar group: ask this RDAP server (base URL, before /domain/) instead of the one the bundled "
+         "IANA bootstrap gives for the TLD (e.g. a loopback test server).")
 
 
 def parse_functions(text: str) -> tuple[str, ...]:

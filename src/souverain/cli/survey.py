@@ -28,6 +28,7 @@ from souverain.cli.options import (
     output_option_for,
     parse_functions,
     quiet_option,
+    rdap_url_option,
     to_json,
     wide_option,
 )
@@ -137,6 +138,7 @@ def _workers(value: str) -> int:
 @click.option("--input-format", type=click.Choice(("csv", "tsv", "jsonl", "list")), help="Default: from the extension.")
 @click.option("--domain-column", help="Column holding the domain (default: domain, website, url...).")
 @functions_option(("mail", "dns"))
+@rdap_url_option
 @click.option("--concurrency", type=click.IntRange(1, 5000), default=200, show_default=True,
               help="DNS queries in flight.")
 @click.option("--qps", type=click.FloatRange(1, None), help="Politeness limit: DNS queries per second.")
@@ -166,7 +168,7 @@ def _workers(value: str) -> int:
 @quiet_option
 @lang_option
 @handle_errors
-def run(input_path, input_format, domain_column, functions_text, concurrency, qps, nameservers, timeout, dkim,
+def run(input_path, input_format, domain_column, functions_text, rdap_url, concurrency, qps, nameservers, timeout, dkim,
         web_fetch, at, name, resume, retry, db_url, executor, workers, scheduler, partition_size, batch_size, output,
         quiet, lang) -> None:
     """Scan every domain of INPUT (CSV, TSV, JSONL or a list); results stream into the database.
@@ -188,7 +190,7 @@ def run(input_path, input_format, domain_column, functions_text, concurrency, qp
     options = SurveyOptions(functions=parse_functions(functions_text),
                             nameservers=[parse_nameserver(ns) for ns in nameservers] or None,
                             timeout=timeout, concurrency=concurrency, qps=qps, at=at,
-                            fetch_web=web_fetch, dkim=dkim, batch=batch_size)
+                            fetch_web=web_fetch, dkim=dkim, batch=batch_size, rdap_url=rdap_url)
     plan = session.Executor(executor, workers, scheduler, partition_size)
     kb = load_kb()
     stop = StopRequest()

@@ -4,7 +4,8 @@ Every answer becomes an ``Evidence`` item that a person can re-check (``dig @res
 the structured fields of the observation (``collect.observation.ObservationBuilder``, frozen into
 ``model.DomainObservation`` for attribution) point back to evidence ids. Groups of checks are
 selected by ``functions``: ``mail`` (MX, SPF, DMARC, TLS-RPT, DKIM, autodiscover, MTA-STS, derived
-hosts, apex TXT), ``dns`` (NS, SOA), ``web`` (apex and www addresses and CNAME chains, CAA, HTTP(S)).
+hosts, apex TXT), ``dns`` (NS, SOA), ``web`` (apex and www addresses and CNAME chains, CAA, HTTP(S)),
+``registry`` (offline: the TLD, whose registry the KB names), ``registrar`` (one RDAP request).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from souverain.collect.spf import expand_spf
 from souverain.kb.psl import PublicSuffixList
 from souverain.model.observation import DkimSelector, HostAddresses, ReportDestination
 
-FUNCTION_GROUPS = ("mail", "dns", "web")
+FUNCTION_GROUPS = ("mail", "dns", "web", "registry", "registrar")
+# what runs when --functions is not given (registry is offline but opt-in: it adds a dependency)
+DEFAULT_GROUPS = ("mail", "dns", "web")
 MAX_CNAME_CHAIN = 8
 MAX_MX_HOSTS = 10
 MAX_NS_HOSTS = 8
@@ -38,6 +41,7 @@ class CollectOptions:
     # says the MX hosts do not already name a mailbox provider; None = always ask (scan).
     needs_look_through: Callable[[list[str]], bool] | None = None
     policy_records: bool = True  # MTA-STS: reported, not needed for attribution
+    rdap: Callable[[ObservationBuilder], Awaitable[None]] | None = None  # the registrar look-up
 
 
 async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> ObservationBuilder:
@@ -48,6 +52,7 @@ async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, 
     """
     obs = ObservationBuilder(domain, functions)
     web = asyncio.ensure_future(_web(resolver, obs, options)) if "web" in functions else None  # overlaps HTTP
+    rdap = asyncio.ensure_future(options.rdap(obs)) if "registrar" in functions and options.rdap else None
     mail = _mail_questions(resolver, domain, options) if "mail" in functions else None
     dns = (resolver.query(domain, "NS"), resolver.query(domain, "SOA")) if "dns" in functions else None
     if mail is not None:
@@ -56,6 +61,11 @@ async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, 
         await _dns_hosting(resolver, obs, dns)
     if web is not None:
         await web
+    if "registry" in functions:  # offline: the TLD, looked up in the KB by attribution
+        tld = domain.rstrip(".").rsplit(".", 1)[-1]
+        obs.add("kb", "tld", domain, "ok", detail={"tld": tld})
+    if rdap is not None:
+        await rdap
     obs.nxdomain = _nxdomain(obs)
     return obs
 

@@ -189,6 +189,12 @@ class Entity(Record):
     provides: list[ServiceRole] | None = None
     # registrable domains the entity holds (``who skype.com``); unique across entities
     domains: list[DomainName] = Field(default_factory=list)
+    # the top-level domains whose registry it operates per the IANA root zone database (``fr``);
+    # unique across entities (attribute.registry)
+    registry_tlds: list[Annotated[str, Field(pattern=r"^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")]] = Field(
+        default_factory=list)
+    # its IANA registrar id (RDAP publicIds "IANA Registrar ID"), for ``domain.registrar``
+    iana_registrar_id: Annotated[int, Field(gt=0)] | None = None
 
     @field_validator("domains")
     @classmethod
@@ -414,7 +420,7 @@ class FunctionInfo(Record):
 
     criticality: Annotated[int, Field(ge=1, le=5)]
     # the check group (``scan --functions``) whose answers attribute it; None: not from a scan
-    collected_by: Literal["mail", "dns", "web"] | None
+    collected_by: Literal["mail", "dns", "web", "registry", "registrar"] | None
     name_fr: str | None = None
     description: str = Field(min_length=10)
     description_fr: str | None = None

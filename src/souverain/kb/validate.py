@@ -89,6 +89,7 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
     problems.extend(_cycles(kb, report))
     problems.extend(_fingerprints(kb, report))
     _domains(kb, report)
+    _registries(kb, report)
     from souverain.kb.schema import FUNCTIONS
 
     for rid in kb.records:
@@ -154,6 +155,22 @@ def _cycles(kb: KnowledgeBase, report: Report) -> list[Problem]:
                     path.append(child)
                     stack.append((child, iter(graph[child])))
     return []
+
+
+def _registries(kb: KnowledgeBase, report: Report) -> None:
+    """A TLD has one registry; an IANA registrar id names one entity."""
+    tlds: dict[str, str] = {}
+    registrars: dict[int, str] = {}
+    for eid, entity in kb.entities.items():
+        for i, tld in enumerate(entity.registry_tlds):
+            other = tlds.setdefault(tld, eid)
+            if other != eid:
+                report(eid, ("registry_tlds", i), f"TLD {tld!r} is also run by entities/{other}.yaml")
+        if entity.iana_registrar_id is not None:
+            other = registrars.setdefault(entity.iana_registrar_id, eid)
+            if other != eid:
+                report(eid, ("iana_registrar_id",), f"IANA registrar id {entity.iana_registrar_id} is also "
+                       f"given to entities/{other}.yaml")
 
 
 def _domains(kb: KnowledgeBase, report: Report) -> None:

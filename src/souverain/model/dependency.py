@@ -36,6 +36,8 @@ Function = Literal[
     "identity",
     "software.supplier",
     "software.registry",
+    "domain.registry",
+    "domain.registrar",
 ]
 Status = Literal["identified", "self-managed", "unknown", "none"]
 Confidence = Literal["high", "medium", "low"]

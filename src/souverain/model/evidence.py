@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Literal, NamedTuple
 from souverain.model import recheck
 from souverain.model.base import JSONSchema, Model
 
-EvidenceSource = Literal["dns", "web", "tls", "browser", "file"]  # file: an inventory souverain read
+EvidenceSource = Literal["dns", "web", "tls", "browser", "file", "kb", "rdap"]  # file: an inventory souverain read;
+# kb: a fact the knowledge base holds about the name (its TLD's registry); rdap: a registration data answer
 # what became of a request the page made (``collect.page_run.OUTCOMES`` says each in words)
 RequestOutcome = Literal["loaded", "refused", "blocked", "failed", "canceled", "no-response"]
 
@@ -103,6 +104,9 @@ class Evidence(Model):
         """The command a person runs to see the same thing, as its arguments."""
         if self.source == "web":
             return recheck.curl_argv(self.subject)
+        if self.source == "rdap":
+            url = self.detail.get("url")
+            return recheck.curl_argv(url) if url else None
         if self.source == "browser":
             url = self.detail.get("url")
             return recheck.curl_argv(url) if url else None

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
 from souverain.collect.dns import Answer, Resolver, answered
-from souverain.scan import ScanOptions, collect_options, make_fetcher, scan_one
+from souverain.scan import ScanOptions, collect_options, make_fetcher, make_rdap, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
 
 if TYPE_CHECKING:
@@ -82,7 +82,8 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
             return await scan_targets(kb, ip_table, domains, options, emit, own, stop)
     outcomes: Counter = Counter()
     sent_before, answered_before = resolver.stats["queries"], answered(resolver.stats)
-    collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders))
+    collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders),
+                              make_rdap(resolver, options))
     queue: asyncio.Queue = asyncio.Queue()
     for domain in domains:
         queue.put_nowait(domain)
