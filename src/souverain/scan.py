@@ -63,6 +63,7 @@ class ScanOptions:
     # providers' own DKIM selectors (services' fingerprints), not the generic list
     lean: bool = False
     browser: BrowserOptions | None = None  # also run the home page in headless Chromium (opt-in)
+    address_allowed: Callable[[str], bool] | None = None  # the web fetch connects only where this says yes
 
     def __post_init__(self) -> None:
         unknown = set(self.functions) - set(FUNCTION_GROUPS)
@@ -118,7 +119,8 @@ def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence
         return aaaa.values("AAAA") + a.values("A")
 
     return functools.partial(fetch_site, timeout=options.web_timeout, connect_map=connect_map,
-                             ca_file=options.ca_file, resolve=resolve, tag_loaders=tag_loaders)
+                             ca_file=options.ca_file, resolve=resolve, tag_loaders=tag_loaders,
+                             allow=options.address_allowed)
 
 
 def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:
