@@ -11,11 +11,11 @@ import pytest
 pytest.importorskip("starlette", reason="the web extra is not installed (pip install '.[web]')")
 pytest.importorskip("multipart", reason="the web extra is not installed (pip install '.[web]')")
 
-from starlette.testclient import TestClient  # noqa: E402
+from starlette.testclient import TestClient
 
-from souverain.testing.dnsserver import DNSServer  # noqa: E402
-from souverain.web.app import Settings, create_app  # noqa: E402
-from souverain.web.jobs import ScanSettings  # noqa: E402
+from souverain.testing.dnsserver import DNSServer
+from souverain.web.app import Settings, create_app
+from souverain.web.jobs import ScanSettings
 
 WORLD = Path(__file__).parents[1] / "data" / "world"
 # host label -> (type, address): one name per class the guard refuses, and a public one
