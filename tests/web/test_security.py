@@ -198,3 +198,24 @@ def test_database_password_never_shown(tmp_path, world_dns):
     register_secret("hunter2-db-password")
     problem = Problem(400, "Bad", "cannot use postgresql://u:hunter2-db-password@db/x").response("/api/v1/x")
     assert b"hunter2" not in problem.body
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_server_scans_pass_the_guard_to_the_web_fetch(tmp_path, monkeypatch, allow):
+    import souverain.scan
+    from souverain.errors import UsageError
+    from souverain.store.database import Store
+    from souverain.web.jobs import Jobs, ScanSettings
+
+    seen = {}
+
+    async def fake_scan(kb, domains, options, ip_table, progress=None):
+        seen["allow"] = options.address_allowed
+        raise UsageError("stop here")
+
+    monkeypatch.setattr(souverain.scan, "scan_domains", fake_scan)
+    pool = Jobs(Store.open(f"sqlite:///{tmp_path / 'w.db'}"), ScanSettings(allow_private_targets=allow))
+    pool.run(pool.submit(["m365.test"], ("web",)))
+    assert (seen["allow"] is None) is allow
+    if not allow:
+        assert seen["allow"]("10.0.0.1") is False and seen["allow"]("9.9.9.9") is True

@@ -48,7 +48,7 @@ def parse_at(text: str | None) -> dt.date:
         raise Problem(400, "Bad date", f"at={text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _kb() -> Any:
+def knowledge() -> Any:
     from souverain.kb.base import load_kb
 
     return load_kb()
@@ -56,13 +56,13 @@ def _kb() -> Any:
 
 async def health(request: Request) -> Response:
     return _json({"status": "ok", "version": CODE_VERSION, "schema_version": OUTPUT_SCHEMA_VERSION,
-                  "kb_version": _kb().version})
+                  "kb_version": knowledge().version})
 
 
 async def who_target(request: Request) -> Response:
     from souverain.attribute.who import who
 
-    kb = _kb()
+    kb = knowledge()
     at = parse_at(request.query_params.get("at"))
     try:
         item = who(kb, request.path_params["target"], at).data
@@ -168,7 +168,7 @@ def assessment(kb: Any, offer: str, at: dt.date, profile: str) -> Any:
 
 async def get_assess(request: Request) -> Response:
     params = request.query_params
-    result = assessment(_kb(), request.path_params["offer"], parse_at(params.get("at")),
+    result = assessment(knowledge(), request.path_params["offer"], parse_at(params.get("at")),
                         params.get("profile", "csf-2026"))
     return _json(result.as_dict())
 
@@ -178,7 +178,7 @@ async def get_compare(request: Request) -> Response:
     offers = params.getlist("offer")
     if len(offers) < 2:
         raise Problem(400, "Two offers or more", "give offer=ID at least twice")
-    kb, at, profile = _kb(), parse_at(params.get("at")), params.get("profile", "csf-2026")
+    kb, at, profile = knowledge(), parse_at(params.get("at")), params.get("profile", "csf-2026")
     return _json({"profile": profile, "offers": [assessment(kb, offer, at, profile).as_dict() for offer in offers]})
 
 
@@ -202,7 +202,7 @@ async def get_kb_search(request: Request) -> Response:
     text = request.query_params.get("q", "")
     if len(text.strip()) < 2:
         raise Problem(400, "Query too short", "q needs at least 2 characters")
-    kb = _kb()
+    kb = knowledge()
     return _json({"kb_version": kb.version, "q": text, "results": search_kb(kb, text, request.query_params.get("kind"))})
 
 

@@ -180,7 +180,7 @@ async def scan_download(request: Request) -> Response:
 # -- knowledge base ----------------------------------------------------------------------
 async def kb_search(request: Request) -> Response:
     text = request.query_params.get("q", "").strip()
-    hits = api.search_kb(api._kb(), text) if len(text) >= 2 else []
+    hits = api.search_kb(api.knowledge(), text) if len(text) >= 2 else []
     return render(request, "kb_search.html.j2", q=text, hits=hits)
 
 
@@ -192,7 +192,7 @@ async def who_page(request: Request) -> Response:
         return RedirectResponse("/kb", status_code=303)
     at = api.parse_at(request.query_params.get("at"))
     try:
-        item = who(api._kb(), target, at).data
+        item = who(api.knowledge(), target, at).data
     except UsageError as exc:
         raise api.Problem(400, "Invalid target", str(exc)) from None
     return render(request, "who.html.j2", item=item, owners=[])
@@ -201,7 +201,7 @@ async def who_page(request: Request) -> Response:
 async def record_page(request: Request) -> Response:
     from souverain.attribute.who import who
 
-    kb, rid = api._kb(), request.path_params["id"]
+    kb, rid = api.knowledge(), request.path_params["id"]
     if rid not in kb.records:
         raise api.Problem(404, "Not found", f"no record {rid!r} in the knowledge base")
     at = api.parse_at(request.query_params.get("at"))
@@ -215,20 +215,20 @@ async def record_page(request: Request) -> Response:
 
 # -- assess and compare ------------------------------------------------------------------
 def _offers() -> list[tuple[str, str]]:
-    kb = api._kb()
+    kb = api.knowledge()
     return sorted((rid, kb.records[rid].name) for rid, kind in kb.kinds.items() if kind == "assessments")
 
 
 async def assess_page(request: Request) -> Response:
     offer = request.query_params.get("offer") or request.path_params.get("offer")
     if offer:
-        api.assessment(api._kb(), offer, api.parse_at(None), "csf-2026")  # 404 for an unknown offer
+        api.assessment(api.knowledge(), offer, api.parse_at(None), "csf-2026")  # 404 for an unknown offer
     return render(request, "assess.html.j2", offers=_offers(), offer=offer, chosen=[offer] if offer else [])
 
 
 async def compare_page(request: Request) -> Response:
     chosen = request.query_params.getlist("offer")
-    kb = api._kb()
+    kb = api.knowledge()
     for offer in chosen:
         api.assessment(kb, offer, api.parse_at(None), "csf-2026")
     return render(request, "compare.html.j2", offers=_offers(), chosen=chosen,
@@ -241,7 +241,7 @@ async def assessment_report(request: Request) -> Response:
     offers = request.query_params.getlist("offer")
     if not offers:
         raise api.Problem(400, "No offer", "give offer=ID")
-    kb, at = api._kb(), api.parse_at(request.query_params.get("at"))
+    kb, at = api.knowledge(), api.parse_at(request.query_params.get("at"))
     results = [api.assessment(kb, offer, at, request.query_params.get("profile", "csf-2026")) for offer in offers]
     return HTMLResponse(assessment_html(results, language(request)), headers={"content-security-policy": REPORT_CSP})
 
