@@ -219,3 +219,22 @@ def test_server_scans_pass_the_guard_to_the_web_fetch(tmp_path, monkeypatch, all
     assert (seen["allow"] is None) is allow
     if not allow:
         assert seen["allow"]("10.0.0.1") is False and seen["allow"]("9.9.9.9") is True
+
+
+def test_serve_with_a_token_file_starts_on_a_public_address(tmp_path, monkeypatch, world_dns):
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.update(app=app, **kwargs))
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", "8123", "--token-file", str(token_file),
+                                      "--db", f"sqlite:///{tmp_path / 'w.db'}", "--nameserver",
+                                      f"127.0.0.1:{world_dns.port}", "--lang", "fr"])
+    assert result.exit_code == 0, result.output
+    assert (started["host"], started["port"]) == ("0.0.0.0", 8123)
+    ctx = started["app"].state.ctx
+    assert ctx.settings.token == TOKEN and ctx.settings.lang == "fr"
+    assert ctx.settings.scan.nameservers == [("127.0.0.1", world_dns.port)]
+    assert ctx.settings.scan.allow_private_targets is False
+    assert TOKEN not in result.output
