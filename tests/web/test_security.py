@@ -238,3 +238,16 @@ def test_serve_with_a_token_file_starts_on_a_public_address(tmp_path, monkeypatc
     assert ctx.settings.scan.nameservers == [("127.0.0.1", world_dns.port)]
     assert ctx.settings.scan.allow_private_targets is False
     assert TOKEN not in result.output
+
+
+def test_rate_limit_on_scan_submissions_and_sign_in(tmp_path, world_dns):
+    with make_client(tmp_path, world_dns, rate=3) as client:
+        codes = [client.post("/api/v1/scans", json={"domains": ["m365.test"], "functions": ["dns"]}).status_code
+                 for _ in range(4)]
+        assert codes == [202, 202, 202, 429]
+        limited = client.post("/api/v1/scans", json={"domains": ["m365.test"]})
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    with make_client(tmp_path, world_dns, rate=2, token=TOKEN) as client:
+        token = csrf_of(client, "/login")
+        codes = [client.post("/login", data={"csrf": token, "token": "guess-" + str(i)}).status_code for i in range(3)]
+        assert codes == [401, 401, 429]

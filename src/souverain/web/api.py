@@ -31,6 +31,8 @@ class Problem(Exception):
             body["detail"] = redact(self.detail)
         body.update(self.extra)
         headers = {"www-authenticate": "Bearer"} if self.status == 401 else None
+        if self.status == 429:
+            headers = {"retry-after": str(self.extra.get("retry_after", 60))}
         return JSONResponse(body, status_code=self.status, media_type=PROBLEM, headers=headers)
 
 
@@ -97,6 +99,7 @@ def scan_request(data: Any) -> tuple[list[str], tuple[str, ...]]:
 async def submit_scan(domains: list[str], functions: tuple[str, ...], request: Request) -> str:
     """Refuse targets in private space (unless allowed), then queue the job."""
     ctx = request.app.state.ctx
+    check_rate(request)
     settings = ctx.jobs.settings
     if not settings.allow_private_targets:
         try:
@@ -116,6 +119,12 @@ async def post_scan(request: Request) -> Response:
     domains, functions = scan_request(data)
     job_id = await submit_scan(domains, functions, request)
     return _json({"id": job_id, "status": "queued"}, status=202, headers={"location": f"/api/v1/scans/{job_id}"})
+
+
+def check_rate(request: Request) -> None:
+    wait = request.app.state.ctx.limits.retry_after(request.client.host if request.client else "?")
+    if wait:
+        raise Problem(429, "Too many requests", f"try again in {wait} s", retry_after=wait)
 
 
 def job_view(job: dict[str, Any]) -> dict[str, Any]:

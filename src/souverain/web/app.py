@@ -19,7 +19,7 @@ from souverain.errors import SouverainError
 from souverain.store.database import Store
 from souverain.web import api, pages
 from souverain.web.jobs import Jobs, ScanSettings
-from souverain.web.security import HEADERS, Sessions, same
+from souverain.web.security import HEADERS, RateLimit, Sessions, same
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 256 * 1024  # a scan request, a login form: never more
@@ -33,6 +33,7 @@ class Settings:
     token: str | None = None  # required off loopback; None: no authentication
     workers: int = 2
     max_body: int = MAX_BODY
+    rate: int = 30  # scan submissions and sign-in attempts per client and minute
 
 
 @dataclasses.dataclass
@@ -41,12 +42,13 @@ class Context:
     store: Store
     jobs: Jobs
     sessions: Sessions
+    limits: RateLimit
 
 
 def create_app(settings: Settings, jobs: Jobs | None = None) -> Starlette:
     store = jobs.store if jobs else Store.open(settings.db_url)
     jobs = jobs or Jobs(store, settings.scan, settings.workers)
-    ctx = Context(settings, store, jobs, Sessions())
+    ctx = Context(settings, store, jobs, Sessions(), RateLimit(settings.rate))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

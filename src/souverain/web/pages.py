@@ -254,6 +254,7 @@ async def login_page(request: Request) -> Response:
 async def login_post(request: Request) -> Response:
     ctx = request.app.state.ctx
     form = await checked_form(request)
+    api.check_rate(request)  # guessing the token takes many tries
     token = ctx.settings.token
     if token is None:
         return RedirectResponse("/", status_code=303)

@@ -133,3 +133,25 @@ async def check_targets(domains: list[str], nameservers: list[tuple[str, int]] |
         for host, (a_sent, aaaa_sent) in sent:
             a, aaaa = await asyncio.gather(a_sent, aaaa_sent)
             check_addresses(host, a.values("A") + aaaa.values("AAAA"))
+
+
+class RateLimit:
+    """At most ``limit`` events per ``window`` seconds for each key (a client address): scan
+    submissions and sign-in attempts."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self.events: dict[str, list[float]] = {}
+
+    def retry_after(self, key: str) -> int:
+        """0 when the event may happen now (and counts it), else the seconds to wait."""
+        now = time.monotonic()
+        recent = [moment for moment in self.events.get(key, []) if now - moment < self.window]
+        if len(recent) >= self.limit:
+            self.events[key] = recent
+            return max(1, int(self.window - (now - recent[0])) + 1)
+        recent.append(now)
+        self.events[key] = recent
+        if len(self.events) > 10_000:  # forget idle clients
+            self.events = {k: v for k, v in self.events.items() if v and now - v[-1] < self.window}
+        return 0
