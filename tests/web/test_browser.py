@@ -17,13 +17,24 @@ uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed"
 
 
 @pytest.fixture
-def server(tmp_path, world_dns):
+def server(request, tmp_path, world_dns):
+    from souverain.store.database import Store
     from souverain.web.app import Settings, create_app
-    from souverain.web.jobs import ScanSettings
+    from souverain.web.jobs import Jobs, ScanSettings
 
     settings = Settings(db_url=f"sqlite:///{tmp_path / 'web.db'}", scan=ScanSettings(
         nameservers=[("127.0.0.1", world_dns.port)], timeout=0.3, fetch_web=False, allow_private_targets=True))
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    jobs = Jobs(Store.open(settings.db_url), settings.scan)
+    delay = getattr(request, "param", 0)
+    if delay:  # a slow scan, so that the progress page is seen
+        real = jobs.scan
+
+        def slow(domains, functions, advance):
+            time.sleep(delay)
+            return real(domains, functions, advance)
+
+        jobs.scan = slow
+    config = uvicorn.Config(create_app(settings, jobs), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
@@ -87,4 +98,17 @@ def test_kb_entity_and_compare_pages(page, server):
     page.select_option("#offers", ["aws-esc", "bleu-cloud"])
     page.click("form[action='/compare'] button")
     page.frame_locator("iframe.report").locator("text=Bleu").first.wait_for(timeout=10_000)
+    assert page.problems == []
+
+
+@pytest.mark.parametrize("server", [3], indirect=True)
+def test_progress_page_follows_the_job_then_shows_the_result(page, server):
+    page.goto(server + "/?lang=fr")
+    page.fill("#domains", "m365.test")
+    page.uncheck("input[name=functions][value=web]")
+    page.click("#start")
+    page.wait_for_selector("#bar")
+    assert page.locator("h1").inner_text() == "Analyse en cours"
+    page.wait_for_selector("#verdict", timeout=60_000)  # the events end the wait, the script reloads
+    assert page.locator("h1").inner_text().startswith("Résultat")
     assert page.problems == []
