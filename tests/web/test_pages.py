@@ -68,3 +68,18 @@ def test_assess_and_compare_pages(client):
     assert "offer=aws-esc&amp;offer=bleu-cloud" in compare
     report = client.get("/report/assessment.html?offer=aws-esc&offer=bleu-cloud&lang=fr").text
     assert "Bleu" in report
+
+
+def test_a_failed_scan_page_says_why_and_stops_refreshing(client):
+    from souverain.errors import DataError
+
+    def broken(domains, functions, advance):
+        raise DataError("no answer from the knowledge base")
+
+    jobs = client.app.state.ctx.jobs
+    jobs.scan = broken
+    job_id = client.post("/api/v1/scans", json={"domains": ["m365.test"]}).json()["id"]
+    assert wait_done(client, job_id)["status"] == "failed"
+    page = client.get(f"/scans/{job_id}").text
+    assert "no answer from the knowledge base" in page and "Failed" in page
+    assert "progress.js" not in page and "refresh" not in page
