@@ -83,3 +83,29 @@ def test_a_failed_scan_page_says_why_and_stops_refreshing(client):
     page = client.get(f"/scans/{job_id}").text
     assert "no answer from the knowledge base" in page and "Failed" in page
     assert "progress.js" not in page and "refresh" not in page
+
+
+def test_what_moved_since_the_previous_scan(client):
+    import dataclasses
+
+    from souverain.model.load import load
+    from souverain.model.scan import ScanResult
+
+    first = client.post("/api/v1/scans", json={"domains": ["m365.test"], "functions": ["mail"]}).json()["id"]
+    done = wait_done(client, first)
+    assert 'id="moved"' not in client.get(f"/scans/{first}").text  # nothing to compare with yet
+    # an earlier scan in which the inbound mail went elsewhere
+    earlier = load(ScanResult, done["scan"])
+    deps = tuple(dataclasses.replace(d, service=dataclasses.replace(d.service, id="ovh-mx-plan", name="OVH MX Plan"))
+                 if d.function == "email.inbound" and d.service else d for d in earlier.dependencies)
+    older = dataclasses.replace(earlier, dependencies=deps, scan=dataclasses.replace(
+        earlier.scan, id="older", started="2026-01-01T00:00:00Z", stored_id=None))
+    client.app.state.ctx.store.save_scan(older)
+    second = client.post("/api/v1/scans", json={"domains": ["m365.test"], "functions": ["mail"]}).json()["id"]
+    wait_done(client, second)
+    page = client.get(f"/scans/{second}").text
+    moved = page.split('id="moved"', 1)[1].split("</ul>", 1)[0]
+    assert "email.inbound moved from" not in moved  # the change came before the first scan, not this one
+    assert "No change between the stored scans." in moved
+    page = client.get(f"/scans/{first}").text
+    assert "email.inbound moved from" in page.split('id="moved"', 1)[1].split("</ul>", 1)[0]

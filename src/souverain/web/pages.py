@@ -131,10 +131,28 @@ async def scan_page(request: Request) -> Response:
     if job["status"] != "done":
         return render(request, "scan_progress.html.j2", job=job)
     result = _stored_result(request, job)
-    lang = language(request)
-    history = request.app.state.ctx.store.scans_of(job["params"]["domains"][0])
-    return render(request, "scan_result.html.j2", job=job, result=result,
-                  verdict=verdict_lines(result, Translator(lang)), history=history, formats=list(DOWNLOADS))
+    t = Translator(language(request))
+    history, moved = what_moved(request, job, t)
+    return render(request, "scan_result.html.j2", job=job, result=result, verdict=verdict_lines(result, t),
+                  history=history, moved=moved, formats=list(DOWNLOADS))
+
+
+def what_moved(request: Request, job: dict[str, Any], t: Translator) -> tuple[list[dict[str, Any]], list[str]]:
+    """The stored scans of the first domain, and what moved for each domain since its scan before this one."""
+    from souverain.store.history import history
+
+    store = request.app.state.ctx.store
+    group_of = {fid: info.collected_by for fid, info in api.knowledge().functions.items()}
+    scans: list[dict[str, Any]] = []
+    moved: list[str] = []
+    for index, domain in enumerate(job["params"]["domains"]):
+        found = history(store, domain, group_of)
+        if index == 0:
+            scans = found.scans
+        moved += [t("history.change", function=change.function, before=", ".join(change.before) or "-",
+                    after=", ".join(change.after) or "-", since=change.since, until=change.until)
+                  for change in found.changes if change.scan_after == job["scan_id"]]
+    return scans, moved
 
 
 async def scan_events(request: Request) -> Response:
