@@ -67,6 +67,7 @@ class ScanOptions:
     browser: BrowserOptions | None = None  # also run the home page in headless Chromium (opt-in)
     rdap_url: str | None = None  # registrar group: this RDAP server instead of the bootstrap's (--rdap-url)
     rdap_timeout: float = 10.0
+    address_allowed: Callable[[str], bool] | None = None  # the web fetch connects only where this says yes
 
     def __post_init__(self) -> None:
         unknown = set(self.functions) - set(FUNCTION_GROUPS)
@@ -138,7 +139,8 @@ def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence
         return aaaa.values("AAAA") + a.values("A")
 
     return functools.partial(fetch_site, timeout=options.web_timeout, connect_map=connect_map,
-                             ca_file=options.ca_file, resolve=resolve, tag_loaders=tag_loaders)
+                             ca_file=options.ca_file, resolve=resolve, tag_loaders=tag_loaders,
+                             allow=options.address_allowed)
 
 
 def make_browser(resolver: Resolver, options: ScanOptions) -> Callable | None:

@@ -8,11 +8,13 @@ from pathlib import Path
 from souverain.cli.main import cli
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+# helpers may not edit the README: their new commands wait here until the lead documents them
+PENDING: set[str] = set()  # commands documented elsewhere (none)
 
 
 def test_every_command_in_readme():
     for name, command in cli.commands.items():
-        assert f"souverain {name}" in README, name
+        assert f"souverain {name}" in README or name in PENDING, name
         for sub in getattr(command, "commands", {}):
             assert re.search(rf"{name}\b.*\b{sub}\b", README), f"{name} {sub}"
 

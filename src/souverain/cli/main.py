@@ -88,7 +88,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from souverain.cli import assess, history, inventory, kb, scan, schema, survey, who
+    from souverain.cli import assess, history, inventory, kb, scan, schema, serve, survey, who
 
     cli.add_command(kb.kb)
     cli.add_command(who.who_command)
@@ -99,6 +99,7 @@ def _register() -> None:
     cli.add_command(survey.survey)
     cli.add_command(schema.schema_command)
     cli.add_command(inventory.inventory_command)
+    cli.add_command(serve.serve_command)
 
 
 _register()

@@ -100,13 +100,16 @@ async def fetch_site(
     user_agent: str = DEFAULT_USER_AGENT,
     resolve: Resolve | None = None,
     tag_loaders: Sequence[TagLoader] = (),
+    allow: Callable[[str], bool] | None = None,
 ) -> WebResult:
     """GET ``https://host/`` (``http://host/`` if HTTPS cannot connect), following redirects.
 
     Connects only to ``addresses`` (IP literals from the caller's resolver, tried in order) or
     to a ``connect_map`` target; a redirect to another host is followed only when ``resolve``
     (async host -> addresses) is given. ``tag_loaders`` (``kb.indexes.tag_loaders``) name what
-    the page's loader snippets fetch. Never raises for network problems.
+    the page's loader snippets fetch. ``allow`` (address -> bool), when given, is asked before
+    every connection, redirects included (the web server's SSRF guard). Never raises for network
+    problems.
     """
     name = request_host(host)
     if name is None:
@@ -117,7 +120,7 @@ async def fetch_site(
     fetch = _SiteFetch(
         name, known, timeout=timeout, max_redirects=max_redirects, body=Body(max_bytes),
         connect_map=connect_map or ConnectMap(), ca_file=os.fspath(ca_file) if ca_file else None,
-        user_agent=user_agent, resolve=resolve, tag_loaders=tag_loaders,
+        user_agent=user_agent, resolve=resolve, tag_loaders=tag_loaders, allow=allow,
     )
     return await fetch.run()
 
@@ -127,7 +130,8 @@ class _SiteFetch:
 
     def __init__(self, host: str, addresses: list[str], *, timeout: float, max_redirects: int,
                  body: Body, connect_map: ConnectMap, ca_file: str | None, user_agent: str,
-                 resolve: Resolve | None, tag_loaders: Sequence[TagLoader]) -> None:
+                 resolve: Resolve | None, tag_loaders: Sequence[TagLoader],
+                 allow: Callable[[str], bool] | None = None) -> None:
         url_host = f"[{host}]" if ":" in host else host
         self.result = WebResult(requested_url=f"https://{url_host}/")
         self.host = host
@@ -136,6 +140,7 @@ class _SiteFetch:
         self.connect_map, self.ca_file = connect_map, ca_file
         self.user_agent, self.resolve = user_agent, resolve
         self.tag_loaders = tag_loaders
+        self.allow = allow
         # Each connection attempt gets a share of the budget, so a black-holed IPv6 address or
         # HTTPS port still leaves time for the next address or for plain HTTP.
         self.connect_timeout = max(1.0, timeout / 4)
@@ -216,9 +221,15 @@ class _SiteFetch:
                     self.addresses[host] = ip_literals(await self.resolve(host))
                 except (OSError, SouverainError) as exc:
                     raise RequestFailed(f"resolve {host}: {describe(exc)}") from exc
-        if not self.addresses[host]:
+        found = self.addresses[host]
+        if self.allow is not None:
+            refused = [address for address in found if not self.allow(address)]
+            found = [address for address in found if address not in refused]
+            if refused and not found:
+                raise RequestFailed(f"{host}: refused address {refused[0]}")
+        if not found:
             raise RequestFailed(f"no address for {host}", connecting=True)
-        return self.addresses[host]
+        return found
 
     async def _request(self, target: RequestTarget) -> tuple[int, Headers, Reader, Writer]:
         reader, writer = await self._connect(target)

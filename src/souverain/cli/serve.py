@@ -1,0 +1,72 @@
+"""``souverain serve``: the web application and HTTP API on uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import click
+
+from souverain.cli.options import (
+    db_option,
+    dns_timeout_option,
+    handle_errors,
+    lang_option,
+    nameserver_option,
+)
+from souverain.errors import UsageError
+
+
+def loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any address but loopback requires --token-file.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@db_option
+@nameserver_option
+@dns_timeout_option(3.0)
+@lang_option
+@click.option("--token-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="FILE",
+              help="Require this token (first line of FILE, 16 characters or more): API by "
+                   "'Authorization: Bearer', pages by a sign-in form.")
+@click.option("--allow-private-targets", is_flag=True,
+              help="Scan targets that resolve to loopback, private, link-local, CGNAT, multicast or reserved "
+                   "addresses (refused by default: the server must not be a way into its own network).")
+@click.option("--workers", type=click.IntRange(1, 32), default=2, show_default=True,
+              help="Scans run at the same time (more wait in the queue).")
+@click.option("--no-web-fetch", is_flag=True, help="Scans do not fetch home pages (DNS only).")
+@handle_errors
+def serve_command(host, port, db_url, nameservers, timeout, lang, token_file, allow_private_targets, workers,
+                  no_web_fetch) -> None:
+    """Serve the web application and the HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json)."""
+    try:
+        import uvicorn
+
+        from souverain.web.app import Settings, create_app
+        from souverain.web.jobs import ScanSettings
+    except ImportError as exc:
+        raise UsageError(f"souverain serve needs the web extra: pip install 'souverain[web]' ({exc.name} missing)") \
+            from None
+    from souverain.collect.dns import parse_nameserver
+    from souverain.web.security import read_token
+
+    token = read_token(token_file) if token_file else None
+    if token is None and not loopback(host):
+        raise UsageError(f"--host {host} is not a loopback address: give --token-file FILE so that the "
+                         "server asks for authentication")
+    settings = Settings(
+        db_url=db_url, lang=lang, token=token, workers=workers,
+        scan=ScanSettings(nameservers=[parse_nameserver(ns) for ns in nameservers] or None, timeout=timeout,
+                          fetch_web=not no_web_fetch, allow_private_targets=allow_private_targets),
+    )
+    app = create_app(settings)
+    click.echo(f"souverain serving on http://{host}:{port}/ (API /api/v1)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)

@@ -1,0 +1,1 @@
+"""The web application and HTTP API (`souverain serve`): Starlette on uvicorn."""
