@@ -71,3 +71,8 @@ def test_who_text_says_when_the_laws_would_reach(lang, phrase):
     out = result.output
     assert phrase in out
     assert "CLOUD Act" in out
+
+
+def test_who_says_a_record_is_retired():
+    result = CliRunner().invoke(cli, ["who", "microsoft-deutschland-mcio", "--lang", "en"])
+    assert result.exit_code == 0 and "retired record" in result.output

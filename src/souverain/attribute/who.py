@@ -145,6 +145,8 @@ def describe(kb: KnowledgeBase, result: WhoResult, today: dt.date | None = None)
         }
         sources += _sources(kb, service.id)
     if result.entity_id and result.entity_id in kb.entities:
+        if kb.entities[result.entity_id].deprecated:  # retired: its facts are not to be relied on
+            out["deprecated"] = True
         chain = control_chain(kb, result.entity_id, result.at)
         operator = chain[0].entity
         controller = chain[-1].entity

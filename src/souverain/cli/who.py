@@ -86,6 +86,8 @@ def render_who(item: dict, t: Translator, sources: bool = False, width: int | No
         record = item.get("record", {})
         headline = f"{item['target']}: {t.token('kind', record.get('kind', ''))} {record.get('name', '')}"
     lines.append(headline)
+    if item.get("deprecated"):
+        lines.append(t("who.deprecated", target=item["target"]))
     lines += _domain_lines(item, t)
     lines += [t("who.undocumented_ownership", entity=gap["entity_name"], date=gap["since_before"], owner=gap["owner_name"])
               for gap in item.get("undocumented_ownership", [])]
