@@ -1,0 +1,53 @@
+"""SaaS vendors named in inventories (issue 15 item 3): application names and hosts reach the right service and operator."""
+
+from __future__ import annotations
+
+import pytest
+
+from souverain.kb.base import load_kb
+from souverain.kb.indexes import Indexes
+
+# (name as a SaaS list or an identity-provider export writes it, service, operator)
+NAMES = [
+    ("ServiceNow", "servicenow-platform", "servicenow"),
+    ("Zendesk Support", "zendesk-suite", "zendesk"),
+    ("Workday", "workday-hcm", "workday"),
+    ("Yousign", "yousign-esignature", "yousign"),
+    ("QuickBooks Online", "quickbooks-online", "intuit"),
+    ("Auth0", "auth0-identity", "okta"),
+    ("Zscaler Internet Access", "zscaler-zero-trust-exchange", "zscaler"),
+    ("HubSpot", "hubspot-crm", "hubspot"),
+    ("Zoho CRM", "zoho-crm", "zoho"),
+    ("Tixeo", "tixeo-cloud", "tixeo"),
+    ("Freshdesk", "freshworks-freshdesk", "freshworks"),
+    ("Xero", "xero-accounting", "xero"),
+    ("SAP Concur", "sap-concur", "sap"),
+    ("Dynamics 365", "microsoft-dynamics-365", "microsoft"),
+    ("Cloudflare Access", "cloudflare-zero-trust", "cloudflare"),
+    ("CrowdStrike Falcon", "crowdstrike-falcon", "crowdstrike"),
+    ("SentinelOne", "sentinelone-singularity", "sentinelone"),
+]
+
+
+@pytest.fixture(scope="module")
+def indexes() -> Indexes:
+    return load_kb().indexes
+
+
+@pytest.mark.parametrize(("name", "service", "operator"), NAMES, ids=[n[0] for n in NAMES])
+def test_application_name_reaches_service_and_operator(indexes: Indexes, name: str, service: str, operator: str) -> None:
+    kb = load_kb()
+    for spelling in (name, name.upper(), f"  {name.lower()} "):
+        match = indexes.match_supplier(spelling)
+        assert match is not None, f"{spelling!r} matched no service"
+        assert match.service == service
+    assert kb.services[service].operator == operator
+    assert operator in kb.entities
+
+
+def test_saas_services_are_many_and_each_has_a_known_operator() -> None:
+    kb = load_kb()
+    saas = [s for s in kb.services.values() if s.category == "saas"]
+    assert len(saas) >= 70
+    for record in saas:
+        assert record.operator in kb.entities, record.id
