@@ -26,6 +26,17 @@ NAMES = [
     ("Cloudflare Access", "cloudflare-zero-trust", "cloudflare"),
     ("CrowdStrike Falcon", "crowdstrike-falcon", "crowdstrike"),
     ("SentinelOne", "sentinelone-singularity", "sentinelone"),
+    ("GitHub Enterprise Cloud", "github-enterprise", "github"),
+    ("GitLab", "gitlab-saas", "gitlab-inc"),
+    ("Tableau Cloud", "tableau-cloud", "salesforce"),
+    ("Sage Intacct", "sage-business-cloud", "sage"),
+    ("Intercom", "intercom-platform", "intercom"),
+    ("Crisp", "crisp-workspace", "crisp"),
+    ("Calendly", "calendly-scheduling", "calendly"),
+    ("Typeform", "typeform-forms", "typeform"),
+    ("Whaller", "whaller-network", "whaller"),
+    ("Wimi", "wimi-workspace", "wimi"),
+    ("Cegid Talentsoft", "cegid-cloud", "cegid"),
 ]
 
 
@@ -48,6 +59,6 @@ def test_application_name_reaches_service_and_operator(indexes: Indexes, name: s
 def test_saas_services_are_many_and_each_has_a_known_operator() -> None:
     kb = load_kb()
     saas = [s for s in kb.services.values() if s.category == "saas"]
-    assert len(saas) >= 70
+    assert len(saas) >= 80
     for record in saas:
         assert record.operator in kb.entities, record.id
