@@ -37,6 +37,14 @@ NAMES = [
     ("Whaller", "whaller-network", "whaller"),
     ("Wimi", "wimi-workspace", "wimi"),
     ("Cegid Talentsoft", "cegid-cloud", "cegid"),
+    ("PayFit", "payfit-payroll", "payfit"),
+    ("Qonto", "qonto-business", "qonto"),
+    ("Figgo", "lucca-hr", "lucca"),
+    ("Pennylane", "pennylane-accounting", "pennylane"),
+    ("Personio", "personio-hr", "personio"),
+    ("Odoo", "odoo-online", "odoo"),
+    ("Mailchimp", "mailchimp-marketing", "intuit"),
+    ("Sendinblue", "brevo-marketing", "brevo"),
 ]
 
 
@@ -59,6 +67,6 @@ def test_application_name_reaches_service_and_operator(indexes: Indexes, name: s
 def test_saas_services_are_many_and_each_has_a_known_operator() -> None:
     kb = load_kb()
     saas = [s for s in kb.services.values() if s.category == "saas"]
-    assert len(saas) >= 80
+    assert len(saas) >= 90
     for record in saas:
         assert record.operator in kb.entities, record.id
