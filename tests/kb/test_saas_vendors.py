@@ -51,6 +51,15 @@ NAMES = [
     ("Jamespot", "jamespot-platform", "jamespot"),
     ("Google Workspace", "google-workspace-suite", "google"),
     ("Office 365", "microsoft-365-tenant", "microsoft"),
+    ("Doctolib", "doctolib-pro", "doctolib"),
+    ("Tresorit", "tresorit-cloud", "tresorit"),
+    ("Olvid", "olvid-messaging", "olvid"),
+    ("Threema Work", "threema-work-saas", "threema"),
+    ("Element", "element-matrix-saas", "element"),
+    ("ZITADEL", "zitadel-cloud", "zitadel"),
+    ("LimeSurvey", "limesurvey-cloud", "limesurvey"),
+    ("Le Chat", "mistral-le-chat", "mistral-ai"),
+    ("ONLYOFFICE DocSpace", "onlyoffice-docspace", "ascensio"),
 ]
 
 
@@ -73,6 +82,6 @@ def test_application_name_reaches_service_and_operator(indexes: Indexes, name: s
 def test_saas_services_are_many_and_each_has_a_known_operator() -> None:
     kb = load_kb()
     saas = [s for s in kb.services.values() if s.category == "saas"]
-    assert len(saas) >= 95
+    assert len(saas) >= 110
     for record in saas:
         assert record.operator in kb.entities, record.id
