@@ -116,8 +116,8 @@ def test_har_third_parties_only() -> None:
 def test_saas_list_by_host_and_name() -> None:
     doc = run(str(DATA / "saas.csv"))
     deps = by_service(doc)
-    assert deps["hubspot-tracking"]["rule"].endswith("fingerprints.host: hubspot.com")
-    assert evidence(doc, deps["hubspot-tracking"])[0]["subject"].endswith("saas.csv:3")
+    assert deps["hubspot-crm"]["rule"].endswith("fingerprints.host: app.hubspot.com")  # the CRM application, not its tracking scripts
+    assert evidence(doc, deps["hubspot-crm"])[0]["subject"].endswith("saas.csv:3")
     salesforce = next(d for d in doc["dependencies"] if d["operator"] and d["operator"]["id"] == "salesforce")
     assert salesforce["reason"] == "inventory-name" and salesforce["confidence"] == "medium"
     assert deps["Paie Locale SARL"]["status"] == "unknown"
