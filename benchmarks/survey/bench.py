@@ -134,19 +134,23 @@ def survey(work: Path, size: int, workers: int | None, concurrency: int | None, 
     tuning = [] if concurrency is None else ["--concurrency", str(concurrency)]
     tuning += [] if workers is None else ["--workers", str(workers)]
     cmd = [souverain, "survey", str(population), "--nameserver", f"127.0.0.1:{PORT}", "--functions", "mail,dns",
-           "--db", f"sqlite:///{db}", "--name", f"bench-{size}", "--timeout", "2", *tuning, "--quiet", *extra]
+           "--db", f"sqlite:///{db}", "--name", f"bench-{size}", "--timeout", "2", *tuning, *extra]
+    # not --quiet: since 7 Dec 2026 -q drops the "done:" summary this reads; stderr (progress lines
+    # included) goes to a file, so that a full pipe can never stall the survey
+    log = work / f"survey-{size}.stderr"
     started = time.monotonic()
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak_rss = peak_pss = 0
-    pids, listed = [process.pid], 0.0
-    # sampling costs CPU the survey shares: the process list every 2 s, memory every 0.25 s
-    while process.poll() is None:
-        if time.monotonic() - listed > 2:
-            pids, listed = descendants(process.pid), time.monotonic()
-        rss, pss = tree_memory_kb(pids)
-        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-        time.sleep(0.25)
-    stderr = process.stderr.read()
+    with log.open("w") as sink:
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sink, text=True)
+        peak_rss = peak_pss = 0
+        pids, listed = [process.pid], 0.0
+        # sampling costs CPU the survey shares: the process list every 2 s, memory every 0.25 s
+        while process.poll() is None:
+            if time.monotonic() - listed > 2:
+                pids, listed = descendants(process.pid), time.monotonic()
+            rss, pss = tree_memory_kb(pids)
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.25)
+    stderr = log.read_text()
     if process.returncode != 0:
         raise SystemExit(f"survey failed: {stderr[-2000:]}")
     line = [l for l in stderr.splitlines() if l.startswith("done:")][-1]
