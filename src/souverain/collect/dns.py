@@ -231,7 +231,6 @@ class Resolver:
         qps: float | None = None,
         cache_size: int = 50_000,
         recursion: bool = True,
-        known: Iterable[Answer] = (),
     ) -> None:
         self.nameservers = list(nameservers or system_nameservers())
         self.timeout = timeout
@@ -247,8 +246,6 @@ class Resolver:
         # (name, type) -> Answer once known, or the _Query still in flight (its waiters share it)
         self._cache: collections.OrderedDict[tuple[str, str], Answer | _Query] = collections.OrderedDict()
         self._cache_size = cache_size
-        for answer in known:  # definitive answers of an earlier resolver of the same run (``definitive``)
-            self._cache[(answer.name, answer.rdtype)] = answer
         self._rotate = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -278,10 +275,6 @@ class Resolver:
                 self._settle(query, "resolver closed")
             channel.close()
         self._channels.clear()
-
-    def definitive(self) -> list[Answer]:
-        """The cached definitive answers, least recently used first: ``known`` for a next resolver."""
-        return [item for item in self._cache.values() if type(item) is Answer]
 
     async def __aenter__(self) -> Self:
         return self

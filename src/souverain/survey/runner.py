@@ -20,16 +20,14 @@ import multiprocessing
 import os
 import signal
 import sys
-import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
-from souverain.collect.dns import Answer, Resolver, answered
+from souverain.collect.dns import Resolver, answered
 from souverain.scan import ScanOptions, collect_options, make_fetcher, make_rdap, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
 
@@ -124,9 +122,9 @@ async def _until_done_or_stopped(tasks: list[asyncio.Future], stop: Callable[[],
             await asyncio.wait(pending)
 
 
-def _resolver(options: SurveyOptions, known: Iterable[Answer] = ()) -> Resolver:
+def _resolver(options: SurveyOptions) -> Resolver:
     return Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
-                    concurrency=options.concurrency, qps=options.qps, known=known)
+                    concurrency=options.concurrency, qps=options.qps)
 
 
 def run_async(coroutine):
@@ -169,43 +167,18 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-# Definitive DNS answers of the last partition this process scanned, for the next partition of
-# the same run (``run_token``): shared provider hosts are then asked once per worker, not once per
-# partition, as the local executor's single resolver does. One run at a time is kept.
-_known: dict[str, list[Answer]] = {}
-_known_lock = threading.Lock()
-
-
-def scan_partition(domains: list[str], options: dict, kb_root: str | None = None,
-                   run_token: str | None = None) -> dict:
+def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> dict:
     """Worker task (process pool or Dask): scan one partition; its rows, and counters.
 
     In a --workers process, a stop from the parent ends the partition early with the rows
-    finished so far. ``run_token`` names the run, so that answers carry over between its partitions
-    in one worker (and never into another run).
+    finished so far.
     """
     kb, ip_table = _worker_state(kb_root)
     rows: list[SurveyRow] = []
     stop = _stop_event.is_set if _stop_event is not None else None
-    survey_options = SurveyOptions.from_dict(options)
-    with _known_lock:
-        known = _known.get(run_token, []) if run_token else []
-
-    async def scan() -> tuple[Counter, list[Answer]]:
-        async with _resolver(survey_options, known) as resolver:
-            counts = await scan_targets(kb, ip_table, domains, survey_options, rows.append, resolver, stop)
-            return counts, resolver.definitive()
-
-    counts, answers = run_async(scan())
-    if run_token:
-        with _known_lock:
-            _known.clear()
-            _known[run_token] = answers
+    counts = run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append,
+                                    stop=stop))
     return {"rows": rows, "dns_queries": counts["dns_queries"], "dns_answered": counts["dns_answered"], "kb_version": kb.version}
-
-
-def new_run_token(survey_id: int) -> str:
-    return f"{survey_id}-{uuid.uuid4().hex}"
 
 
 def partitions(store: SurveyStore, survey_id: int, size: int) -> Iterator[list[str]]:
@@ -256,7 +229,6 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
     per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers)).as_dict()
     totals: Counter = Counter()
     stop_event = multiprocessing.get_context().Event()
-    token = new_run_token(survey_id)
 
     def cancel(futures: set) -> None:
         stop_event.set()  # partitions running return their finished rows at once
@@ -265,7 +237,7 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
 
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(os.getpid(), stop_event)) as pool:
         run_window(partitions(store, survey_id, partition_size),
-                   lambda part: pool.submit(scan_partition, part, per_worker, kb_root, token),
+                   lambda part: pool.submit(scan_partition, part, per_worker, kb_root),
                    lambda futures: wait(futures, timeout=0.2, return_when=FIRST_COMPLETED).done,
                    workers * 3, lambda part: store_partitions(store, survey_id, [part], totals, progress),
                    stop, cancel)
