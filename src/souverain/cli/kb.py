@@ -22,6 +22,7 @@ from souverain.errors import KBValidationError, UsageError
 from souverain.kb.base import load_kb
 from souverain.kb.problems import Problem, line_of
 from souverain.kb.schema import KINDS
+from souverain.kb.search import search as kb_search
 from souverain.report import terminal
 from souverain.report.i18n import Translator
 
@@ -146,21 +147,11 @@ def search(text: str, kind: str | None, fmt: str, output: Path | None, lang: str
     """Find records whose id, name, aliases or fingerprints contain TEXT (case-insensitive)."""
     t = Translator(lang)
     knowledge = load_kb()
-    needle = text.lower()
-    hits = []
-    for rid, record in knowledge.records.items():
-        if kind and knowledge.kinds[rid] != kind:
-            continue
-        haystack = [rid, record.name, *getattr(record, "aliases", [])]
-        fingerprints = getattr(record, "fingerprints", None)
-        if fingerprints is not None:
-            haystack += [value for _, value in fingerprints.items()]
-        if any(needle in str(value).lower() for value in haystack):
-            hits.append(rid)
+    hits = kb_search(knowledge, text, kind)
     if not hits and fmt == "table":
         click.echo(t("kb.no_results", text=text), err=True)
         return
-    _rows_out(knowledge, sorted(hits), fmt, output, t)
+    _rows_out(knowledge, hits, fmt, output, t)
 
 
 @kb.command()

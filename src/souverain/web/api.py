@@ -193,17 +193,9 @@ async def get_compare(request: Request) -> Response:
 
 def search_kb(kb: Any, text: str, kind: str | None = None, limit: int = 100) -> list[dict[str, str]]:
     """Records whose id, name, aliases or fingerprints contain ``text`` (as `souverain kb search`)."""
-    needle = text.lower().strip()
-    hits = []
-    for rid, record in kb.records.items():
-        if kind and kb.kinds[rid] != kind:
-            continue
-        haystack = [rid, record.name, *getattr(record, "aliases", [])]
-        fingerprints = getattr(record, "fingerprints", None)
-        if fingerprints is not None:
-            haystack += [value for _, value in fingerprints.items()]
-        if any(needle in str(value).lower() for value in haystack):
-            hits.append({"id": rid, "kind": kb.kinds[rid], "name": record.name})
+    from souverain.kb.search import search
+
+    hits = [{"id": rid, "kind": kb.kinds[rid], "name": kb.records[rid].name} for rid in search(kb, text, kind)]
     return sorted(hits, key=lambda hit: (hit["kind"], hit["id"]))[:limit]
 
 
