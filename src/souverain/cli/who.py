@@ -156,7 +156,8 @@ def _domain_lines(item: dict, t: Translator) -> list[str]:
 def _render_registered(item: dict, t: Translator, title: str, width: int) -> str:
     """A network the KB has no operator for: its registered holder, country and seat laws."""
     network = item["network"]
-    lines = [t("who.registered", target=item["target"], asn=network["asn"], as_name=network.get("as_name") or "?",
+    key = "who.registered_asn" if item["target"].upper() == f"AS{network['asn']}" else "who.registered"
+    lines = [t(key, target=item["target"], asn=network["asn"], as_name=network.get("as_name") or "?",
                country=network["country"])]
     laws = item.get("laws", [])
     lines.append(t("who.registered_laws", laws=", ".join(t.law(law["id"], fallback=law["name"]) for law in laws))
