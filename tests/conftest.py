@@ -110,3 +110,16 @@ def _loopback_only(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket.socket, "sendto", sendto)
+
+
+WORLD = Path(__file__).parent / "data" / "world"
+
+
+@pytest.fixture(scope="session")
+def world_dns():
+    """The loopback test world's DNS server on 127.0.0.1, one for the whole session."""
+    from souverain.testing.dnsserver import DNSServer
+
+    server = DNSServer(WORLD / "zones").start()
+    yield server
+    server.stop()

@@ -1,3 +1,3 @@
 """Reuse the loopback test world of the scan tests."""
 
-from tests.scan.conftest import ip_table, world_dns  # noqa: F401
+from tests.scan.conftest import ip_table  # noqa: F401

@@ -12,16 +12,8 @@ from souverain.kb.base import load_kb
 from souverain.kb.ipasn import IPASNTable
 from souverain.model.scan import ScanResult
 from souverain.scan import ScanOptions, scan_domains
-from souverain.testing.dnsserver import DNSServer
 
 WORLD = Path(__file__).parents[1] / "data" / "world"
-
-
-@pytest.fixture(scope="session")
-def world_dns():
-    server = DNSServer(WORLD / "zones").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,3 @@
 """Reuse the loopback test world of the scan tests."""
 
-from tests.scan.conftest import ip_table, scan_world, world_dns  # noqa: F401
+from tests.scan.conftest import ip_table, scan_world  # noqa: F401

@@ -17,7 +17,6 @@ from souverain.testing.dnsserver import DNSServer
 from souverain.web.app import Settings, create_app
 from souverain.web.jobs import ScanSettings
 
-WORLD = Path(__file__).parents[1] / "data" / "world"
 # host label -> (type, address): one name per class the guard refuses, and a public one
 CLASSES = {
     "loopback": ("A", "127.0.0.1"), "loopback6": ("AAAA", "::1"), "private": ("A", "10.1.2.3"),
@@ -26,13 +25,6 @@ CLASSES = {
     "multicast": ("A", "224.0.0.5"), "multicast6": ("AAAA", "ff02::1"), "reserved": ("A", "240.0.0.1"),
     "unspecified": ("A", "0.0.0.0"), "mapped": ("AAAA", "::ffff:10.0.0.1"), "public": ("A", "9.9.9.9"),
 }
-
-
-@pytest.fixture(scope="session")
-def world_dns():
-    server = DNSServer(WORLD / "zones").start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")
