@@ -13,10 +13,9 @@ import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from souverain.kb.ownership import ultimate_controller
-from souverain.kb.schema import ALTERNATIVE_CATEGORIES, AlternativeCategory, Entity
+from souverain.kb.schema import ALTERNATIVE_CATEGORIES, AlternativeCategory
 from souverain.kb.schema import Alternative as AlternativeRecord
-from souverain.model.dependency import TIERS, Tier, tier_counts
+from souverain.model.dependency import TIERS, EntityRef, Tier, tier_counts
 from souverain.model.scan import (
     Alternative,
     Counts,
@@ -144,7 +143,7 @@ def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> 
             exposed.setdefault(dep.function, {})[dep.service.id] = wanted
     out: dict[str, tuple[Alternative, ...]] = {}
     for function, services in sorted(exposed.items()):
-        chosen: dict[str, tuple[AlternativeRecord, Entity, list[str], bool]] = {}
+        chosen: dict[str, tuple[AlternativeRecord, EntityRef, list[str], bool]] = {}
         for sid, wanted in sorted(services.items()):  # up to PER_SERVICE for each service found
             candidates = []
             for alt in kb.alternatives.values():
@@ -152,8 +151,10 @@ def alternatives_for(kb: KnowledgeBase, deps: list[Dependency], at: dt.date) -> 
                 fits = bool(wanted & set(alt.categories)) and (not alt.functions or function in alt.functions)
                 if alt.deprecated or not (named or fits):
                     continue
-                controller = ultimate_controller(kb, alt.vendor, at)
-                if controller is None or controller.country not in home:
+                if alt.vendor not in kb.entities:
+                    continue
+                controller = view.entity(alt.vendor).controller
+                if controller.country not in home:
                     continue
                 candidates.append((not named, alt.name, alt, controller))
             for not_named, _, alt, controller in sorted(candidates, key=lambda item: item[:2])[:PER_SERVICE]:
@@ -177,16 +178,12 @@ def _secnumcloud(kb: KnowledgeBase, vendor: str, service_id: str | None) -> bool
     """A SecNumCloud qualification held (not in progress) by the service or an assessed offer of the vendor."""
     service = kb.services.get(service_id) if service_id else None
     certifications = list(service.certifications) if service else []
-    for rid, record in kb.records.items():
-        if kb.kinds[rid] == "assessments" and getattr(record, "provider", None) == vendor:
-            certifications += getattr(record, "certifications", [])
+    certifications += [c for a in kb.assessments.values() if a.provider == vendor for c in a.certifications]
     return any("secnumcloud" in c.scheme.lower() and c.status == "certified" for c in certifications)
 
 
 def _assessment(kb: KnowledgeBase, vendor: str, service_id: str | None) -> str | None:
     """The CSF assessment of the alternative's own service, else of an offer of its vendor."""
-    assessed = sorted((rid, record) for rid, record in kb.records.items() if kb.kinds[rid] == "assessments")
-    for rid, record in assessed:
-        if service_id and getattr(record, "service", None) == service_id:
-            return rid
-    return next((rid for rid, record in assessed if getattr(record, "provider", None) == vendor), None)
+    assessed = sorted(kb.assessments.items())
+    own = next((rid for rid, a in assessed if service_id and a.service == service_id), None)
+    return own or next((rid for rid, a in assessed if a.provider == vendor), None)

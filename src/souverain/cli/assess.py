@@ -54,7 +54,7 @@ def _load(kb, offer: str | None, answers: Path | None):
                           sources=entity.sources, as_of=entity.as_of)
     record = kb.records.get(offer or "")
     if record is None or kb.kinds.get(offer) != "assessments":
-        known = ", ".join(sorted(r for r, k in kb.kinds.items() if k == "assessments")[:12])
+        known = ", ".join(sorted(kb.assessments)[:12])
         raise UsageError(f"no assessment {offer!r} in the knowledge base (e.g. {known}...); "
                          "see `souverain kb list --kind assessments`, or give --answers FILE")
     return record

@@ -11,6 +11,7 @@ from souverain.errors import KBValidationError
 from souverain.kb.loader import DATA_DIR, RawRecord, load_records
 from souverain.kb.schema import (
     Alternative,
+    Assessment,
     Entity,
     Framework,
     FunctionInfo,
@@ -48,6 +49,7 @@ class KnowledgeBase:
         self.alternatives: dict[str, Alternative] = self._of("alternatives", Alternative)
         self.regions: dict[str, Region] = self._of("regions", Region)
         self.frameworks: dict[str, Framework] = self._of("frameworks", Framework)
+        self.assessments: dict[str, Assessment] = self._of("assessments", Assessment)
         self.functions: dict[str, FunctionInfo] = self._of("functions", FunctionInfo)
         self.views: dict[dt.date, KBView] = {}  # kb.at(date), kept for reuse
 

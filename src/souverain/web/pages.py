@@ -234,7 +234,7 @@ async def record_page(request: Request) -> Response:
 # -- assess and compare ------------------------------------------------------------------
 def _offers() -> list[tuple[str, str]]:
     kb = api.knowledge()
-    return sorted((rid, kb.records[rid].name) for rid, kind in kb.kinds.items() if kind == "assessments")
+    return sorted((rid, record.name) for rid, record in kb.assessments.items())
 
 
 async def assess_page(request: Request) -> Response:
