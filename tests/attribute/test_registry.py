@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from souverain.attribute.registry import attribute_registry, registries
+from souverain.attribute.registry import attribute_registry
 from souverain.cli.main import cli
 from souverain.collect.observation import ObservationBuilder
 from souverain.errors import KBValidationError
@@ -61,7 +61,7 @@ def test_bad_tld_is_refused(tmp_path, mini_records):
 
 
 def test_bundled_kb_names_the_registry_of_every_eu_eea_cctld_and_the_largest_gtlds():
-    index = registries(load_kb())
+    index = load_kb().indexes.registries
     wanted = [*EU_EEA_CCTLDS, "ch", "uk", "com", "net", "org", "info", "eu", "io"]
     assert [tld for tld in wanted if tld not in index] == []
     assert index["fr"] == "afnic" and index["com"] == "verisign" and index["eu"] == "eurid"

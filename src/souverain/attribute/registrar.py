@@ -9,29 +9,16 @@ with its reason.
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
 from souverain.model.dependency import Dependency
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb.view import KBView
     from souverain.model.observation import DomainObservation
 
 FUNCTION = "domain.registrar"
-_INDEXES: weakref.WeakKeyDictionary[KnowledgeBase, dict[int, str]] = weakref.WeakKeyDictionary()
-
-
-def registrars(kb: KnowledgeBase) -> dict[int, str]:
-    """IANA registrar id -> entity id (built once per loaded KB)."""
-    index = _INDEXES.get(kb)
-    if index is None:
-        index = {entity.iana_registrar_id: eid for eid, entity in sorted(kb.entities.items())
-                 if entity.iana_registrar_id is not None}
-        _INDEXES[kb] = index
-    return index
 
 
 def attribute_registrar(view: KBView, obs: DomainObservation) -> list[Dependency]:
@@ -46,7 +33,7 @@ def attribute_registrar(view: KBView, obs: DomainObservation) -> list[Dependency
                                  evidence=[item.id], error=str(detail.get("error", "")))]
     name = detail.get("registrar") or "?"
     iana_id = detail.get("iana_registrar_id")
-    entity_id = registrars(view.kb).get(iana_id) if isinstance(iana_id, int) else None
+    entity_id = view.kb.indexes.registrars.get(iana_id) if isinstance(iana_id, int) else None
     if entity_id is not None:
         dep = dependency.build(view, obs.domain, FUNCTION, status="identified", confidence="high",
                                reason="registrar-iana", entity_id=entity_id, subject=name, evidence=[item.id],

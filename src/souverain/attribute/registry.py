@@ -9,28 +9,16 @@ like those of any operator (ownership chain at the scan's date).
 from __future__ import annotations
 
 import dataclasses
-import weakref
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
 
 if TYPE_CHECKING:
-    from souverain.kb.base import KnowledgeBase
     from souverain.kb.view import KBView
     from souverain.model.dependency import Dependency
     from souverain.model.observation import DomainObservation
 
 FUNCTION = "domain.registry"
-_INDEXES: weakref.WeakKeyDictionary[KnowledgeBase, dict[str, str]] = weakref.WeakKeyDictionary()
-
-
-def registries(kb: KnowledgeBase) -> dict[str, str]:
-    """TLD -> id of the entity that runs its registry (built once per loaded KB)."""
-    index = _INDEXES.get(kb)
-    if index is None:
-        index = {tld: eid for eid, entity in sorted(kb.entities.items()) for tld in entity.registry_tlds}
-        _INDEXES[kb] = index
-    return index
 
 
 def tld_of(domain: str) -> str:
@@ -40,7 +28,7 @@ def tld_of(domain: str) -> str:
 def attribute_registry(view: KBView, obs: DomainObservation) -> list[Dependency]:
     evidence = [item.id for item in obs.evidence if item.source == "kb" and item.kind == "tld"]
     tld = tld_of(obs.domain)
-    entity_id = registries(view.kb).get(tld)
+    entity_id = view.kb.indexes.registries.get(tld)
     if entity_id is None:
         return [dependency.build(view, obs.domain, FUNCTION, status="unknown", confidence="low",
                                  reason="registry-unknown", subject=tld, evidence=evidence, tld=tld)]

@@ -47,6 +47,8 @@ class Indexes:
     purl: dict[str, list[tuple[str, str]]] = dataclasses.field(default_factory=dict)  # type -> [(namespace, service)]
     supplier: dict[str, str] = dataclasses.field(default_factory=dict)  # lowercase name -> service
     kubernetes: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (prefix, service), longest first
+    registries: dict[str, str] = dataclasses.field(default_factory=dict)  # TLD -> entity running its registry
+    registrars: dict[int, str] = dataclasses.field(default_factory=dict)  # IANA registrar id -> entity
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -93,7 +95,11 @@ class Indexes:
         for namespaces in purl.values():
             namespaces.sort(key=lambda item: -len(item[0]))
         kubernetes.sort(key=lambda item: -len(item[0]))
-        return cls(hosts, txt, ca, asn, header, urls, loaders, domains, terraform, purl, supplier, kubernetes)
+        entities = sorted(kb.entities.items())
+        registries = {tld: eid for eid, entity in entities for tld in entity.registry_tlds}
+        registrars = {entity.iana_registrar_id: eid for eid, entity in entities if entity.iana_registrar_id is not None}
+        return cls(hosts, txt, ca, asn, header, urls, loaders, domains, terraform, purl, supplier, kubernetes,
+                   registries, registrars)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
