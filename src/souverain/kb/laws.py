@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from souverain.kb.ownership import ChainLink, control_chain
-from souverain.kb.schema import Law, LawStatus, ServiceRole
+from souverain.kb.schema import ROLES_BY_CATEGORY, Law, LawStatus, ServiceRole
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -75,12 +75,6 @@ def render_path(path: Sequence[ChainLink]) -> str:
     return text
 
 
-# Every KB service stores or carries its customers' data; networks, clouds and CDNs also give
-# access to the equipment. A certificate authority signs certificates and holds no customer data.
-_NO_ROLES: frozenset[str] = frozenset({"certificate-authority"})
-_EQUIPMENT: frozenset[str] = frozenset({"hosting-network", "cloud", "cdn"})
-
-
 def entity_roles(kb: KnowledgeBase, entity_id: str, at: dt.date) -> frozenset[ServiceRole]:
     """The kinds of service ``entity_id`` provides, itself or through an entity it controls at
     ``at``: declared (``provides``), else those of the KB services each operates. Empty when
@@ -90,13 +84,11 @@ def entity_roles(kb: KnowledgeBase, entity_id: str, at: dt.date) -> frozenset[Se
         if entity.provides is not None and _controls(kb, entity_id, entity.id, at):
             roles |= set(entity.provides)
     for service in kb.services.values():
-        if service.category in _NO_ROLES or service.operator not in kb.entities:
+        if not ROLES_BY_CATEGORY[service.category] or service.operator not in kb.entities:
             continue
         declared = kb.entities[service.operator].provides
         if declared is None and _controls(kb, entity_id, service.operator, at):
-            roles |= {"electronic-communication", "remote-computing"}
-            if service.category in _EQUIPMENT:
-                roles.add("equipment-access")
+            roles |= set(ROLES_BY_CATEGORY[service.category])
     return frozenset(roles)
 
 

@@ -366,6 +366,18 @@ AlternativeCategory = Literal[
 ]
 
 
+# The kinds of service (``ServiceRole``) an operator provides by running a service of each category,
+# for laws scoped to them (kb/laws.py): every category stores or carries its customers' data except
+# a certificate authority; networks, clouds and CDNs also give access to the equipment.
+_DATA: tuple[ServiceRole, ...] = ("electronic-communication", "remote-computing")
+_EQUIPMENT: tuple[ServiceRole, ...] = (*_DATA, "equipment-access")
+ROLES_BY_CATEGORY: dict[ServiceCategory, tuple[ServiceRole, ...]] = {
+    category: () if category == "certificate-authority"
+    else _EQUIPMENT if category in ("hosting-network", "cloud", "cdn")
+    else _DATA
+    for category in get_args(ServiceCategory)
+}
+
 # Which kinds of alternative can replace a service of each category. Empty: only alternatives that
 # name the service in ``replaces`` are proposed (a SaaS or an ad network has no generic substitute).
 ALTERNATIVE_CATEGORIES: dict[ServiceCategory, tuple[AlternativeCategory, ...]] = {
