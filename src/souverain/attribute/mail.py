@@ -213,7 +213,7 @@ def _collect_signals(view: KBView, obs: DomainObservation) -> dict[str, list[tup
             add(idx.match_host(target, ("dkim",)), f"dkim:{selector}", STRONG, info.evidence)
     for template, resolved in obs.derived.items():
         if resolved.addresses:
-            owner = next((s.id for s in kb.services.values() if template in s.fingerprints.derived_hosts), None)
+            owner = idx.derived.get(template)
             if owner:
                 add(idx.match_host(resolved.host, ("mx",)) or _service_match(owner), "derived-host", WEAK,
                     resolved.evidence[0] if resolved.evidence else None)

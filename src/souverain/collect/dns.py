@@ -231,6 +231,7 @@ class Resolver:
         qps: float | None = None,
         cache_size: int = 50_000,
         recursion: bool = True,
+        known: Iterable[Answer] = (),
     ) -> None:
         self.nameservers = list(nameservers or system_nameservers())
         self.timeout = timeout
@@ -246,6 +247,9 @@ class Resolver:
         # (name, type) -> Answer once known, or the _Query still in flight (its waiters share it)
         self._cache: collections.OrderedDict[tuple[str, str], Answer | _Query] = collections.OrderedDict()
         self._cache_size = cache_size
+        for answer in known:  # shared answers of an earlier resolver of the same run (``shared_answers``)
+            self._cache[(answer.name, answer.rdtype)] = answer
+        self._shared: set[tuple[str, str]] = set()  # keys asked again while cached: shared names
         self._rotate = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
@@ -296,6 +300,8 @@ class Resolver:
         if cached is not None:
             self._cache.move_to_end(key)
             self.stats["cache_hits"] += 1
+            if len(self._shared) < self._cache_size:
+                self._shared.add(key)
             if type(cached) is _Query:
                 cached.waiters.append(waiter)
             else:
@@ -318,6 +324,11 @@ class Resolver:
         else:
             self._waiting.append(query)
         return waiter
+
+    def shared_answers(self) -> list[Answer]:
+        """The definitive answers asked for again after they were cached (shared provider hosts,
+        not one domain's own names): ``known`` for the next resolver of the same survey run."""
+        return [item for key in self._shared if type(item := self._cache.get(key)) is Answer]
 
     @property
     def _running_loop(self) -> asyncio.AbstractEventLoop:
@@ -471,8 +482,10 @@ class Resolver:
         except dnswire.WireError as exc:
             return self._answer(query, "FORMERR", tcp=tcp, error=f"malformed response: {exc}")
         rdtype = query.key[1]
-        if rcode == "NOERROR" and not any(r.rdtype == rdtype for r in answers):
-            rcode = "NODATA" if not any(r.rdtype == "CNAME" for r in answers) else "NOERROR"
+        if rcode == "NOERROR":
+            types = {r.rdtype for r in answers}
+            if rdtype not in types and "CNAME" not in types:
+                rcode = "NODATA"
         elif rcode not in STATUSES:
             rcode = "ERROR"
         return self._answer(query, rcode, records=answers, tcp=tcp)

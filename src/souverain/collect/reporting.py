@@ -11,6 +11,7 @@ Records are untrusted text: at most ``MAX_DESTINATIONS`` per record, every host 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import urllib.parse
 
@@ -57,6 +58,7 @@ def external(host: str, domain: str) -> bool:
     return organisational_domain(host) != organisational_domain(domain)
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a survey asks it for the same report hosts again and again
 def organisational_domain(host: str) -> str:
     """The registrable domain (public suffix + 1 label, RFC 7489 §3.2), or ``host`` itself."""
     try:

@@ -25,6 +25,7 @@ macro (``%{i}...``) cannot be expanded without a sender and is not followed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from souverain.collect.dns import Answer, Resolver
 
@@ -81,6 +82,10 @@ def parse_spf(text: str) -> SPFRecord:
             errors.append(f"{name} without a domain")
         terms.append(Term(qualifier, name, value.lower().rstrip(".")))
     return SPFRecord(text, terms, errors)
+
+
+# the same provider records are read for thousands of domains; the parse is pure and only read
+_parsed = functools.lru_cache(maxsize=4096)(parse_spf)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +179,7 @@ async def expand_spf(resolver: Resolver, domain: str, first: Answer | None = Non
             return
         if len(spf) > 1:
             permerror("multiple-records", path, str(len(spf)))
-        record = parse_spf(spf[0])
+        record = _parsed(spf[0])
         result.records[name] = record.text
         for problem in record.errors:
             permerror("syntax", path, problem)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "registry")
 # prefixes that name the public registry in a Terraform provider source address
 TERRAFORM_REGISTRIES = ("registry.terraform.io/", "registry.opentofu.org/")
+_MEMO_SIZE = 20_000  # hosts remembered by ``match_host`` (cleared when full: bounded memory)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,11 @@ class Indexes:
     kubernetes: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (prefix, service), longest first
     registries: dict[str, str] = dataclasses.field(default_factory=dict)  # TLD -> entity running its registry
     registrars: dict[int, str] = dataclasses.field(default_factory=dict)  # IANA registrar id -> entity
+    # derived-host template -> the first service (in KB order, deprecated ones included) that lists it
+    derived: dict[str, str] = dataclasses.field(default_factory=dict)
+    # (host, kinds) -> match_host's answer: a survey matches the same provider hosts for every domain
+    _host_memo: dict[tuple[str, tuple[str, ...] | None], Match | None] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -98,11 +104,25 @@ class Indexes:
         entities = sorted(kb.entities.items())
         registries = {tld: eid for eid, entity in entities for tld in entity.registry_tlds}
         registrars = {entity.iana_registrar_id: eid for eid, entity in entities if entity.iana_registrar_id is not None}
+        derived: dict[str, str] = {}
+        for service in kb.services.values():
+            for template in service.fingerprints.derived_hosts:
+                derived.setdefault(template, service.id)
         return cls(hosts, txt, ca, asn, header, urls, loaders, domains, terraform, purl, supplier, kubernetes,
-                   registries, registrars)
+                   registries, registrars, derived)
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
+        key = (host, kinds if kinds is None or type(kinds) is tuple else tuple(kinds))
+        memo = self._host_memo
+        if key in memo:
+            return memo[key]
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        found = memo[key] = self._match_host(host, kinds)
+        return found
+
+    def _match_host(self, host: str, kinds: tuple[str, ...] | None) -> Match | None:
         try:
             name = normalise_host(host)
         except ValueError:

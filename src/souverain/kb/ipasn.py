@@ -42,6 +42,7 @@ BUNDLED = Path(__file__).parent / "bundled" / "ipasn.bin"
 SOURCE_FILES = ("asn-ipv4.csv", "asn-ipv6.csv")  # what ``build`` reads, in the @ip-location-db/asn layout
 COUNTRY_FILES = ("asn-country-ipv4.csv", "asn-country-ipv6.csv")  # the @ip-location-db/asn-country layout
 FORMAT = 2
+_MEMO_SIZE = 20_000  # addresses remembered by ``lookup`` (cleared when full: bounded memory)
 _SECTIONS_V1 = ("v4_starts", "v4_ends", "v4_asns", "v6_starts", "v6_ends", "v6_asns", "names")
 _SECTIONS = (*_SECTIONS_V1, "country_asns", "country_codes")
 _TYPECODES = {"v4_starts": "I", "v4_ends": "I", "v4_asns": "I", "v6_starts": "Q", "v6_ends": "Q", "v6_asns": "I",
@@ -69,6 +70,8 @@ class IPASNTable:
         self.meta = meta
         self._codes = country_codes
         self._a.setdefault("country_asns", array.array("I"))
+        # address text -> its match: a survey looks up the same provider addresses for thousands of domains
+        self._memo: dict[str, ASNMatch | None] = {}
 
     # -- loading ----------------------------------------------------------------------------
     @classmethod
@@ -127,6 +130,17 @@ class IPASNTable:
 
     # -- queries ----------------------------------------------------------------------------
     def lookup(self, address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> ASNMatch | None:
+        if type(address) is str:
+            memo = self._memo
+            if address in memo:
+                return memo[address]
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            found = memo[address] = self._lookup(address)
+            return found
+        return self._lookup(address)
+
+    def _lookup(self, address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> ASNMatch | None:
         ip = ipaddress.ip_address(address)
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
             ip = ip.ipv4_mapped

@@ -16,6 +16,7 @@ from souverain.errors import DataError, UsageError
 from souverain.store.surveys import SurveyStore
 from souverain.survey.runner import (
     SurveyOptions,
+    new_run_token,
     partitions,
     run_window,
     scan_partition,
@@ -43,6 +44,7 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     totals: Counter = Counter()
     per_task = options.as_dict()
+    token = new_run_token(survey_id)
 
     def wait_first(futures: set) -> set:
         cancelled = {future for future in futures if future.cancelled()}
@@ -62,7 +64,7 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
     try:
         window = 3 * max(1, sum(client.nthreads().values()))
         run_window(partitions(store, survey_id, partition_size),
-                   lambda part: client.submit(scan_partition, part, per_task, kb_root, pure=False),
+                   lambda part: client.submit(scan_partition, part, per_task, kb_root, token, pure=False),
                    wait_first, window, finished, stop, lambda futures: client.cancel(list(futures)))
     finally:
         if client is not scheduler:

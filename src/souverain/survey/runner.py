@@ -20,14 +20,16 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
-from souverain.collect.dns import Resolver, answered
+from souverain.collect.dns import Answer, Resolver, answered
 from souverain.scan import ScanOptions, collect_options, make_fetcher, make_rdap, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
 
@@ -122,9 +124,9 @@ async def _until_done_or_stopped(tasks: list[asyncio.Future], stop: Callable[[],
             await asyncio.wait(pending)
 
 
-def _resolver(options: SurveyOptions) -> Resolver:
+def _resolver(options: SurveyOptions, known: Iterable[Answer] = ()) -> Resolver:
     return Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
-                    concurrency=options.concurrency, qps=options.qps)
+                    concurrency=options.concurrency, qps=options.qps, known=known)
 
 
 def run_async(coroutine):
@@ -167,17 +169,44 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def scan_partition(domains: list[str], options: dict, kb_root: str | None = None) -> dict:
+# The shared DNS answers (names asked by more than one domain: provider hosts, SPF includes) of
+# the last partition this process scanned, for the next partition of the same run (``run_token``):
+# each partition's resolver then starts warm, as the local executor's single resolver is. Only
+# the answers asked again are carried, not the whole cache (a copy of every answer per partition
+# cost more than it saved, session 4), and only within one run.
+_carried: dict[str, list[Answer]] = {}
+_carried_lock = threading.Lock()
+
+
+def new_run_token(survey_id: int) -> str:
+    return f"{survey_id}-{uuid.uuid4().hex}"
+
+
+def scan_partition(domains: list[str], options: dict, kb_root: str | None = None,
+                   run_token: str | None = None) -> dict:
     """Worker task (process pool or Dask): scan one partition; its rows, and counters.
 
     In a --workers process, a stop from the parent ends the partition early with the rows
-    finished so far.
+    finished so far. With ``run_token`` (one per run), the shared answers of this process's
+    previous partition of the same run are known from the start (and never those of another run).
     """
     kb, ip_table = _worker_state(kb_root)
     rows: list[SurveyRow] = []
     stop = _stop_event.is_set if _stop_event is not None else None
-    counts = run_async(scan_targets(kb, ip_table, domains, SurveyOptions.from_dict(options), rows.append,
-                                    stop=stop))
+    survey_options = SurveyOptions.from_dict(options)
+    with _carried_lock:
+        known = _carried.get(run_token, []) if run_token else []
+
+    async def scan() -> tuple[Counter, list[Answer]]:
+        async with _resolver(survey_options, known) as resolver:
+            counts = await scan_targets(kb, ip_table, domains, survey_options, rows.append, resolver, stop)
+            return counts, resolver.shared_answers() if run_token else []
+
+    counts, shared = run_async(scan())
+    if run_token:
+        with _carried_lock:
+            _carried.clear()  # one run at a time
+            _carried[run_token] = shared
     return {"rows": rows, "dns_queries": counts["dns_queries"], "dns_answered": counts["dns_answered"], "kb_version": kb.version}
 
 
@@ -229,6 +258,7 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
     per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers)).as_dict()
     totals: Counter = Counter()
     stop_event = multiprocessing.get_context().Event()
+    token = new_run_token(survey_id)
 
     def cancel(futures: set) -> None:
         stop_event.set()  # partitions running return their finished rows at once
@@ -237,7 +267,7 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
 
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(os.getpid(), stop_event)) as pool:
         run_window(partitions(store, survey_id, partition_size),
-                   lambda part: pool.submit(scan_partition, part, per_worker, kb_root),
+                   lambda part: pool.submit(scan_partition, part, per_worker, kb_root, token),
                    lambda futures: wait(futures, timeout=0.2, return_when=FIRST_COMPLETED).done,
                    workers * 3, lambda part: store_partitions(store, survey_id, [part], totals, progress),
                    stop, cancel)
