@@ -159,3 +159,17 @@ def test_check_finds_broken_tables():
     assert table([1], [5], [2, 1], b"ITFR").check() == ["countries: ASNs not in strictly ascending order"]
     assert table([1], [5], [1], b"I").check() == ["countries: codes and ASNs differ in length"]
     assert table([1], [5], [1], b"I1").check() == ["countries: a code is not two letters"]
+
+
+def test_lookup_memo_is_bounded_and_answers_alike(tmp_path, monkeypatch):
+    (tmp_path / "v4.csv").write_text('192.0.2.0,192.0.2.255,64500,"Example, Inc."\n')
+    (tmp_path / "v6.csv").write_text("")
+    ipasn.build(tmp_path / "v4.csv", tmp_path / "v6.csv", tmp_path / "t.bin", {"date": "2026-11-28"})
+    table = ipasn.IPASNTable.load(tmp_path / "t.bin")
+    monkeypatch.setattr(ipasn, "_MEMO_SIZE", 4)
+    for n in range(20):
+        address = f"192.0.2.{n}"
+        assert table.lookup(address) == table._lookup(address) == table.lookup(address)
+        assert table.lookup(address).address == address
+    assert table.lookup("198.51.100.1") is None and table.lookup("198.51.100.1") is None
+    assert len(table._memo) <= 4

@@ -57,3 +57,30 @@ def test_txt_prefix_case_insensitive(mini_kb_dir):
     idx = load_kb(mini_kb_dir).indexes
     assert idx.match_txt('"EUSUB-VERIFY=abc"').service == "eusub-mail"
     assert idx.match_txt("xeusub-verify=abc") is None
+
+
+def test_host_match_memo_answers_as_the_index_does(mini_kb_dir, monkeypatch):
+    """The survey's memo of match_host: same answers, repeated or not, and bounded."""
+    from souverain.kb import indexes
+
+    idx = load_kb(mini_kb_dir).indexes
+    hosts = ["x.mail.protection.example-cloud.com", "cdn.example-cloud.com", "evilexample-cloud.com",
+             "MAIL.PROTECTION.EXAMPLE-CLOUD.COM.", "a.example-cloud.com"]
+    for kinds in (None, ("mx",), ("cname",), ["cname"]):
+        for host in hosts * 2:
+            plain = idx._match_host(host, tuple(kinds) if kinds else None)
+            assert idx.match_host(host, kinds) == plain
+    monkeypatch.setattr(indexes, "_MEMO_SIZE", 3)
+    for n in range(10):
+        idx.match_host(f"h{n}.example-cloud.com")
+    assert len(idx._host_memo) <= 3
+    assert idx.match_host("cdn.example-cloud.com").service == "usparent-web"
+
+
+def test_derived_host_owner_is_indexed():
+    kb = load_kb(None)  # the bundled KB: Exchange Online's derived host
+    expected = {}
+    for service in kb.services.values():
+        for template in service.fingerprints.derived_hosts:
+            expected.setdefault(template, service.id)
+    assert expected and kb.indexes.derived == expected
