@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 HOST_KINDS = ("mx", "spf", "dkim", "autodiscover", "report", "ns", "cname", "host", "registry")
 # prefixes that name the public registry in a Terraform provider source address
 TERRAFORM_REGISTRIES = ("registry.terraform.io/", "registry.opentofu.org/")
-_MEMO_SIZE = 20_000  # hosts remembered by ``match_host`` (cleared when full: bounded memory)
+_MEMO_SIZE = 2_048  # hosts remembered by ``match_host`` (cleared when full: bounded memory)
 
 
 @dataclasses.dataclass(frozen=True)
