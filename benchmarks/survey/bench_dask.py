@@ -45,7 +45,7 @@ def survey(work: Path, names: Path, label: str, extra: list[str], args) -> dict:
     db.unlink(missing_ok=True)
     cmd = [args.souverain, "survey", "run", str(names), "--nameserver", f"127.0.0.1:{bench.PORT}",
            "--functions", "mail,dns", "--db", f"sqlite:///{db}", "--name", label, "--timeout", "2",
-           "--concurrency", str(args.concurrency), "--quiet", *extra]
+           "--concurrency", str(args.concurrency), *extra]  # not --quiet: it drops the "done:" summary read here
     started = time.monotonic()
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
