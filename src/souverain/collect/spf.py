@@ -85,7 +85,7 @@ def parse_spf(text: str) -> SPFRecord:
 
 
 # the same provider records are read for thousands of domains; the parse is pure and only read
-_parsed = functools.lru_cache(maxsize=4096)(parse_spf)
+_parsed = functools.lru_cache(maxsize=256)(parse_spf)
 
 
 @dataclasses.dataclass(frozen=True)
