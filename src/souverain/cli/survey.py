@@ -346,11 +346,13 @@ def diff(run_a, run_b, fmt, db_url, output, lang) -> None:
         import csv
         import io
 
+        from souverain.report.formulas import safe_cell
+
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=["domain", "function", "before", "after", "foreign_before",
                                                     "foreign_after"], lineterminator="\n")
         writer.writeheader()
-        writer.writerows(moves)
+        writer.writerows({key: safe_cell(value) for key, value in move.items()} for move in moves)
         emit(buffer.getvalue(), output)
     else:
         from souverain.cli.options import display_names
