@@ -71,11 +71,28 @@ def test_bad_inventory_stops_before_any_query(dns: DNSServer, tmp_path: Path) ->
     assert result.exit_code == 2 and "bad.json:1: not valid JSON" in result.output
 
 
-def test_history_tracks_inventory_dependencies(dns: DNSServer, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'scans.db'}"
-    scan(dns, "--db", db)
-    scan(dns, "--db", db, "--inventory", str(DATA / "terraform-plan.json"))
+def history(db: str) -> dict:
     result = CliRunner().invoke(cli, ["history", "web.test", "--db", db, "--format", "json"])
     assert result.exit_code == 0, result.output
-    changes = json.loads(result.stdout)["changes"]
-    assert any(c["function"] == "cloud.compute" and any("Amazon" in item for item in c["after"]) for c in changes)
+    return json.loads(result.stdout)
+
+
+def test_history_compares_inventories_only_between_scans_that_read_them(dns: DNSServer, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'scans.db'}"
+    plan = json.loads((DATA / "terraform-plan.json").read_text(encoding="utf-8"))
+    first = tmp_path / "first.json"  # the same plan before its storage module (Scaleway, Azure) was added
+    first.write_text(json.dumps({**plan, "planned_values": {"root_module": {
+        "resources": plan["planned_values"]["root_module"]["resources"]}}}), encoding="utf-8")
+    scan(dns, "--db", db, "--inventory", str(first))
+    scan(dns, "--db", db, "--inventory", str(DATA / "terraform-plan.json"))
+    scan(dns, "--db", db)  # no inventory read: its dependencies are not "removed"
+    scan(dns, "--db", db, "--inventory", str(DATA / "terraform-plan.json"))  # nor "added" back
+    found = history(db)
+    ids = [s["id"] for s in found["scans"]]
+    cloud = [c for c in found["changes"] if c["function"] == "cloud.compute"]
+    assert len(cloud) == 1 and (cloud[0]["scan_before"], cloud[0]["scan_after"]) == (ids[0], ids[1])
+    assert any("Scaleway" in item for item in cloud[0]["after"])
+    assert not any("Scaleway" in item for item in cloud[0]["before"])
+    assert not [c for c in found["changes"] if c["scan_after"] in ids[2:]], found["changes"]
+    skipped = {(n["scan_before"], n["scan_after"]): n["functions"] for n in found["not_compared"]}
+    assert "cloud.compute" in skipped[(ids[1], ids[2])] and "cloud.compute" in skipped[(ids[2], ids[3])]

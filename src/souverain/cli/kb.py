@@ -232,6 +232,21 @@ def _package(folder: Path, default: str) -> dict[str, str]:
     return found
 
 
+@kb.command("update-rdap")
+@click.option("--from", "source", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              metavar="FILE", help="IANA's RDAP bootstrap for domain names (https://data.iana.org/rdap/dns.json).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              callback=lambda _c, _p, v: v if v is None else check_output_path(v),
+              help="Where to write it (default: the bundled file).")
+@handle_errors
+def update_rdap(source: Path, out: Path | None) -> None:
+    """Replace the bundled RDAP bootstrap (the RDAP server of every TLD, for the registrar look-up)
+    with a checked copy of IANA's dns.json; prints its publication date and counts."""
+    from souverain.kb import rdapboot
+
+    click.echo(to_json(rdapboot.write_bootstrap(rdapboot.read_bootstrap(source), out or rdapboot.BUNDLED)))
+
+
 @kb.command("update-ipasn")
 @click.option("--from", "source_dir", required=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               callback=_source_dir, help="Folder with asn-ipv4.csv and asn-ipv6.csv (the @ip-location-db/asn layout).")

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from souverain.errors import DataError
 from souverain.inventory.items import Item, clip, pointer
-from souverain.inventory.jsonfile import expect, read_json
+from souverain.inventory.jsonfile import ARRAY, expect, read_json
 from souverain.kb.psl import PublicSuffixList
 
 
 def read(path: Path) -> Iterator[Item]:
-    doc = expect(read_json(path), dict, path, "", "not a HAR file (an object is expected)")
+    doc = expect(read_json(path, streams=(("log", "entries"),), keep=(("log", "pages"),)), dict, path, "",
+                 "not a HAR file (an object is expected)")
     log = expect(doc.get("log"), dict, path, "/log", "not a HAR file (no log object)")
-    entries = expect(log.get("entries"), list, path, "/log/entries", "not a HAR file (no log.entries list)")
+    entries = expect(log.get("entries"), ARRAY, path, "/log/entries", "not a HAR file (no log.entries list)")
     psl = PublicSuffixList.bundled()
     own: set[str] = set()
     pages = log.get("pages") if isinstance(log.get("pages"), list) else []

@@ -16,11 +16,12 @@ from typing import Any
 
 from souverain.errors import DataError
 from souverain.inventory.items import Item, clip, pointer
-from souverain.inventory.jsonfile import MAX_DEPTH, expect, read_json
+from souverain.inventory.jsonfile import ARRAY, MAX_DEPTH, expect, read_json
 
 
 def read_cyclonedx(path: Path) -> Iterator[Item]:
-    doc = expect(read_json(path), dict, path, "", "not a CycloneDX document (an object is expected)")
+    doc = expect(read_json(path, streams=(("components",), ("services",)), keep=(("bomFormat",), ("specVersion",))),
+                 dict, path, "", "not a CycloneDX document (an object is expected)")
     if doc.get("bomFormat") != "CycloneDX":
         raise DataError(f"{path}#/bomFormat: not a CycloneDX JSON document (bomFormat is not \"CycloneDX\")")
     yield from _components(path, doc.get("components", []), ("components",), 0)
@@ -30,7 +31,7 @@ def read_cyclonedx(path: Path) -> Iterator[Item]:
 def _components(path: Path, components: Any, where: tuple, depth: int) -> Iterator[Item]:
     if depth > MAX_DEPTH:
         raise DataError(f"{path}#{pointer(*where)}: components nested more than {MAX_DEPTH} deep")
-    for index, component in enumerate(expect(components, list, path, pointer(*where), "a list is expected")):
+    for index, component in enumerate(expect(components, ARRAY, path, pointer(*where), "a list is expected")):
         at = (*where, index)
         component = expect(component, dict, path, pointer(*at), "a component object is expected")
         supplier = _name(component.get("supplier")) or _name(component.get("manufacturer")) \
@@ -47,7 +48,7 @@ def _components(path: Path, components: Any, where: tuple, depth: int) -> Iterat
 def _services(path: Path, services: Any, where: tuple, depth: int) -> Iterator[Item]:
     if depth > MAX_DEPTH:
         raise DataError(f"{path}#{pointer(*where)}: services nested more than {MAX_DEPTH} deep")
-    for index, service in enumerate(expect(services, list, path, pointer(*where), "a list is expected")):
+    for index, service in enumerate(expect(services, ARRAY, path, pointer(*where), "a list is expected")):
         at = (*where, index)
         service = expect(service, dict, path, pointer(*at), "a service object is expected")
         endpoints = service.get("endpoints", [])
@@ -66,10 +67,11 @@ def _name(value: Any) -> str | None:
 
 
 def read_spdx(path: Path) -> Iterator[Item]:
-    doc = expect(read_json(path), dict, path, "", "not an SPDX document (an object is expected)")
+    doc = expect(read_json(path, streams=(("packages",),), keep=(("spdxVersion",),)), dict, path, "",
+                 "not an SPDX document (an object is expected)")
     if not str(doc.get("spdxVersion", "")).startswith("SPDX-"):
         raise DataError(f"{path}#/spdxVersion: not an SPDX JSON document (no spdxVersion \"SPDX-2.x\")")
-    for index, package in enumerate(expect(doc.get("packages", []), list, path, "/packages", "a list is expected")):
+    for index, package in enumerate(expect(doc.get("packages", []), ARRAY, path, "/packages", "a list is expected")):
         at = pointer("packages", index)
         package = expect(package, dict, path, at, "a package object is expected")
         supplier = _actor(package.get("supplier")) or _actor(package.get("originator"))

@@ -19,7 +19,7 @@ _NAMESPACE = re.compile(r"^\{http://cyclonedx\.org/schema/bom/1\.\d+\}")
 
 
 def read_cyclonedx_xml(path: Path) -> Iterator[Item]:
-    limits.check_file(path, limits.MAX_BYTES)
+    limits.check_file(path, limits.MAX_WHOLE)
     try:
         raw = path.read_bytes()
     except OSError as exc:

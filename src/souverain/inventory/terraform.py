@@ -16,15 +16,20 @@ from pathlib import Path
 
 from souverain.errors import DataError
 from souverain.inventory.items import Item, clip, mapping, pointer
-from souverain.inventory.jsonfile import MAX_DEPTH, expect, read_json
+from souverain.inventory.jsonfile import ARRAY, MAX_DEPTH, expect, read_json
 
 REGION_KEYS = ("region", "location", "zone", "availability_zone")
+# the parts read; resource lists are streamed, and prior_state, resource_changes... are skipped
+STREAMS = tuple((top, "root_module", part) for top in ("values", "planned_values")
+                for part in ("resources", "child_modules"))
+KEEP = (("format_version",), ("terraform_version",), ("configuration", "provider_config"))
 
 
 def read(path: Path, local: frozenset[str] = frozenset()) -> Iterator[Item]:
     """Items of one ``terraform show -json`` file; ``local``: provider addresses (namespace/type)
     that run on the machine itself (random, null, tls...): listed, never attributed."""
-    doc = expect(read_json(path), dict, path, "", "not a Terraform JSON document (an object is expected)")
+    doc = expect(read_json(path, streams=STREAMS, keep=KEEP), dict, path, "",
+                 "not a Terraform JSON document (an object is expected)")
     if "format_version" not in doc:
         raise DataError(f"{path}#/: not `terraform show -json` output (no format_version)")
     regions = _provider_regions(doc, path)
@@ -50,7 +55,7 @@ def read(path: Path, local: frozenset[str] = frozenset()) -> Iterator[Item]:
 def _module(path: Path, module: dict, where: tuple, regions: dict, local: frozenset[str], depth: int) -> Iterator[Item]:
     if depth > MAX_DEPTH:
         raise DataError(f"{path}#{pointer(*where)}: modules nested more than {MAX_DEPTH} deep")
-    resources = expect(module.get("resources", []), list, path, pointer(*where, "resources"), "a list is expected")
+    resources = expect(module.get("resources", []), ARRAY, path, pointer(*where, "resources"), "a list is expected")
     for index, resource in enumerate(resources):
         at = pointer(*where, "resources", index)
         resource = expect(resource, dict, path, at, "a resource object is expected")
@@ -64,7 +69,7 @@ def _module(path: Path, module: dict, where: tuple, regions: dict, local: frozen
             region = next((r for r, address in regions.values() if address == provider and r), None)
         label = clip(resource.get("address")) or clip(resource.get("type"))
         yield _item(path, at, "resource", label, provider, region, local)
-    children = expect(module.get("child_modules", []), list, path, pointer(*where, "child_modules"), "a list is expected")
+    children = expect(module.get("child_modules", []), ARRAY, path, pointer(*where, "child_modules"), "a list is expected")
     for index, child in enumerate(children):
         yield from _module(path, expect(child, dict, path, pointer(*where, "child_modules", index), "an object is expected"),
                            (*where, "child_modules", index), regions, local, depth + 1)

@@ -8,6 +8,7 @@ import json
 from typing import TYPE_CHECKING
 
 from souverain.report import terminal
+from souverain.report.formulas import safe_cell
 from souverain.report.i18n import DisplayNames, Translator
 
 if TYPE_CHECKING:
@@ -208,6 +209,5 @@ def scan_csv(result: ScanResult, lang: str) -> str:
 
 def _csv_safe(value: str) -> str:
     """One line per row, whatever remote data holds (control characters escaped), and no
-    spreadsheet formula (CSV injection): a cell starting with = + - @ gets a leading quote."""
-    value = terminal.printable(value)
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    spreadsheet formula (CSV injection, ``report.formulas``)."""
+    return str(safe_cell(terminal.printable(value)))

@@ -15,7 +15,8 @@ from typing import Any
 from souverain.model.dependency import TIERS, Tier, tier_counts
 from souverain.model.survey import CompactDependency, SurveyRow
 
-FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting", "report": "email.reporting"}
+FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting", "report": "email.reporting",
+             "registry": "domain.registry", "registrar": "domain.registrar"}
 COLUMNS = ("mail", "dns", "web")  # functions with their own columns in the stored row
 GROUP_OF = {"report": "mail"}  # the collection group (--functions) a derived function comes from
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from souverain.errors import UsageError
 from souverain.model.survey import COLUMNS, SurveyRow
+from souverain.report.formulas import safe_cell
 
 SUFFIXES = (".jsonl", ".csv", ".parquet")
 
@@ -37,7 +38,7 @@ def write_results(rows: Iterable[SurveyRow], path: Path) -> int:
                 if writer is None:
                     writer = csv.DictWriter(handle, fieldnames=list(record), extrasaction="ignore")
                     writer.writeheader()
-                writer.writerow({k: _csv_safe(v) for k, v in record.items()})
+                writer.writerow({k: safe_cell(v) for k, v in record.items()})
                 count += 1
         return count
     # .parquet: the only suffix left
@@ -68,7 +69,3 @@ def _write_batch(pa, pq, batch, path, writer):
     return writer
 
 
-def _csv_safe(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
