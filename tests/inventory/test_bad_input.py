@@ -85,7 +85,10 @@ def test_kind_forced_on_the_wrong_file() -> None:
 def test_binary_and_non_utf8(tmp_path: Path) -> None:
     binary = tmp_path / "apps.xlsx"
     binary.write_bytes(b"PK\x03\x04\x00\x00binary")
-    assert "binary data" in fails(str(binary))
+    assert "not a readable spreadsheet (truncated or corrupt ZIP" in fails(str(binary))
+    other = tmp_path / "apps.bin"
+    other.write_bytes(b"\x00\x01binary")
+    assert "binary data" in fails(str(other))
     latin = tmp_path / "apps.csv"
     latin.write_bytes("name,domain\nCaf\xe9,x.example\n".encode("latin-1"))
     assert "not UTF-8" in fails(str(latin))

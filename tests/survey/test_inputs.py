@@ -77,3 +77,37 @@ def test_jsonl_bad_first_lines_are_bad_rows_not_the_header(tmp_path):
     assert [t.domain for t in population.targets] == ["a.example", "b.example"]
     assert [b.line for b in population.bad] == [1, 2]
     assert population.targets[0].attrs == {"insee": "1"}
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "ods"])
+def test_spreadsheet_population_first_or_named_sheet(tmp_path, suffix):
+    from souverain.testing.spreadsheets import write_ods, write_xlsx
+
+    writer = write_xlsx if suffix == "xlsx" else write_ods
+    rows = [["insee", "site", "region"], ["01001", "https://www.a-ville.fr/", "84"], ["01002", "not a domain", "84"],
+            [None, None, None], ["01004", "b-ville.fr", None]]
+    path = writer(tmp_path / f"communes.{suffix}", {"Communes": rows, "Autre": [["domain"], ["c-ville.fr"]]})
+    population = read_population(path, domain_column="site")
+    assert [(t.line, t.domain, t.attrs) for t in population.targets] == [
+        (2, "a-ville.fr", {"insee": "01001", "region": "84"}), (5, "b-ville.fr", {"insee": "01004"})]
+    assert [b.line for b in population.bad] == [3]
+    assert [t.domain for t in read_population(path, sheet="Autre").targets] == ["c-ville.fr"]
+    renamed = tmp_path / "communes.bin"
+    renamed.write_bytes(path.read_bytes())  # no extension to go by: told from the content
+    assert len(read_population(renamed, domain_column="site").targets) == 2
+
+
+def test_spreadsheet_over_long_cell_is_a_bad_row(tmp_path):
+    from souverain.survey import inputs
+    from souverain.testing.spreadsheets import write_xlsx
+
+    path = write_xlsx(tmp_path / "p.xlsx", {"S": [["domain"], ["x" * (inputs.MAX_FIELD + 10)], ["ok.fr"]]})
+    population = read_population(path)
+    assert [t.domain for t in population.targets] == ["ok.fr"]
+    assert population.bad[0].line == 2 and "sheet 'S': cell A2 is longer than" in population.bad[0].problem
+
+
+def test_sheet_option_needs_a_spreadsheet(tmp_path):
+    (tmp_path / "a.csv").write_text("domain\nx.fr\n")
+    with pytest.raises(UsageError, match="is not a spreadsheet"):
+        read_population(tmp_path / "a.csv", sheet="S")

@@ -31,15 +31,16 @@ FORMATS = ("table", "json", "html", "csv", "sarif")
 @click.option("--name-column", metavar="NAME", help="SaaS list: the column holding the application's name.")
 @click.option("--vendor-column", metavar="NAME", help="SaaS list: the column holding the vendor's name.")
 @click.option("--domain-column", metavar="NAME", help="SaaS list: the column holding the domain or URL.")
+@click.option("--sheet", metavar="NAME", help="SaaS list in XLSX/ODS: the sheet to read (default: the first).")
 @at_option
 @format_option(*FORMATS)
 @output_option
 @wide_option
 @lang_option
 @handle_errors
-def inventory_command(files, org, kind, name_column, vendor_column, domain_column, at, fmt,
+def inventory_command(files, org, kind, name_column, vendor_column, domain_column, sheet, at, fmt,
                       output: Path | None, wide, lang) -> None:
-    """Attribute what an organisation's own inventories name: SaaS/vendor lists (CSV), Terraform
+    """Attribute what an organisation's own inventories name: SaaS/vendor lists (CSV, XLSX, ODS), Terraform
     `terraform show -json`, Kubernetes manifests and rendered Helm output, CycloneDX and SPDX JSON
     SBOMs, and HAR files recorded in a browser.
 
@@ -54,6 +55,6 @@ def inventory_command(files, org, kind, name_column, vendor_column, domain_colum
     from souverain.report.terminal import terminal_width
 
     options = InventoryOptions(org=org, at=at, kind=kind,
-                               columns=Columns(name_column, vendor_column, domain_column))
+                               columns=Columns(name_column, vendor_column, domain_column, sheet))
     result = run_inventory(load_kb(), list(files), options)
     emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide)), output)

@@ -134,8 +134,10 @@ def _workers(value: str) -> int:
 
 @survey.command("run")
 @click.argument("input_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="INPUT")
-@click.option("--input-format", type=click.Choice(("csv", "tsv", "jsonl", "list")), help="Default: from the extension.")
+@click.option("--input-format", type=click.Choice(("csv", "tsv", "xlsx", "ods", "jsonl", "list")),
+              help="Default: from the extension.")
 @click.option("--domain-column", help="Column holding the domain (default: domain, website, url...).")
+@click.option("--sheet", metavar="NAME", help="XLSX/ODS input: the sheet to read (default: the first).")
 @functions_option(("mail", "dns"))
 @rdap_url_option
 @click.option("--concurrency", type=click.IntRange(1, 5000), default=200, show_default=True,
@@ -167,10 +169,10 @@ def _workers(value: str) -> int:
 @quiet_option
 @lang_option
 @handle_errors
-def run(input_path, input_format, domain_column, functions_text, rdap_url, concurrency, qps, nameservers, timeout, dkim,
+def run(input_path, input_format, domain_column, sheet, functions_text, rdap_url, concurrency, qps, nameservers, timeout, dkim,
         web_fetch, at, name, resume, retry, db_url, executor, workers, scheduler, partition_size, batch_size, output,
         quiet, lang) -> None:
-    """Scan every domain of INPUT (CSV, TSV, JSONL or a list); results stream into the database.
+    """Scan every domain of INPUT (CSV, TSV, XLSX, ODS, JSONL or a list); results stream into the database.
 
     Ctrl-C stops the run, keeps every finished result and prints the command that resumes it.
     """
@@ -200,7 +202,7 @@ def run(input_path, input_format, domain_column, functions_text, rdap_url, concu
             run_row, lease, options = session.open_run(
                 surveys, input_path, options, kb.version, name=name, resume=resume, retry=retry,
                 input_format=input_format, domain_column=domain_column, echo=echo,
-                on_lost=lambda: stop.request(session.LEASE_LOST))
+                on_lost=lambda: stop.request(session.LEASE_LOST), sheet=sheet)
             with lease:
                 finished = session.scan_run(kb, surveys, run_row, lease, options, plan, retry=retry,
                                             stop=stop, progress=lambda total: _Progress(total, quiet, Translator(lang)),

@@ -1,12 +1,13 @@
 """Tell an inventory's kind from its first bytes: JSON documents by their format's own marker
 (``bomFormat``, ``spdxVersion``, ``log.entries``, ``format_version``), YAML with ``apiVersion`` and
-``kind``, otherwise a CSV table with a header row. Anything else is refused, naming the file."""
+``kind``, an XLSX or ODS spreadsheet, otherwise a CSV table with a header row. Anything else is refused, naming the file."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from souverain import tabular
 from souverain.errors import DataError
 from souverain.inventory.items import check_file
 
@@ -23,8 +24,10 @@ def detect_kind(path: Path) -> str:
         raise DataError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
     if not raw.strip():
         raise DataError(f"{path}:1: empty file")
+    if tabular.sniff(path):
+        return "saas-list"  # an XLSX or ODS sheet: a SaaS/vendor list or an identity-provider export
     if b"\0" in raw:
-        raise DataError(f"{path}:1: binary data, not a text inventory (XLSX/ODS: export the sheet as CSV)")
+        raise DataError(f"{path}:1: binary data, not an inventory souverain reads (nor an XLSX or ODS spreadsheet)")
     text = raw.decode("utf-8-sig", errors="replace")
     head = text.lstrip()
     if head.startswith("{"):

@@ -1,9 +1,10 @@
-"""A SaaS or vendor list kept as CSV (exported from a spreadsheet or a register of processing):
+"""A SaaS or vendor list kept as CSV, XLSX or ODS (a spreadsheet or a register of processing):
 one application per row, with its name, its vendor, its domain or URL and its category.
 
 Columns are found by name among common spellings (English and French), or named with
 ``--name-column``, ``--vendor-column``, ``--domain-column``; every other column is ignored. The
-file is read row by row (bounded memory); a row with nothing to match on is still listed.
+file is read row by row (bounded memory); a row with nothing to match on is still listed. Of a
+spreadsheet, the first sheet is read (or ``--sheet``), its first non-empty row being the header.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
+from souverain import tabular
 from souverain.errors import DataError, UsageError
 from souverain.inventory.items import Item, check_file, clip
 
@@ -30,15 +32,21 @@ CATEGORY_COLUMNS = ("category", "type", "catégorie", "categorie")
 
 @dataclasses.dataclass(frozen=True)
 class Columns:
-    """Column names chosen on the command line (None: found by name)."""
+    """Column names chosen on the command line (None: found by name), and the sheet of a spreadsheet."""
 
     name: str | None = None
     vendor: str | None = None
     domain: str | None = None
+    sheet: str | None = None
 
 
 def read(path: Path, columns: Columns = Columns()) -> Iterator[Item]:
     check_file(path, 1 << 40)  # streamed row by row
+    if tabular.sniff(path):
+        yield from _read_sheet(path, columns)
+        return
+    if columns.sheet is not None:
+        raise UsageError(f"--sheet {columns.sheet!r}: {path} is not a spreadsheet (XLSX or ODS)")
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -55,25 +63,45 @@ def read(path: Path, columns: Columns = Columns()) -> Iterator[Item]:
             header = [clip(cell) for cell in next(reader, [])]
             if not any(header):
                 raise DataError(f"{path}:1: empty file: a header row is expected")
-            name = _column(header, columns.name, NAME_COLUMNS, path, "--name-column")
-            vendor = _column(header, columns.vendor, VENDOR_COLUMNS, path, "--vendor-column")
-            domain = _column(header, columns.domain, DOMAIN_COLUMNS, path, "--domain-column")
-            category = _column(header, None, CATEGORY_COLUMNS, path, "")
-            if name is None and vendor is None and domain is None:
-                raise DataError(f"{path}:1: no name, vendor or domain column among {', '.join(header)[:300]}; "
-                                "use --name-column, --vendor-column or --domain-column")
+            name, vendor, domain, category = _columns(header, columns, f"{path}:1", path)
             for row in reader:
                 line = reader.line_num
                 if not any(cell.strip() for cell in row):
                     continue
-                yield _item(path, line, row, name, vendor, domain, category)
+                yield _item(str(path), line, row, name, vendor, domain, category)
         except csv.Error as exc:
             raise DataError(f"{path}:{reader.line_num}: not valid CSV: {exc}") from exc
         except UnicodeDecodeError as exc:
             raise DataError(f"{path}:{reader.line_num + 1}: not UTF-8 text ({exc.reason})") from exc
 
 
-def _item(path: Path, line: int, row: list[str], name: int | None, vendor: int | None, domain: int | None,
+def _read_sheet(path: Path, columns: Columns) -> Iterator[Item]:
+    """The rows of a spreadsheet's sheet; items cite ``file[sheet]:row``."""
+    sheet = tabular.Sheet(path, columns.sheet)
+    rows = sheet.rows()
+    first = next(rows, None)
+    if first is None:
+        raise DataError(f"{path}[{sheet.name}]: empty sheet: a header row is expected")
+    where = f"{path}[{sheet.name}]"
+    header = [clip(cell) for cell in first.cells]
+    name, vendor, domain, category = _columns(header, columns, f"{where}:{first.number}", path)
+    for row in rows:  # over-long cells are cut by the reader, then by clip(): the row stays usable
+        yield _item(where, row.number, row.cells, name, vendor, domain, category)
+
+
+def _columns(header: list[str], columns: Columns, where: str, path: Path
+             ) -> tuple[int | None, int | None, int | None, int | None]:
+    name = _column(header, columns.name, NAME_COLUMNS, path, "--name-column")
+    vendor = _column(header, columns.vendor, VENDOR_COLUMNS, path, "--vendor-column")
+    domain = _column(header, columns.domain, DOMAIN_COLUMNS, path, "--domain-column")
+    category = _column(header, None, CATEGORY_COLUMNS, path, "")
+    if name is None and vendor is None and domain is None:
+        raise DataError(f"{where}: no name, vendor or domain column among {', '.join(header)[:300]}; "
+                        "use --name-column, --vendor-column or --domain-column")
+    return name, vendor, domain, category
+
+
+def _item(path: str, line: int, row: list[str], name: int | None, vendor: int | None, domain: int | None,
           category: int | None) -> Item:
     def cell(index: int | None) -> str:
         return clip(row[index]) if index is not None and index < len(row) else ""

@@ -1,4 +1,5 @@
-"""Read a population: CSV/TSV, JSONL or a plain list of domains, one target per row.
+"""Read a population: CSV/TSV, XLSX/ODS (first or named sheet), JSONL or a plain list of
+domains, one target per row.
 
 The domain column is chosen by name (``--domain-column``) or found among common names; the
 other columns are kept as group attributes (region, sector, population...). A bad row is
@@ -15,11 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from souverain import tabular
 from souverain.attribute.targets import validate_host
 from souverain.errors import DataError, UsageError
 
 DOMAIN_COLUMNS = ("domain", "domaine", "website", "site", "url", "host", "hostname", "email_domain")
 MAX_FIELD = 64 * 1024  # characters; a longer field is reported and its row skipped
+SPREADSHEETS = ("xlsx", "ods")
+FORMATS = ("csv", "tsv", *SPREADSHEETS, "jsonl", "list")
 
 
 @dataclasses.dataclass
@@ -50,9 +54,9 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
     if explicit:
         return explicit
     suffix = path.suffix.lower().lstrip(".")
-    if suffix in ("csv", "tsv", "jsonl", "ndjson"):
+    if suffix in ("csv", "tsv", "jsonl", "ndjson", *SPREADSHEETS):
         return "jsonl" if suffix == "ndjson" else suffix
-    return "list"
+    return tabular.sniff(path) or "list"  # a spreadsheet saved without its extension
 
 
 def to_domain(value: str) -> str:
@@ -69,13 +73,20 @@ def to_domain(value: str) -> str:
     return validate_host(text, value)
 
 
-def iter_population(path: Path, fmt: str | None = None, domain_column: str | None = None) -> Iterator[Target | BadRow]:
-    """Stream targets and bad rows in file order (bounded memory: nothing is kept)."""
+def iter_population(path: Path, fmt: str | None = None, domain_column: str | None = None,
+                    sheet: str | None = None) -> Iterator[Target | BadRow]:
+    """Stream targets and bad rows in file order (bounded memory: nothing is kept). ``sheet``
+    names the sheet of a spreadsheet (default: the first)."""
     fmt = detect_format(path, fmt)
-    tabular = fmt in ("csv", "tsv")
+    if fmt in SPREADSHEETS:
+        yield from _targets(*_sheet_rows(path, sheet, domain_column))
+        return
+    if sheet is not None:
+        raise UsageError(f"--sheet {sheet!r}: {path} is not a spreadsheet (XLSX or ODS)")
+    text_table = fmt in ("csv", "tsv")
     try:
-        with path.open(encoding="utf-8-sig" if tabular else "utf-8", newline="" if tabular else None) as handle:
-            if tabular:
+        with path.open(encoding="utf-8-sig" if text_table else "utf-8", newline="" if text_table else None) as handle:
+            if text_table:
                 table = _Table(handle, "\t" if fmt == "tsv" else _sniff(handle), path)
                 column = _domain_column(table.header, domain_column, path)
                 rows = table.rows(column)
@@ -93,22 +104,49 @@ def iter_population(path: Path, fmt: str | None = None, domain_column: str | Non
                 if fmt == "jsonl":
                     column = _domain_column(list(first[1]) if isinstance(first[1], dict) else [], domain_column, path)
                 rows = _chain(first, rows)
-            for line, row, problem in rows:
-                if problem:
-                    yield BadRow(line, str(row), problem)
-                    continue
-                raw, attrs = row, {}
-                if column is not None and isinstance(row, dict):  # a valid row of a table is a dict
-                    raw = row.get(column) or ""
-                    attrs = {k: str(v) for k, v in row.items() if k != column and v not in (None, "")}
-                try:
-                    yield Target(line, to_domain(str(raw)), attrs)
-                except UsageError as exc:
-                    yield BadRow(line, str(raw), str(exc).split(": ", 1)[-1] if raw else "empty domain")
+            yield from _targets(rows, column)
     except OSError as exc:
         raise DataError(f"{path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _targets(rows: Iterator[tuple[int, object, str | None]], column: str | None) -> Iterator[Target | BadRow]:
+    for line, row, problem in rows:
+        if problem:
+            yield BadRow(line, str(row), problem)
+            continue
+        raw, attrs = row, {}
+        if column is not None and isinstance(row, dict):  # a valid row of a table is a dict
+            raw = row.get(column) or ""
+            attrs = {k: str(v) for k, v in row.items() if k != column and v not in (None, "")}
+        try:
+            yield Target(line, to_domain(str(raw)), attrs)
+        except UsageError as exc:
+            yield BadRow(line, str(raw), str(exc).split(": ", 1)[-1] if raw else "empty domain")
+
+
+def _sheet_rows(path: Path, sheet: str | None, domain_column: str | None
+                ) -> tuple[Iterator[tuple[int, object, str | None]], str | None]:
+    """The rows of a spreadsheet as the tables' ``(line, {column: value}, problem)``: the first
+    non-empty row is the header; cells right of it are ignored; an over-long cell makes a bad row."""
+    reader = tabular.Sheet(path, sheet)
+    rows = reader.rows()
+    first = next(rows, None)
+    if first is None:
+        return iter(()), None
+    header = first.cells
+    column = _domain_column([name for name in header if name], domain_column, path)
+
+    def records() -> Iterator[tuple[int, object, str | None]]:
+        for row in rows:
+            values = {name: value for name, value in zip(header, row.cells, strict=False) if name}
+            if row.problem:
+                yield row.number, values.get(column, ""), f"sheet {reader.name!r}: {row.problem}"
+            else:
+                yield row.number, values, None
+
+    return records(), column
 
 
 def _chain(first, rest):
@@ -116,13 +154,14 @@ def _chain(first, rest):
     yield from rest
 
 
-def read_population(path: Path, fmt: str | None = None, domain_column: str | None = None) -> Population:
+def read_population(path: Path, fmt: str | None = None, domain_column: str | None = None,
+                    sheet: str | None = None) -> Population:
     """The whole population in memory, de-duplicated (for small inputs and tests)."""
     targets: list[Target] = []
     bad: list[BadRow] = []
     seen: set[str] = set()
     duplicates = 0
-    for item in iter_population(path, fmt, domain_column):
+    for item in iter_population(path, fmt, domain_column, sheet):
         if isinstance(item, BadRow):
             bad.append(item)
         elif item.domain in seen:

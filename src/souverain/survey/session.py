@@ -145,7 +145,7 @@ class BadRows:
 
 def create_run(surveys: SurveyStore, input_path: Path, input_format: str | None, domain_column: str | None,
                name: str, options: SurveyOptions, kb_version: str, bad: BadRows,
-               on_lost: Callable[[], None] | None = None) -> tuple[dict, Lease, int]:
+               on_lost: Callable[[], None] | None = None, sheet: str | None = None) -> tuple[dict, Lease, int]:
     """Register a new run with its targets, holding its lease; (run, lease, rows read).
 
     Input without a single valid domain stores nothing and raises UsageError with the count.
@@ -154,7 +154,7 @@ def create_run(surveys: SurveyStore, input_path: Path, input_format: str | None,
 
     def targets() -> Iterator[Target]:
         nonlocal read
-        for item in iter_population(input_path, input_format, domain_column):
+        for item in iter_population(input_path, input_format, domain_column, sheet):
             if isinstance(item, BadRow):
                 bad(item)
             else:
@@ -189,7 +189,7 @@ def last_run_of(surveys: SurveyStore, input_path: Path) -> str:
 def open_run(surveys: SurveyStore, input_path: Path, options: SurveyOptions, kb_version: str, *,
              name: str | None, resume: bool, retry: str | None, input_format: str | None,
              domain_column: str | None, echo: Echo, on_lost: Callable[[], None] | None = None,
-             ) -> tuple[dict, Lease, SurveyOptions]:
+             sheet: str | None = None) -> tuple[dict, Lease, SurveyOptions]:
     """The run ``survey run`` works on, its lease (not yet entered) and its options: a new run of
     ``input_path``, or with ``resume`` or ``retry`` the run named ``name`` (default: the last run
     of ``input_path``) with the options it was created with."""
@@ -200,7 +200,7 @@ def open_run(surveys: SurveyStore, input_path: Path, options: SurveyOptions, kb_
     name = name or f"{input_path.stem}-{time.strftime('%Y%m%dT%H%M%S')}"
     bad = BadRows(input_path, echo)
     run, lease, read = create_run(surveys, input_path, input_format, domain_column, name, options,
-                                  kb_version, bad, on_lost)
+                                  kb_version, bad, on_lost, sheet)
     if bad.count or read != run["total"]:
         echo(f"{bad.count} bad row(s) skipped, {read - run['total']} duplicate(s)")
     echo(f"survey {name!r} (id {run['id']}): {run['total']} domains")
