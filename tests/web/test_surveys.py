@@ -332,3 +332,34 @@ def test_data_folder_only(tmp_path, world_dns):
     after = set(Path(tempfile.gettempdir()).iterdir())
     assert not {p for p in after - before if p.is_file() and p.stat().st_size > 1_000_000}
     assert [p.stat().st_size > 1_000_000 for p in (data / "uploads").iterdir()] == [True]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "ods"])
+def test_spreadsheet_uploads(client, tmp_path, kind, data_dir):
+    from souverain.testing.spreadsheets import write_ods, write_xlsx
+
+    path = tmp_path / f"population.{kind}"
+    rows = [["Commune", "Site web", "Région"], ["Alpha", "https://www.m365.test/", "84"], ["Beta", "ovhmail.test", "11"]]
+    (write_xlsx if kind == "xlsx" else write_ods)(path, {"Communes": rows})
+    token = csrf_of(client, "/surveys")
+    assert f".{kind}" in client.get("/surveys").text  # offered in the file picker
+    uploaded = client.post("/surveys/upload", files={"file": (path.name, path.read_bytes(), "application/octet-stream")},
+                           data={"csrf": token}, follow_redirects=False)
+    assert uploaded.status_code == 303
+    page = client.get(uploaded.headers["location"])
+    assert '<option value="Site web"' in page.text and '<option value="Région"' in page.text
+    started = client.post(uploaded.headers["location"], data={
+        "csrf": token, "domain_column": "Site web", "group_column": "Région", "name_column": "Commune",
+        "functions": ["mail"]}, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    job = wait_survey(client, started.headers["location"].rsplit("/", 1)[1])
+    assert job["status"] == "done" and job["total"] == 2
+    report = client.get(f"/api/v1/surveys/{job['id']}/report").json()
+    assert {g["group"] for g in report["aggregate"]["groups"]} == {"84", "11"}
+
+
+def test_a_broken_spreadsheet_is_a_clear_problem(client, data_dir):
+    answer = upload_api(client, "PK\x03\x04 not really a zip", "broken.xlsx")
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith(PROBLEM)
+    assert str(data_dir) not in answer.text  # the stored file's path is not shown
+    assert not list((data_dir / "uploads").glob("*"))

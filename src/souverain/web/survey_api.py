@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from souverain.errors import UsageError
+from souverain.errors import SouverainError, UsageError
 from souverain.web import uploads
 from souverain.web.api import Problem, _json, check_rate
 from souverain.web.survey_jobs import Registered, counts_of, register
@@ -51,7 +51,11 @@ async def start(request: Request, path: Path, mapping: dict[str, Any]) -> Regist
     """Register the uploaded population as a survey run and queue its job (Problem 400 when the
     input has no usable domain column or no valid domain; the upload is then deleted)."""
     ctx = ctx_of(request)
-    columns = uploads.columns(path)
+    try:
+        columns = uploads.columns(path)
+    except SouverainError as exc:  # a damaged or hostile spreadsheet
+        path.unlink(missing_ok=True)
+        raise Problem(400, "Bad population", str(exc).replace(str(path), "input")) from None
     for key in ("domain_column", "group_column", "name_column"):
         value = mapping.get(key) or None
         if value is not None and columns and value not in columns:
@@ -63,7 +67,7 @@ async def start(request: Request, path: Path, mapping: dict[str, Any]) -> Regist
             register, ctx.jobs, path, fmt=None, domain_column=mapping["domain_column"],
             name=run_name(mapping.get("name"), path), functions=mapping["functions"],
             group_column=mapping["group_column"], name_column=mapping["name_column"])
-    except UsageError as exc:
+    except SouverainError as exc:  # no domain column, no valid domain, an unreadable file
         path.unlink(missing_ok=True)
         raise Problem(400, "Bad population", str(exc).replace(str(path), "input")) from None
 

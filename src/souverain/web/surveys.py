@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from souverain.errors import SouverainError
 from souverain.report.i18n import Translator
 from souverain.web import api, survey_api, uploads
 from souverain.web.pages import checked_form, language, render
@@ -60,7 +61,11 @@ def _mapping_page(request: Request, upload_id: str, error: str | None = None, st
         path = uploads.path_of(data_dir(request), upload_id)
     except uploads.UploadError as exc:
         raise api.Problem(404, "Not found", str(exc)) from None
-    columns = uploads.columns(path)
+    try:
+        columns = uploads.columns(path)
+    except SouverainError as exc:
+        path.unlink(missing_ok=True)
+        raise api.Problem(400, "Bad population", str(exc).replace(str(path), "input")) from None
     chosen = chosen or {"domain_column": uploads.guess_domain_column(columns), "group_column": None,
                         "name_column": None, "functions": survey_api.DEFAULT_FUNCTIONS, "name": ""}
     return render(request, "survey_map.html.j2", status=status, upload_id=upload_id, columns=columns,

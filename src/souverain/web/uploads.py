@@ -167,10 +167,14 @@ def columns(path: Path) -> list[str]:
                     return [str(key) for key in value]
         return []
     if fmt in SPREADSHEETS:
-        from souverain.survey import inputs
+        import contextlib
 
-        reader = getattr(inputs, "spreadsheet_header", None)
-        return list(reader(path)) if reader else []
+        from souverain import tabular
+
+        with contextlib.closing(tabular.read_rows(path)) as rows:
+            for row in rows:  # the header is the first non-empty row, as the survey reader takes it
+                if any(cell for cell in row.cells):
+                    return [cell for cell in row.cells if cell]
     return []
 
 
