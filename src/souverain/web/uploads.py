@@ -167,14 +167,11 @@ def columns(path: Path) -> list[str]:
                     return [str(key) for key in value]
         return []
     if fmt in SPREADSHEETS:
-        import contextlib
-
         from souverain import tabular
 
-        with contextlib.closing(tabular.read_rows(path)) as rows:
-            for row in rows:  # the header is the first non-empty row, as the survey reader takes it
-                if any(cell for cell in row.cells):
-                    return [cell for cell in row.cells if cell]
+        for row in tabular.read_rows(path):  # the header: the first non-empty row, as the survey reader takes it
+            if any(cell for cell in row.cells):
+                return [cell for cell in row.cells if cell]
     return []
 
 
