@@ -41,10 +41,18 @@ def functions_of(values: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(chosen)) or DEFAULT_FUNCTIONS
 
 
-def run_name(given: str | None, path: Path) -> str:
-    """The given name, or one made unique by the upload's random file name."""
-    base = " ".join((given or "").split())[:100] or "survey"
-    return f"{base}-{time.strftime('%Y%m%d-%H%M%S')}-{path.stem[:6]}"
+def run_name(request: Request, given: str | None, path: Path) -> str:
+    """The given name if no run has it yet; else (or without one) made unique by the time and the
+    upload's random file name."""
+    from souverain.store.surveys import SurveyStore
+
+    base = " ".join((given or "").split())[:100]
+    if base and not base.isdigit():  # a number would read as a run id
+        try:
+            SurveyStore(ctx_of(request).jobs.store).find(base)
+        except UsageError:  # no run of that name
+            return base
+    return f"{base or 'survey'}-{time.strftime('%Y%m%d-%H%M%S')}-{path.stem[:6]}"
 
 
 async def start(request: Request, path: Path, mapping: dict[str, Any]) -> Registered:
@@ -65,7 +73,7 @@ async def start(request: Request, path: Path, mapping: dict[str, Any]) -> Regist
     try:
         return await asyncio.to_thread(
             register, ctx.jobs, path, fmt=None, domain_column=mapping["domain_column"],
-            name=run_name(mapping.get("name"), path), functions=mapping["functions"],
+            name=run_name(request, mapping.get("name"), path), functions=mapping["functions"],
             group_column=mapping["group_column"], name_column=mapping["name_column"])
     except SouverainError as exc:  # no domain column, no valid domain, an unreadable file
         path.unlink(missing_ok=True)

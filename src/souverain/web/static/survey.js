@@ -12,6 +12,8 @@
     bar.max = job.total;
     bar.value = job.done;
     text("count", job.done + "/" + job.total);
+    var status = document.getElementById("status");
+    status.textContent = status.getAttribute("data-" + job.status) || job.status;
     text("rate", job.rate === null ? "-" : job.rate.toFixed(1));
     text("eta", job.eta_seconds === null ? "-" : String(job.eta_seconds));
     ["ok", "unknown"].forEach(function (key) { text("n-" + key, String(job.counts.by_status[key] || 0)); });
