@@ -258,9 +258,7 @@ def control(request: Request, job: dict[str, Any], action: str, retry: str | Non
 
 async def post_control(request: Request) -> Response:
     job = find_survey(request)
-    action = request.path_params["action"]
-    if action not in ("pause", "cancel", "resume", "retry"):
-        raise Problem(404, "Not found", f"nothing at {request.url.path}")
+    action = request.url.path.rsplit("/", 1)[1]
     retry = None
     if action == "retry":
         action, retry = "resume", "unknown"
@@ -274,7 +272,8 @@ ROUTES = [
     Route("/api/v1/surveys/{id}", get_survey),
     Route("/api/v1/surveys/{id}/report", get_report),
     Route("/api/v1/surveys/{id}/rows", get_rows),
-    Route("/api/v1/surveys/{id}/{action:str}", post_control, methods=["POST"]),
+    *(Route(f"/api/v1/surveys/{{id}}/{action}", post_control, methods=["POST"])
+      for action in ("pause", "cancel", "resume", "retry")),
 ]
 
 
