@@ -363,3 +363,14 @@ def test_a_broken_spreadsheet_is_a_clear_problem(client, data_dir):
     assert answer.status_code == 400 and answer.headers["content-type"].startswith(PROBLEM)
     assert str(data_dir) not in answer.text  # the stored file's path is not shown
     assert not list((data_dir / "uploads").glob("*"))
+
+
+def test_csv_export_has_every_attribute_even_when_the_first_row_lacks_it(client):
+    job_id = client.post("/api/v1/surveys", json={"rows": [{"domain": "m365.test"},
+                                                           {"domain": "ovhmail.test", "region": "+11"}],
+                                                  "functions": ["mail"]}).json()["id"]
+    assert wait_survey(client, job_id)["status"] == "done"
+    exported = client.get(f"/surveys/{job_id}/export/csv")
+    assert exported.headers["content-disposition"] == f'attachment; filename="souverain-survey-{job_id}.csv"'
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    assert [row["attr_region"] for row in rows] == ["", "'+11"]

@@ -7,7 +7,8 @@ import asyncio
 import csv
 import io
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -20,6 +21,9 @@ from souverain.web.pages import checked_form, language, render
 from souverain.web.security import CSRF_COOKIE, REPORT_CSP, same
 
 VERDICTS = ("exposed", "partly-exposed", "undetermined", "not-exposed", "unknown")
+if TYPE_CHECKING:
+    from souverain.model.survey import SurveyRow
+
 EXPORTS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "json": "application/json", "html": "text/html"}
 ACTIONS = ("pause", "cancel", "resume", "retry")
 
@@ -169,6 +173,43 @@ def _csv(records: list[dict[str, Any]], fields: list[str] | None = None) -> str:
     return buffer.getvalue()
 
 
+def _jsonl(rows: Iterator[SurveyRow]) -> Iterator[str]:
+    for row in rows:
+        yield json.dumps(row.as_dict(), ensure_ascii=False) + "\n"
+
+
+def attribute_columns(engine: Any, survey_id: int) -> list[str]:
+    """The ``attr_<name>`` columns of a run: every input attribute any target has (a row's empty
+    cells are not stored, so the first row alone would miss some)."""
+    import sqlalchemy as sa
+
+    from souverain.model.survey import ATTRIBUTE_PREFIX
+    from souverain.store.surveys import survey_targets
+
+    names: dict[str, None] = {}
+    with engine.connect() as conn:
+        for (attrs,) in conn.execute(sa.select(survey_targets.c.attrs).where(survey_targets.c.survey_id == survey_id)
+                                     .order_by(survey_targets.c.line)):
+            names.update(dict.fromkeys(json.loads(attrs)))
+    return [f"{ATTRIBUTE_PREFIX}{name}" for name in names]
+
+
+def _csv_lines(rows: Iterator[SurveyRow], attributes: list[str]) -> Iterator[str]:
+    """The CSV of the rows, a row at a time."""
+    from souverain.model.survey import COLUMNS
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS, *attributes], extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: csv_cell(value) for key, value in row.flat().items()})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
 async def survey_export(request: Request) -> Response:
     from souverain.store.surveys import SurveyStore
 
@@ -184,13 +225,14 @@ async def survey_export(request: Request) -> Response:
     elif fmt == "html":
         text = report_html(request, job)
         headers["content-security-policy"] = REPORT_CSP
-    else:
-        surveys = SurveyStore(request.app.state.ctx.jobs.store)
-        rows = await asyncio.to_thread(lambda: list(surveys.results(job["params"]["survey_id"])))
+    else:  # streamed: Starlette iterates a plain generator in its thread pool (bounded memory)
+        store, survey_id = request.app.state.ctx.jobs.store, job["params"]["survey_id"]
+        rows = SurveyStore(store).results(survey_id)
         if fmt == "jsonl":
-            text = "".join(json.dumps(row.as_dict(), ensure_ascii=False) + "\n" for row in rows)
+            lines = _jsonl(rows)
         else:
-            text = _csv([row.flat() for row in rows])
+            lines = _csv_lines(rows, await asyncio.to_thread(attribute_columns, store.engine, survey_id))
+        return StreamingResponse(lines, media_type=EXPORTS[fmt], headers=headers)
     return Response(text, media_type=EXPORTS[fmt], headers=headers)
 
 
