@@ -65,7 +65,7 @@ class SurveySettings:
     max_upload: int = 20 * 1024 * 1024  # bytes
 
 
-def _now() -> str:
+def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -89,7 +89,7 @@ class Jobs:
         params = {"domains": domains, "functions": list(functions)}
         with self.store.engine.begin() as conn:
             conn.execute(jobs.insert().values(id=job_id, kind="scan", status="queued", params=json.dumps(params),
-                                              created=_now(), done=0, total=len(domains), attempts=0))
+                                              created=now(), done=0, total=len(domains), attempts=0))
         self.queue.put_nowait(job_id)
         return job_id
 
@@ -98,7 +98,7 @@ class Jobs:
         job_id = uuid.uuid4().hex[:16]
         with self.store.engine.begin() as conn:
             conn.execute(jobs.insert().values(id=job_id, kind="survey", status="queued", params=json.dumps(params),
-                                              created=_now(), done=0, total=total, attempts=0))
+                                              created=now(), done=0, total=total, attempts=0))
         self.survey_queue.put_nowait(job_id)
         return job_id
 
@@ -122,7 +122,7 @@ class Jobs:
         with self.store.engine.begin() as conn:
             changed = conn.execute(jobs.update().where(jobs.c.id == job_id, jobs.c.kind == "survey",
                                                        jobs.c.status.in_(("queued", "paused")))
-                                   .values(status=status, finished=_now() if status in ENDED else None)).rowcount
+                                   .values(status=status, finished=now() if status in ENDED else None)).rowcount
         if not changed and job_id in self.running:
             self.stops[job_id] = request
         job = self.get(job_id)
@@ -206,9 +206,9 @@ class Jobs:
         if job is None or job["status"] != "queued" or job["kind"] != "scan":
             return
         if job["attempts"] >= MAX_ATTEMPTS:
-            self.update(job_id, status="failed", finished=_now(), error="interrupted too many times")
+            self.update(job_id, status="failed", finished=now(), error="interrupted too many times")
             return
-        self.update(job_id, status="running", started=_now(), done=0, attempts=job["attempts"] + 1)
+        self.update(job_id, status="running", started=now(), done=0, attempts=job["attempts"] + 1)
         done = 0
 
         def advance(_domain: str) -> None:
@@ -221,13 +221,13 @@ class Jobs:
             result = self.scan(params["domains"], tuple(params["functions"]), advance)
             scan_id = self.store.save_scan(result)
         except SouverainError as exc:
-            self.update(job_id, status="failed", finished=_now(), error=redact(str(exc)))
+            self.update(job_id, status="failed", finished=now(), error=redact(str(exc)))
             return
         except Exception as exc:  # a boundary: one job's crash must not stop the worker pool
             log.exception("job %s failed", job_id)
-            self.update(job_id, status="failed", finished=_now(), error=redact(f"internal error: {exc}"))
+            self.update(job_id, status="failed", finished=now(), error=redact(f"internal error: {exc}"))
             return
-        self.update(job_id, status="done", finished=_now(), done=len(params["domains"]), scan_id=scan_id)
+        self.update(job_id, status="done", finished=now(), done=len(params["domains"]), scan_id=scan_id)
 
     def _scan(self, domains: list[str], functions: tuple[str, ...], advance: Callable[[str], Any]) -> Any:
         from souverain.kb.base import load_kb

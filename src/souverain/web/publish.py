@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from souverain.store.database import metadata
-from souverain.web import api, pages
+from souverain.web import api
 from souverain.web.pages import checked_form, language, render
 from souverain.web.security import REPORT_CSP
 
@@ -106,9 +106,11 @@ async def public_report(request: Request) -> Response:
 
         html = report_html(request, job)
     else:
+        from souverain.model.load import load
+        from souverain.model.scan import ScanResult
         from souverain.report.html import scan_html
 
-        html = scan_html(pages._stored_result(request, job), language(request))
+        html = scan_html(load(ScanResult, api.scan_document(request, job)), language(request))
     return HTMLResponse(html, headers={"content-security-policy": REPORT_CSP, "cache-control": "no-store"})
 
 

@@ -16,12 +16,17 @@ from starlette.routing import Route
 
 from souverain.errors import SouverainError, UsageError
 from souverain.web import uploads
-from souverain.web.api import Problem, _json, check_rate
+from souverain.web.api import Problem, check_rate
 from souverain.web.survey_jobs import Registered, counts_of, register
 
 FUNCTIONS = ("mail", "dns", "web")
 DEFAULT_FUNCTIONS = ("mail", "dns")  # as `souverain survey`
 MAX_PER_PAGE = 500
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status_code=status,
+                    media_type="application/json", headers=headers)
 
 
 def ctx_of(request: Request) -> Any:

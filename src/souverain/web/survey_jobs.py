@@ -71,23 +71,23 @@ def register(jobs: Jobs, path: Path, *, fmt: str | None, domain_column: str | No
 
 
 def run_survey_job(jobs: Jobs, job_id: str) -> None:
-    from souverain.web.jobs import _now
+    from souverain.web.jobs import now
 
     job = jobs.get(job_id)
     if job is None or job["status"] != "queued" or job["kind"] != "survey":
         return
     if job["attempts"] >= MAX_ATTEMPTS:
-        jobs.update(job_id, status="failed", finished=_now(), error="interrupted too many times")
+        jobs.update(job_id, status="failed", finished=now(), error="interrupted too many times")
         return
-    jobs.update(job_id, status="running", started=_now(), attempts=job["attempts"] + 1)
+    jobs.update(job_id, status="running", started=now(), attempts=job["attempts"] + 1)
     try:
         complete = _scan(jobs, job_id, job["params"])
     except SouverainError as exc:
-        jobs.update(job_id, status="failed", finished=_now(), error=redact(str(exc)))
+        jobs.update(job_id, status="failed", finished=now(), error=redact(str(exc)))
         return
     except Exception as exc:  # a boundary: one job's crash must not stop the worker pool
         log.exception("survey job %s failed", job_id)
-        jobs.update(job_id, status="failed", finished=_now(), error=redact(f"internal error: {exc}"))
+        jobs.update(job_id, status="failed", finished=now(), error=redact(f"internal error: {exc}"))
         return
     finally:
         jobs.live.pop(job_id, None)
@@ -98,7 +98,7 @@ def run_survey_job(jobs: Jobs, job_id: str) -> None:
         jobs.update(job_id, status="queued", attempts=job["attempts"])
     else:
         jobs.update(job_id, status="cancelled" if request == "cancel" and not complete else "done",
-                    finished=_now())
+                    finished=now())
 
 
 def _scan(jobs: Jobs, job_id: str, params: dict[str, Any]) -> bool:
