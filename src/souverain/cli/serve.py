@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from souverain.cli.options import (
+    check_scheduler,
     db_option,
     dns_timeout_option,
     handle_errors,
@@ -43,21 +44,36 @@ def loopback(host: str) -> bool:
 @click.option("--workers", type=click.IntRange(1, 32), default=2, show_default=True,
               help="Scans run at the same time (more wait in the queue).")
 @click.option("--no-web-fetch", is_flag=True, help="Scans do not fetch home pages (DNS only).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default="souverain-data",
+              show_default=True, help="Folder for uploaded survey inputs (written under DIR/uploads only).")
+@click.option("--max-upload", type=click.IntRange(1, 2048), default=20, show_default=True, metavar="MB",
+              help="Largest survey upload, in megabytes.")
+@click.option("--survey-workers", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Surveys run at the same time (more wait in the queue).")
+@click.option("--survey-concurrency", type=click.IntRange(1, 5000), default=100, show_default=True,
+              help="DNS queries in flight per survey.")
+@click.option("--executor", type=click.Choice(("local", "dask")), default="local", show_default=True,
+              help="Where surveys run: in the server, or on a Dask cluster (as `souverain survey --executor`).")
+@click.option("--scheduler", metavar="ADDRESS", callback=check_scheduler,
+              help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786.")
 @handle_errors
 def serve_command(host, port, db_url, nameservers, timeout, lang, token_file, allow_private_targets, workers,
-                  no_web_fetch) -> None:
+                  no_web_fetch, data_dir, max_upload, survey_workers, survey_concurrency, executor,
+                  scheduler) -> None:
     """Serve the web application and the HTTP API (/api/v1, OpenAPI at /api/v1/openapi.json)."""
     try:
         import uvicorn
 
         from souverain.web.app import Settings, create_app
-        from souverain.web.jobs import ScanSettings
+        from souverain.web.jobs import ScanSettings, SurveySettings
     except ImportError as exc:
         raise UsageError(f"souverain serve needs the web extra: pip install 'souverain[web]' ({exc.name} missing)") \
             from None
     from souverain.collect.dns import parse_nameserver
     from souverain.web.security import read_token
 
+    if executor == "dask" and not scheduler:
+        raise UsageError("--executor dask needs --scheduler ADDRESS")
     token = read_token(token_file) if token_file else None
     if token is None and not loopback(host):
         raise UsageError(f"--host {host} is not a loopback address: give --token-file FILE so that the "
@@ -66,6 +82,8 @@ def serve_command(host, port, db_url, nameservers, timeout, lang, token_file, al
         db_url=db_url, lang=lang, token=token, workers=workers,
         scan=ScanSettings(nameservers=[parse_nameserver(ns) for ns in nameservers] or None, timeout=timeout,
                           fetch_web=not no_web_fetch, allow_private_targets=allow_private_targets),
+        survey=SurveySettings(data_dir=data_dir, workers=survey_workers, concurrency=survey_concurrency,
+                              executor=executor, scheduler=scheduler, max_upload=max_upload * 1024 * 1024),
     )
     app = create_app(settings)
     click.echo(f"souverain serving on http://{host}:{port}/ (API /api/v1)", err=True)

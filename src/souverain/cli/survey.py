@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -285,30 +284,11 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) ->
     from souverain.report.survey import survey_html, survey_table
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
-    from souverain.survey.aggregate import GROUP_OF, Aggregate
-    from souverain.survey.session import shown_status
+    from souverain.survey.reporting import report_data
 
     fmt = fmt or ("html" if output and output.suffix.lower() in (".html", ".htm") else "table")
     with Store.open(db_url) as store:
-        surveys = SurveyStore(store)
-        run_row = surveys.find(run_ref)
-        kb = load_kb()
-        names = {service.id: service.name for service in kb.services.values()}
-        critical = frozenset(rid for rid, kind in kb.kinds.items()
-                             if kind == "functions" and getattr(kb.records[rid], "criticality", 1) >= 4)
-        counts = Aggregate(group_by, names, min_tier, critical).feed(surveys.results(run_row["id"]))
-        if group_by and group_by not in counts.attributes:
-            raise UsageError(f"--group-by {group_by!r}: no such attribute in survey {run_row['name']!r} "
-                             f"(available: {', '.join(sorted(counts.attributes)) or 'none'})")
-        aggregate = counts.as_dict()
-        for entry in aggregate["functions"].values():  # names for the reports, in both languages
-            info = kb.records.get(entry["function"])
-            entry["name"], entry["name_fr"] = getattr(info, "name", None), getattr(info, "name_fr", None)
-        surveyed = set(json.loads(run_row["options"]).get("functions", ()))
-        aggregate["functions"] = {k: v for k, v in aggregate["functions"].items() if GROUP_OF.get(k, k) in surveyed}
-        run_row["status"] = shown_status(run_row, surveys.lease(run_row["id"]))
-    data = {"run": {k: run_row[k] for k in ("id", "name", "created", "status", "total", "bad_rows", "kb_version")},
-            "aggregate": aggregate}
+        data = report_data(SurveyStore(store), run_ref, load_kb(), group_by, min_tier)
     if fmt == "json":
         emit(to_json(data), output)
     elif fmt == "html":
@@ -332,14 +312,10 @@ def diff(run_a, run_b, fmt, db_url, output, lang) -> None:
     from souverain.report import terminal
     from souverain.store.database import Store
     from souverain.store.surveys import SurveyStore
-    from souverain.survey.aggregate import diff_rows
+    from souverain.survey.reporting import diff_runs
 
     with Store.open(db_url) as store:
-        surveys = SurveyStore(store)
-        a, b = surveys.find(run_a), surveys.find(run_b)
-        rows_a = {r.domain: r for r in surveys.results(a["id"])}
-        rows_b = {r.domain: r for r in surveys.results(b["id"])}
-    moves = diff_rows(rows_a, rows_b)
+        a, b, moves = diff_runs(SurveyStore(store), run_a, run_b)
     if fmt == "json":
         emit(to_json({"run_a": a["name"], "run_b": b["name"], "moves": moves}), output)
     elif fmt == "csv":

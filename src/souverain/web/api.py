@@ -138,7 +138,7 @@ def job_view(job: dict[str, Any]) -> dict[str, Any]:
 
 def find_job(request: Request) -> dict[str, Any]:
     job: dict[str, Any] | None = request.app.state.ctx.jobs.get(request.path_params["id"])
-    if job is None:
+    if job is None or job["kind"] != "scan":
         raise Problem(404, "No such scan", f"no scan job {request.path_params['id']!r}")
     return job
 

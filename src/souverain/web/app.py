@@ -17,8 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from souverain.errors import SouverainError
 from souverain.store.database import Store
-from souverain.web import api, pages
-from souverain.web.jobs import Jobs, ScanSettings
+from souverain.web import api, pages, publish, survey_api, surveys
+from souverain.web.jobs import Jobs, ScanSettings, SurveySettings
 from souverain.web.security import HEADERS, RateLimit, Sessions, same
 
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +29,7 @@ MAX_BODY = 256 * 1024  # a scan request, a login form: never more
 class Settings:
     db_url: str | None = None
     scan: ScanSettings = dataclasses.field(default_factory=ScanSettings)
+    survey: SurveySettings = dataclasses.field(default_factory=SurveySettings)
     lang: str = "en"
     token: str | None = None  # required off loopback; None: no authentication
     workers: int = 2
@@ -47,7 +48,7 @@ class Context:
 
 def create_app(settings: Settings, jobs: Jobs | None = None) -> Starlette:
     store = jobs.store if jobs else Store.open(settings.db_url)
-    jobs = jobs or Jobs(store, settings.scan, settings.workers)
+    jobs = jobs or Jobs(store, settings.scan, settings.workers, surveys=settings.survey)
     ctx = Context(settings, store, jobs, Sessions(), RateLimit(settings.rate))
 
     @contextlib.asynccontextmanager
@@ -59,11 +60,12 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> Starlette:
             await jobs.stop()
 
     app = Starlette(
-        routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        routes=[*api.ROUTES, *survey_api.ROUTES, *pages.ROUTES, *publish.ROUTES, *surveys.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={api.Problem: _problem, SouverainError: _souverain_error, 404: _not_found,
                             405: _not_allowed},
         lifespan=lifespan,
-        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, limit=settings.max_body),
+        middleware=[Middleware(SecurityHeaders),
+                    Middleware(BodyLimit, limit=settings.max_body, uploads=jobs.survey_settings.max_upload),
                     Middleware(Authentication, ctx=ctx)],
     )
     app.state.ctx = ctx
@@ -95,7 +97,7 @@ def _raw_problem(status: int, title: str, detail: str) -> JSONResponse:
                         headers={"www-authenticate": "Bearer"} if status == 401 else None)
 
 
-PUBLIC = ("/static/", "/login", "/api/v1/health")
+PUBLIC = ("/static/", "/login", "/api/v1/health", "/p/")  # /p/TOKEN: published reports, read-only
 
 
 class Authentication:
@@ -123,18 +125,22 @@ class Authentication:
 
 
 class BodyLimit:
-    """413 for a body larger than ``limit`` bytes, by its Content-Length or as it arrives."""
+    """413 for a body larger than ``limit`` bytes (``uploads`` bytes for a survey upload), by its
+    Content-Length or as it arrives."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    UPLOAD_PATHS = ("/surveys/upload", "/api/v1/surveys")
+
+    def __init__(self, app: ASGIApp, limit: int, uploads: int | None = None) -> None:
+        self.app, self.default, self.uploads = app, limit, uploads or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads if scope["path"] in self.UPLOAD_PATHS else self.default
         declared = dict(scope["headers"]).get(b"content-length")
-        too_large = _raw_problem(413, "Content too large", f"the body may hold at most {self.limit} bytes")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        too_large = _raw_problem(413, "Content too large", f"the body may hold at most {limit} bytes")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await too_large(scope, receive, send)
             return
         received = 0
@@ -144,8 +150,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:  # a chunked body: raised where the route reads it
-                    raise api.Problem(413, "Content too large", f"the body may hold at most {self.limit} bytes")
+                if received > limit:  # a chunked body: raised where the route reads it
+                    raise api.Problem(413, "Content too large", f"the body may hold at most {limit} bytes")
             return message
 
         await self.app(scope, limited, send)

@@ -42,6 +42,9 @@ def _components() -> dict[str, Any]:
                        "scan": {"$ref": "#/components/schemas/ScanResult"}},
         "required": ["id", "status"],
     }
+    from souverain.web.survey_api import SURVEY_JOB_SCHEMA
+
+    components["SurveyJob"] = SURVEY_JOB_SCHEMA
     return components
 
 
@@ -105,6 +108,9 @@ def document() -> dict[str, Any]:
                            _query("kind", "Only records of this kind")],
             "responses": {"200": _ok(any_object), **_problems(400, 401)}}},
     }
+    from souverain.web.survey_api import openapi_paths
+
+    paths.update(openapi_paths(_ok, _problems))
     return {
         "openapi": "3.1.0",
         "info": {"title": "souverain API", "version": CODE_VERSION, "license": {"name": "Apache-2.0"}},
