@@ -16,6 +16,7 @@ from souverain.cli.options import (
     at_option,
     check_scheduler,
     db_option,
+    display_names,
     dns_timeout_option,
     emit,
     format_option,
@@ -285,6 +286,7 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) ->
     from souverain.store.surveys import SurveyStore
     from souverain.survey.aggregate import GROUP_OF, Aggregate
     from souverain.survey.session import shown_status
+    from souverain.survey.sources import survey_sources
 
     fmt = fmt or ("html" if output and output.suffix.lower() in (".html", ".htm") else "table")
     with Store.open(db_url) as store:
@@ -294,7 +296,8 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) ->
         names = {service.id: service.name for service in kb.services.values()}
         critical = frozenset(rid for rid, kind in kb.kinds.items()
                              if kind == "functions" and getattr(kb.records[rid], "criticality", 1) >= 4)
-        counts = Aggregate(group_by, names, min_tier, critical).feed(surveys.results(run_row["id"]))
+        law_countries = {law_id: law.country for law_id, law in kb.laws.items()}
+        counts = Aggregate(group_by, names, min_tier, critical, law_countries).feed(surveys.results(run_row["id"]))
         if group_by and group_by not in counts.attributes:
             raise UsageError(f"--group-by {group_by!r}: no such attribute in survey {run_row['name']!r} "
                              f"(available: {', '.join(sorted(counts.attributes)) or 'none'})")
@@ -306,11 +309,11 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) ->
         aggregate["functions"] = {k: v for k, v in aggregate["functions"].items() if GROUP_OF.get(k, k) in surveyed}
         run_row["status"] = shown_status(run_row, surveys.lease(run_row["id"]))
     data = {"run": {k: run_row[k] for k in ("id", "name", "created", "status", "total", "bad_rows", "kb_version")},
-            "aggregate": aggregate}
+            "aggregate": aggregate, "sources": survey_sources(kb, aggregate, run_row)}
     if fmt == "json":
         emit(to_json(data), output)
     elif fmt == "html":
-        emit(survey_html(data, lang, geo), output)
+        emit(survey_html(data, lang, geo, display_names()), output)
     else:
         from souverain.report.terminal import terminal_width
 
@@ -320,7 +323,7 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) ->
 @survey.command("diff")
 @click.argument("run_a")
 @click.argument("run_b")
-@format_option("table", "json", "csv")
+@format_option("table", "json", "csv", "html")
 @db_option
 @output_option
 @lang_option
@@ -350,12 +353,16 @@ def diff(run_a, run_b, fmt, db_url, output, lang) -> None:
         writer.writeheader()
         writer.writerows(moves)
         emit(buffer.getvalue(), output)
+    elif fmt == "html":
+        from souverain.report.survey import diff_html
+
+        emit(diff_html(a, b, moves, lang, display_names()), output)
     else:
-        from souverain.cli.options import display_names
         from souverain.report.i18n import Translator
 
         t = Translator(lang, display_names())
         emit(terminal.render(terminal.table(
             [t("field.domain"), t("field.function"), t("field.before"), t("field.after")],
-            [(m["domain"], t.function(m["function"]), m["before"], m["after"]) for m in moves],
+            [(m["domain"], t.function(m["function"]), t.token("status", m["before"]), t.token("status", m["after"]))
+             for m in moves],
             title=t("survey.diff_title", run_a=a["name"], run_b=b["name"], count=len(moves)))), output)
