@@ -99,10 +99,16 @@ def group_cell(cell: dict, t: Translator) -> str:
     return f"{text} ({t('survey.unknown_count', count=cell['unknown'])})" if cell["unknown"] else text
 
 
-def tier_rows(agg: dict, lang: str) -> list[tuple[str, ...]]:
+def tier_cells(entry: dict, t: Translator) -> list[str]:
+    """A function's answers of each tier with their share; "no data" when it has no answer."""
+    if not sum(entry["tiers"].values()):
+        return [t("survey.no_data")] * len(TIERS)
+    return [f"{entry['tiers'][tier]} ({entry['tier_share_pct'][tier]:g} %)" for tier in TIERS]
+
+
+def tier_rows(agg: dict, t: Translator) -> list[tuple[str, ...]]:
     """Per function: how many answers of each tier, and their share of the function's answers."""
-    return [(label(f, lang), *(f"{f['tiers'][tier]} ({f['tier_share_pct'][tier]:g} %)" for tier in TIERS))
-            for f in agg["functions"].values()]
+    return [(label(f, t.lang), *tier_cells(f, t)) for f in agg["functions"].values()]
 
 
 def tier_lines(agg: dict, t: Translator) -> list[str]:
@@ -121,7 +127,9 @@ def tier_lines(agg: dict, t: Translator) -> list[str]:
 def survey_table(data: dict, lang: str, width: int | None = None) -> str:
     t = Translator(lang)
     agg = data["aggregate"]
-    lines = [f"{data['run']['name']} · {readable_date(data['run']['created'], t)}", *verdict(agg, t)["lines"]]
+    created = data["run"].get("created")
+    title = f"{data['run']['name']} · {readable_date(created, t)}" if created else str(data["run"]["name"])
+    lines = [title, *verdict(agg, t)["lines"]]
     parts = [terminal.table(
         [t("field.function"), t("survey.foreign"), t("survey.not_foreign"), t("state.unknown"), t("survey.share")],
         [(label(f, lang), f["foreign"], f["not_foreign"], f["unknown"],
@@ -129,7 +137,7 @@ def survey_table(data: dict, lang: str, width: int | None = None) -> str:
          for f in agg["functions"].values()])]
     lines += tier_lines(agg, t)
     parts.append(terminal.table([t("field.function"), *(t(f"tier.{tier}") for tier in TIERS)],
-                                tier_rows(agg, lang), title=t("survey.by_tier")))
+                                tier_rows(agg, t), title=t("survey.by_tier")))
     for prefix in surveyed(agg):
         providers = agg["functions"][prefix]["providers"]
         if providers:
@@ -154,8 +162,9 @@ def bars(agg: dict, t: Translator) -> list[dict]:
         whole = max(total(entry), 1)
         segments = [{"width": round(100 * entry.get(key, 0) / whole, 2), "fill": fill, "label": t(text),
                      "count": entry.get(key, 0)} for key, fill, text in STATES if entry.get(key, 0)]
+        known = entry["foreign"] + entry["not_foreign"]
         rows.append({"label": label(entry, t.lang), "segments": segments,
-                     "share": percent(entry["foreign"], total(entry))})
+                     "share": percent(entry["foreign"], total(entry)) if known else t("survey.no_data")})
     return rows
 
 
@@ -165,7 +174,8 @@ def sources_view(sources: dict, t: Translator) -> dict:
     for record in sources.get("records", ()):
         name = t.law(record["id"], fallback=record["name"]) if record["kind"] == "laws" else record["name"]
         records.append({**record, "shown": name, "kind_name": t.token("kind", record["kind"])})
-    return {**sources, "records": records}
+    return {"input": sources.get("input") or "", "kb_version": sources.get("kb_version") or "",
+            "ip_table": sources.get("ip_table") or [], "records": records}
 
 
 def survey_html(data: dict, lang: str, geo: str = "auto", names: DisplayNames | None = None) -> str:
@@ -180,7 +190,7 @@ def survey_html(data: dict, lang: str, geo: str = "auto", names: DisplayNames | 
         t=t, lang=lang, data=data, run=run, agg=agg, date=readable_date(run["created"], t),
         result={"kb_version": run["kb_version"], "schema_version": OUTPUT_SCHEMA_VERSION},
         verdict=verdict(agg, t), bars=bars(agg, t), states=STATES, maps=maps, legend=legend(t), tiers=TIERS,
-        tier_lines=tier_lines(agg, t), label=lambda entry: label(entry, lang), surveyed=prefixes,
+        tier_lines=tier_lines(agg, t), tier_cells=lambda entry: tier_cells(entry, t), label=lambda entry: label(entry, lang), surveyed=prefixes,
         group=lambda code: areas.get(str(code).upper(), str(code)), cell=lambda c: group_cell(c, t),
         colour=lambda c: colour(c["foreign_share_pct"] if c["known"] else None), number=lambda n: number(n, lang),
         sources=sources_view(data.get("sources") or {}, t), countries=lambda pairs: countries_text(pairs, t),
