@@ -4,6 +4,7 @@ report's language, and the choropleth's colour scale (with "no data" apart from 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def colour(share: float | None) -> str:
 def legend(t: Translator) -> list[dict]:
     """The scale's swatches, 0 % first, "no data" last (a swatch of its own, hatched)."""
     bounds = [bound for bound, _ in SCALE]
-    labels = ["0 %", f"< {bounds[1]:g} %"] + [f"{low:g}–{high:g} %" for low, high in zip(bounds[1:-2], bounds[2:-1])]
+    labels = ["0 %", f"< {bounds[1]:g} %"] + [f"{low:g}–{high:g} %" for low, high in itertools.pairwise(bounds[1:-1])]
     labels.append(f"≥ {bounds[-2]:g} %")
     return [{"fill": fill, "label": text, "hatched": False} for (_, fill), text in zip(SCALE, labels)] + \
         [{"fill": NO_DATA, "label": t("survey.no_data"), "hatched": True}]

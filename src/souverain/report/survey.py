@@ -39,11 +39,11 @@ def percent(part: int, whole: int) -> str:
 def readable_date(stamp: str, t: Translator) -> str:
     """An ISO timestamp in words, in the report's language ("7 December 2026, 18:39 UTC")."""
     try:
-        when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        when = dt.datetime.fromisoformat(stamp)
     except ValueError:
         return stamp
     if when.tzinfo is not None:
-        when = when.astimezone(dt.timezone.utc)
+        when = when.astimezone(dt.UTC)
     months = t("date.months").split()
     return t("date.long", day=when.day, month=months[when.month - 1], year=when.year, time=f"{when:%H:%M}")
 
