@@ -147,9 +147,9 @@ def test_no_data_is_shown_apart_from_zero(mixed):
     groups = {cells[0]: cells for cells in page.tables[-1][1:]}
     corsica = groups["94 Corsica"]
     assert corsica[2] == "no data"  # mail: its only domain is unknown
-    assert corsica[3] == "0 %"  # DNS: known and not reached, a real 0 %
-    assert "0.0 %" not in " ".join(corsica) and "(0 " not in " ".join(" ".join(r) for r in page.tables[-1])
-    assert groups["11 Île-de-France"][2] == "0 % (1 unknown)"
+    assert corsica[3] == "0\u00a0%"  # DNS: known and not reached, a real 0 %
+    assert not re.search(r"0\.0\s%", " ".join(corsica)) and "(0 " not in " ".join(" ".join(r) for r in page.tables[-1])
+    assert groups["11 Île-de-France"][2] == "0\u00a0% (1 unknown)"
     fills: dict[str, str] = {}
     for fill, title in page.fills:  # the mail map comes first
         fills.setdefault(title.split(": ")[0], fill)
@@ -164,7 +164,8 @@ def test_the_map_has_a_legend_with_its_scale_and_a_no_data_swatch(mixed):
     html = survey_html(mixed, "fr")
     legend = html[html.index('class="legend"'):html.index('class="maps"')]
     labels = [html_module.unescape(text) for text in re.findall(r"</svg>([^<]+)</li>", legend)]
-    assert labels == ["0 %", "< 25 %", "25–50 %", "50–75 %", "≥ 75 %", "pas de données"]
+    assert labels == [text.replace(" %", "\u00a0%") for text in ("0 %", "< 25 %", "25–50 %", "50–75 %", "≥ 75 %")] \
+        + ["pas de données"]
     assert "url(#nodata-key)" in legend and 'id="nodata-key"' in html
     assert "parmi ceux dont la réponse est connue" in legend  # what the scale measures
 
@@ -173,10 +174,10 @@ def test_verdict_in_one_sentence_with_the_colour_of_the_result(mixed):
     page = Page(survey_html(mixed, "en"))
     assert "v-undetermined" in page.classes  # 2 of 5 domains reached: amber
     sentence = ("Inbound e-mail (mailboxes): of 5 domains, 40 % are reachable by a foreign law "
-                "(United States: 2, Switzerland: 1), 20 % are not, 40 % unknown.")
+                "(United States: 2, Switzerland: 1), 20 % are not, 40 % unknown.").replace(" %", "\u00a0%")
     assert sentence in page.words
     fr = Page(survey_html(mixed, "fr")).words
-    assert "sur 5 domaines, 40 % sont atteignables par une loi étrangère (États-Unis\u00a0: 2, Suisse\u00a0: 1)" in fr
+    assert "sur 5 domaines, 40\u00a0% sont atteignables par une loi étrangère (États-Unis\u00a0: 2, Suisse\u00a0: 1)" in fr
 
 
 def test_verdict_colour_follows_the_result():
@@ -195,8 +196,8 @@ def test_verdict_colour_follows_the_result():
 def test_large_populations_read_as_numbers_of_the_language():
     data = data_of([row("a.test", "11", ("OVHcloud E-mail", False))])
     data["aggregate"]["functions"]["mail"].update(foreign=1000, not_foreign=234, unknown=0, none=0)
-    assert "of 1,234 domains, 81 % are reachable" in Page(survey_html(data, "en")).words
-    assert "sur 1\u202f234 domaines, 81 % sont atteignables" in Page(survey_html(data, "fr")).words
+    assert "of 1,234 domains, 81\u00a0% are reachable" in Page(survey_html(data, "en")).words
+    assert "sur 1\u202f234 domaines, 81\u00a0% sont atteignables" in Page(survey_html(data, "fr")).words
 
 
 def test_no_empty_table(mixed):

@@ -15,6 +15,7 @@ FR_REGIONS = Path(__file__).parent / "data" / "fr-regions.json"
 # share reached by foreign law -> colour: 0 % green, then amber to red; "no data" is hatched grey
 SCALE = ((0.0, "#1e8449"), (25.0, "#f7dc6f"), (50.0, "#f0a030"), (75.0, "#e0652a"), (100.0, "#b03a2e"))
 NO_DATA = "#d5d8dc"
+PCT = "\u00a0%"  # "67 %" never broken before its sign
 
 
 @functools.cache
@@ -86,8 +87,9 @@ def colour(share: float | None) -> str:
 def legend(t: Translator) -> list[dict]:
     """The scale's swatches, 0 % first, "no data" last (a swatch of its own, hatched)."""
     bounds = [bound for bound, _ in SCALE]
-    labels = ["0 %", f"< {bounds[1]:g} %"] + [f"{low:g}–{high:g} %" for low, high in itertools.pairwise(bounds[1:-1])]
-    labels.append(f"≥ {bounds[-2]:g} %")
+    labels = [f"0{PCT}", f"< {bounds[1]:g}{PCT}"]
+    labels += [f"{low:g}–{high:g}{PCT}" for low, high in itertools.pairwise(bounds[1:-1])]
+    labels.append(f"≥ {bounds[-2]:g}{PCT}")
     return [{"fill": fill, "label": text, "hatched": False} for (_, fill), text in zip(SCALE, labels)] + \
         [{"fill": NO_DATA, "label": t("survey.no_data"), "hatched": True}]
 
@@ -104,7 +106,7 @@ def choropleth(groups: list[dict], name: str, prefix: str, t: Translator) -> dic
         key = str(loc.get("region") if name == "fr-regions" else loc["id"]).upper()
         share = shares.get(key)
         label = names.get(key, loc["name"])
-        value = t("survey.no_data") if share is None else f"{share:g} %"
+        value = t("survey.no_data") if share is None else f"{share:g}{PCT}"
         shapes.append({"path": loc["path"], "fill": colour(share), "no_data": share is None,
                        "title": f"{label}: {value}"})
     return {"viewBox": base["viewBox"], "shapes": shapes, "source": base["source"]}
