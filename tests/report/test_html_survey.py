@@ -252,7 +252,7 @@ def test_diff_html():
     names = {"functions": {"email.inbound": {"en": "Inbound e-mail", "fr": "Courriel entrant"}}}
     page = Page(diff_html(run_a, run_b, moves, "fr", names))
     assert page.tables[0][1] == ["a.test", "Courriel entrant", "OVHcloud E-mail", "Exchange Online"]
-    assert "1 novembre 2026" in page.words and "<script" not in diff_html(run_a, run_b, moves, "fr", names)
+    assert "1er novembre 2026" in page.words and "<script" not in diff_html(run_a, run_b, moves, "fr", names)
     empty = Page(diff_html(run_a, run_b, [], "en"))
     assert not empty.tables and "No domain changed provider" in empty.words
 

@@ -45,7 +45,8 @@ def readable_date(stamp: str, t: Translator) -> str:
     if when.tzinfo is not None:
         when = when.astimezone(dt.UTC)
     months = t("date.months").split()
-    return t("date.long", day=when.day, month=months[when.month - 1], year=when.year, time=f"{when:%H:%M}")
+    day = t("date.day_one") if when.day == 1 else when.day  # "1er décembre"
+    return t("date.long", day=day, month=months[when.month - 1], year=when.year, time=f"{when:%H:%M}")
 
 
 def total(entry: dict) -> int:
