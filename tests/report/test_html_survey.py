@@ -200,6 +200,13 @@ def test_large_populations_read_as_numbers_of_the_language():
     assert "sur 1\u202f234 domaines, 81\u00a0% sont atteignables" in Page(survey_html(data, "fr")).words
 
 
+def test_decimal_shares_follow_the_language():
+    data = data_of([row(f"{i}.test", "11", ("Exchange Online", True), ("us-law",)) for i in range(2)]
+                   + [row("x.test", "11", ("OVHcloud E-mail", False))])
+    assert Page(survey_html(data, "fr")).tables[-1][1][2] == "66,7\u00a0%"
+    assert Page(survey_html(data, "en")).tables[-1][1][2] == "66.7\u00a0%"
+
+
 def test_no_empty_table(mixed):
     data = data_of([row("a.test", "11", (None, None))], functions=("mail",))
     for lang, message in (("en", "No provider identified"), ("fr", "Aucun fournisseur identifié")):

@@ -18,6 +18,12 @@ NO_DATA = "#d5d8dc"
 PCT = "\u00a0%"  # "67 %" never broken before its sign
 
 
+def share_text(value: float, lang: str) -> str:
+    """72.7 -> "72.7 %" in English, "72,7 %" in French (no-break space before the sign)."""
+    text = f"{value:g}"
+    return (text.replace(".", ",") if lang == "fr" else text) + PCT
+
+
 @functools.cache
 def load_map(name: str) -> dict:
     return json.loads((MAPS / f"{name}.json").read_text(encoding="utf-8"))
@@ -106,7 +112,7 @@ def choropleth(groups: list[dict], name: str, prefix: str, t: Translator) -> dic
         key = str(loc.get("region") if name == "fr-regions" else loc["id"]).upper()
         share = shares.get(key)
         label = names.get(key, loc["name"])
-        value = t("survey.no_data") if share is None else f"{share:g}{PCT}"
+        value = t("survey.no_data") if share is None else share_text(share, t.lang)
         shapes.append({"path": loc["path"], "fill": colour(share), "no_data": share is None,
                        "title": f"{label}: {value}"})
     return {"viewBox": base["viewBox"], "shapes": shapes, "source": base["source"]}

@@ -7,7 +7,7 @@ import datetime as dt
 
 from souverain.model.dependency import TIERS
 from souverain.report import terminal
-from souverain.report.areas import PCT, area_names, choropleth, colour, legend, pick_map
+from souverain.report.areas import PCT, area_names, choropleth, colour, legend, pick_map, share_text
 from souverain.report.html import environment
 from souverain.report.i18n import DisplayNames, Translator
 from souverain.version import OUTPUT_SCHEMA_VERSION
@@ -96,7 +96,7 @@ def group_cell(cell: dict, t: Translator) -> str:
     """A group's share for one function: "no data" when no answer is known (never "0.0 %")."""
     if not cell["known"]:
         return t("survey.no_data")
-    text = f"{cell['foreign_share_pct']:g}{PCT}"
+    text = share_text(cell["foreign_share_pct"], t.lang)
     return f"{text} ({t('survey.unknown_count', count=cell['unknown'])})" if cell["unknown"] else text
 
 
@@ -104,7 +104,7 @@ def tier_cells(entry: dict, t: Translator) -> list[str]:
     """A function's answers of each tier with their share; "no data" when it has no answer."""
     if not sum(entry["tiers"].values()):
         return [t("survey.no_data")] * len(TIERS)
-    return [f"{entry['tiers'][tier]} ({entry['tier_share_pct'][tier]:g}{PCT})" for tier in TIERS]
+    return [f"{entry['tiers'][tier]} ({share_text(entry['tier_share_pct'][tier], t.lang)})" for tier in TIERS]
 
 
 def tier_rows(agg: dict, t: Translator) -> list[tuple[str, ...]]:
@@ -134,7 +134,7 @@ def survey_table(data: dict, lang: str, width: int | None = None) -> str:
     parts = [terminal.table(
         [t("field.function"), t("survey.foreign"), t("survey.not_foreign"), t("state.unknown"), t("survey.share")],
         [(label(f, lang), f["foreign"], f["not_foreign"], f["unknown"],
-          f"{f['foreign_share_pct']:g}{PCT}" if f["foreign"] + f["not_foreign"] else t("survey.no_data"))
+          share_text(f["foreign_share_pct"], lang) if f["foreign"] + f["not_foreign"] else t("survey.no_data"))
          for f in agg["functions"].values()])]
     lines += tier_lines(agg, t)
     parts.append(terminal.table([t("field.function"), *(t(f"tier.{tier}") for tier in TIERS)],
