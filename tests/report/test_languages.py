@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[list[str], str]] = {
                             "html"], "html"),
     "survey-diff": (["survey", "diff", "first", "second", "--db", "{db}"], "text"),
     "survey-diff-csv": (["survey", "diff", "first", "second", "--db", "{db}", "--format", "csv"], "data"),
+    "survey-diff-html": (["survey", "diff", "first", "second", "--db", "{db}", "--format", "html"], "html"),
     "survey-list": (["survey", "list", "--db", "{db}"], "text"),
     "kb-stats": (["kb", "stats"], "text"),
     "kb-list": (["kb", "list", "--kind", "laws"], "ids"),  # a list of ids, to pass to `kb show`
@@ -114,10 +115,11 @@ def _foreign_fragments(lang: str) -> set[str]:
 
 
 def readable(output: str, kind: str) -> str:
-    """What a person reads: HTML without tags, styles and the evidence blocks."""
+    """What a person reads: HTML without tags, styles, the evidence blocks and cited titles."""
     if kind != "html":
         return output
     output = re.sub(r'<details class="evidence">.*?</details>', " ", output, flags=re.DOTALL)
+    output = re.sub(r"<cite>.*?</cite>", " ", output, flags=re.DOTALL)  # sources' titles, quoted as written
     output = re.sub(r"<style>.*?</style>", " ", output, flags=re.DOTALL)
     return html.unescape(re.sub(r"<[^>]+>", " ", output))
 

@@ -15,6 +15,7 @@ from souverain.cli.options import (
     at_option,
     check_scheduler,
     db_option,
+    display_names,
     dns_timeout_option,
     emit,
     format_option,
@@ -292,7 +293,7 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) ->
     if fmt == "json":
         emit(to_json(data), output)
     elif fmt == "html":
-        emit(survey_html(data, lang, geo), output)
+        emit(survey_html(data, lang, geo, display_names()), output)
     else:
         from souverain.report.terminal import terminal_width
 
@@ -302,7 +303,7 @@ def report(run_ref, group_by, geo, fmt, min_tier, db_url, output, wide, lang) ->
 @survey.command("diff")
 @click.argument("run_a")
 @click.argument("run_b")
-@format_option("table", "json", "csv")
+@format_option("table", "json", "csv", "html")
 @db_option
 @output_option
 @lang_option
@@ -330,12 +331,16 @@ def diff(run_a, run_b, fmt, db_url, output, lang) -> None:
         writer.writeheader()
         writer.writerows({key: safe_cell(value) for key, value in move.items()} for move in moves)
         emit(buffer.getvalue(), output)
+    elif fmt == "html":
+        from souverain.report.survey import diff_html
+
+        emit(diff_html(a, b, moves, lang, display_names()), output)
     else:
-        from souverain.cli.options import display_names
         from souverain.report.i18n import Translator
 
         t = Translator(lang, display_names())
         emit(terminal.render(terminal.table(
             [t("field.domain"), t("field.function"), t("field.before"), t("field.after")],
-            [(m["domain"], t.function(m["function"]), m["before"], m["after"]) for m in moves],
+            [(m["domain"], t.function(m["function"]), t.token("status", m["before"]), t.token("status", m["after"]))
+             for m in moves],
             title=t("survey.diff_title", run_a=a["name"], run_b=b["name"], count=len(moves)))), output)

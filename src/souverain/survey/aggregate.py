@@ -72,13 +72,18 @@ def _share(part: int, whole: int) -> float:
 
 class Aggregate:
     def __init__(self, group_by: str | None = None, service_names: dict[str, str] | None = None,
-                 min_tier: Tier = "inferred", critical: frozenset[str] = frozenset()) -> None:
+                 min_tier: Tier = "inferred", critical: frozenset[str] = frozenset(),
+                 law_countries: dict[str, str] | None = None) -> None:
         """``critical``: the functions whose state decides a verdict (criticality 4 and more),
-        needed to work verdicts out again when ``min_tier`` drops answers."""
+        needed to work verdicts out again when ``min_tier`` drops answers; ``law_countries``: law id
+        -> country of the law (the KB's), to count the domains each law and country reaches."""
         self.group_by = group_by
         self.service_names = service_names
         self.min_tier = min_tier
         self.critical = critical
+        self.law_countries = law_countries or {}
+        self.laws: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}  # law id -> domains it reaches
+        self.law_country_counts: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
         self.tiers: dict[str, Counter] = {f: Counter() for f in FUNCTIONS}
         self.total = 0
         self.status: Counter[str] = Counter()
@@ -115,12 +120,21 @@ class Aggregate:
             if summary["status"] == "none":
                 state = "none"
             self.by_function[prefix][state] += 1
+            if foreign:
+                self._count_laws(row, prefix)
             if summary["service"] and counted:
                 self.providers[prefix][summary["service"]] += 1
             if summary["country"] and counted:
                 self.countries[prefix][summary["country"]] += 1
             if group is not None:
                 self.groups[group][prefix][state] += 1
+
+    def _count_laws(self, row: SurveyRow, prefix: str) -> None:
+        """The laws that reach ``prefix`` of one domain, and their countries (each domain once)."""
+        laws = {law for d in row.dependencies if d.function == FUNCTIONS[prefix] and d.controller
+                and tier_counts(d.tier, self.min_tier) for law in d.laws}
+        self.laws[prefix].update(laws)
+        self.law_country_counts[prefix].update({self.law_countries.get(law, "") for law in laws} - {""})
 
     def feed(self, rows: Iterable[SurveyRow]) -> Aggregate:
         for row in rows:
@@ -140,6 +154,8 @@ class Aggregate:
                                    for tier in TIERS},
                 "providers": self.providers[prefix].most_common(top),
                 "controller_countries": self.countries[prefix].most_common(top),
+                "laws": self.laws[prefix].most_common(),
+                "law_countries": self.law_country_counts[prefix].most_common(),
             }
         groups = []
         for group, group_counts in sorted(self.groups.items()):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from souverain.errors import UsageError
 from souverain.survey.aggregate import GROUP_OF, Aggregate, diff_rows
 from souverain.survey.session import shown_status
+from souverain.survey.sources import survey_sources
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -24,7 +25,8 @@ def report_data(surveys: SurveyStore, run_ref: str, kb: KnowledgeBase, group_by:
     names = {service.id: service.name for service in kb.services.values()}
     critical = frozenset(rid for rid, kind in kb.kinds.items()
                          if kind == "functions" and getattr(kb.records[rid], "criticality", 1) >= 4)
-    counts = Aggregate(group_by, names, min_tier, critical).feed(surveys.results(run_row["id"]))
+    law_countries = {law_id: law.country for law_id, law in kb.laws.items()}
+    counts = Aggregate(group_by, names, min_tier, critical, law_countries).feed(surveys.results(run_row["id"]))
     if group_by and group_by not in counts.attributes:
         raise UsageError(f"--group-by {group_by!r}: no such attribute in survey {run_row['name']!r} "
                          f"(available: {', '.join(sorted(counts.attributes)) or 'none'})")
@@ -36,7 +38,7 @@ def report_data(surveys: SurveyStore, run_ref: str, kb: KnowledgeBase, group_by:
     aggregate["functions"] = {k: v for k, v in aggregate["functions"].items() if GROUP_OF.get(k, k) in surveyed}
     run_row["status"] = shown_status(run_row, surveys.lease(run_row["id"]))
     return {"run": {k: run_row[k] for k in ("id", "name", "created", "status", "total", "bad_rows", "kb_version")},
-            "aggregate": aggregate}
+            "aggregate": aggregate, "sources": survey_sources(kb, aggregate, run_row)}
 
 
 def diff_runs(surveys: SurveyStore, run_a: str, run_b: str) -> tuple[dict, dict, list[dict[str, Any]]]:
