@@ -14,7 +14,7 @@ from souverain.model.survey import SurveyRow
 from souverain.report.formulas import TRIGGERS, safe_cell
 from souverain.store.database import Store
 from souverain.store.surveys import SurveyStore
-from souverain.survey import aggregate
+from souverain.survey import reporting
 from souverain.survey.export import write_results
 from souverain.survey.inputs import Target
 
@@ -52,7 +52,7 @@ def test_survey_diff_csv(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
         surveys = SurveyStore(store)
         for name in ("first", "second"):
             surveys.create(name, "pop.csv", {}, "kb", [Target(1, "a.fr", {})])
-    monkeypatch.setattr(aggregate, "diff_rows", lambda a, b: [
+    monkeypatch.setattr(reporting, "diff_rows", lambda a, b: [
         {"domain": "a.fr", "function": "mail", "before": "=evil()", "after": "@x", "foreign_before": None,
          "foreign_after": True}])
     result = CliRunner().invoke(cli, ["survey", "diff", "first", "second", "--db", db, "--format", "csv"])
