@@ -219,9 +219,13 @@ async def who_page(request: Request) -> Response:
 async def record_page(request: Request) -> Response:
     from souverain.attribute.who import who
 
+    from souverain.web import kb_pages
+
     kb, rid = api.knowledge(), request.path_params["id"]
     if rid not in kb.records:
         raise api.Problem(404, "Not found", f"no record {rid!r} in the knowledge base")
+    if kb.kinds[rid] in kb_pages.KINDS:
+        return await kb_pages.page(request, kb.kinds[rid], rid)
     at = api.parse_at(request.query_params.get("at"))
     item = who(kb, rid, at).data
     entity = kb.entities.get(rid)
