@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from souverain.errors import SouverainError
 from souverain.store.database import Store
-from souverain.web import api, pages
+from souverain.web import answers, api, pages
 from souverain.web.jobs import Jobs, ScanSettings
 from souverain.web.security import HEADERS, RateLimit, Sessions, same
 
@@ -59,7 +59,7 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> Starlette:
             await jobs.stop()
 
     app = Starlette(
-        routes=[*api.ROUTES, *pages.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        routes=[*api.ROUTES, *answers.ROUTES, *pages.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={api.Problem: _problem, SouverainError: _souverain_error, 404: _not_found,
                             405: _not_allowed},
         lifespan=lifespan,
