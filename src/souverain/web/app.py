@@ -30,7 +30,9 @@ class Settings:
     db_url: str | None = None
     scan: ScanSettings = dataclasses.field(default_factory=ScanSettings)
     lang: str = "en"
-    token: str | None = None  # required off loopback; None: no authentication
+    token: str | None = None  # required off loopback (or users); None and no users: no authentication
+    users: dict[str, str] | None = None  # name -> scrypt hash (web/users.py): sign-in for the pages
+    secure_cookies: bool = False  # Secure session cookies even over http (behind a TLS proxy)
     workers: int = 2
     max_body: int = MAX_BODY
     rate: int = 30  # scan submissions and sign-in attempts per client and minute
@@ -99,22 +101,24 @@ PUBLIC = ("/static/", "/login", "/api/v1/health")
 
 
 class Authentication:
-    """With a token: the API asks for ``Authorization: Bearer TOKEN``, pages for a session cookie
-    obtained on /login with the same token."""
+    """With a token or users: the API asks for ``Authorization: Bearer TOKEN``, pages for a session
+    cookie obtained on /login with the token or a user's name and password."""
 
     def __init__(self, app: ASGIApp, ctx: Context) -> None:
         self.app, self.ctx = app, ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = self.ctx.settings.token
-        if scope["type"] != "http" or token is None or scope["path"].startswith(PUBLIC):
+        token, users = self.ctx.settings.token, self.ctx.settings.users
+        if scope["type"] != "http" or (token is None and not users) or scope["path"].startswith(PUBLIC):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
         if scope["path"].startswith("/api/"):
             given = request.headers.get("authorization", "")
-            if not (given.startswith("Bearer ") and same(given[len("Bearer "):].strip(), token)):
-                await _raw_problem(401, "Unauthorized", "send Authorization: Bearer TOKEN")(scope, receive, send)
+            if token is None or not (given.startswith("Bearer ") and same(given[len("Bearer "):].strip(), token)):
+                detail = "send Authorization: Bearer TOKEN" if token else \
+                    "the API needs a token: start the server with --token-file (users sign in to the pages)"
+                await _raw_problem(401, "Unauthorized", detail)(scope, receive, send)
                 return
         elif not self.ctx.sessions.valid(request.cookies.get(pages.SESSION_COOKIE)):
             await RedirectResponse("/login", status_code=303)(scope, receive, send)
