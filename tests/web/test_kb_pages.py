@@ -26,7 +26,7 @@ def test_controller_segments_follow_the_dated_edges():
 
 def test_entity_page_timeline_laws_and_links(client):
     page = client.get("/kb/skype?lang=en").text
-    svg = re.search(r'<figure id="timeline"><svg class="timeline".*?</svg></figure>', page, re.S)
+    svg = re.search(r'<figure id="timeline"><svg class="timeline".*?</svg></figure>', page, re.DOTALL)
     assert svg, "no inline SVG timeline"
     chart = svg.group(0)
     for owner, period in (("eBay Inc.", "2005-10-14 – 2009-11-19"), ("Silver Lake", "2009-11-19 – 2011-10-13")):
@@ -55,7 +55,7 @@ def test_entity_page_in_french(client):
 
 def test_entity_page_lists_its_services_and_their_alternatives(client):
     page = client.get("/kb/microsoft").text
-    services = re.search(r'<div id="services">.*?</div>', page, re.S).group(0)
+    services = re.search(r'<div id="services">.*?</div>', page, re.DOTALL).group(0)
     assert 'href="/kb/exchange-online"' in services
     assert 'href="/kb/proton-mail"' in services  # a European alternative to hosted mail
     assert "This record is retired" not in page
@@ -71,7 +71,7 @@ def test_service_page(client):
     page = client.get("/kb/exchange-online").text
     assert "<h1>Exchange Online (Microsoft 365)</h1>" in page
     assert re.search(r'Operator</th><td><a href="/kb/microsoft">Microsoft Corporation</a>', page)
-    fingerprints = re.search(r'<table id="fingerprints">.*?</table>', page, re.S).group(0)
+    fingerprints = re.search(r'<table id="fingerprints">.*?</table>', page, re.DOTALL).group(0)
     assert re.search(r"<td>mx</td><td>4</td><td><code>mail\.protection\.outlook\.com", fingerprints)
     assert 'href="/kb/us-cloud-act"' in page and 'href="/kb/proton-mail"' in page
     assert 'href="/kb/email.inbound"' in page  # a function links to its record
@@ -81,11 +81,11 @@ def test_law_page_what_it_compels_and_whom_it_reaches(client):
     page = client.get("/kb/us-cloud-act").text
     assert 'id="effect">compels access</td>' in page
     assert '<td id="applies-to">electronic-communication, remote-computing</td>' in page
-    reached = re.search(r'<table id="reached">.*?</table>', page, re.S).group(0)
+    reached = re.search(r'<table id="reached">.*?</table>', page, re.DOTALL).group(0)
     assert 'href="/kb/microsoft"' in reached and 'href="/kb/skype"' in reached
     assert "Skype Global S.à r.l. &lt;- Microsoft Corporation (US, 100 %)" in reached  # the path
     assert 'href="/kb/ovhcloud"' not in reached  # a French group is not reached
-    services = re.search(r'<table id="reached-services">.*?</table>', page, re.S).group(0)
+    services = re.search(r'<table id="reached-services">.*?</table>', page, re.DOTALL).group(0)
     assert 'href="/kb/exchange-online"' in services
     assert re.search(r"Entities it reaches on \d{4}-\d\d-\d\d \((\d+)\)", page)
     french = client.get("/kb/us-cloud-act?lang=fr").text

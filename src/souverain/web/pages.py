@@ -219,7 +219,6 @@ async def who_page(request: Request) -> Response:
 
 async def record_page(request: Request) -> Response:
     from souverain.attribute.who import who
-
     from souverain.web import kb_pages
 
     kb, rid = api.knowledge(), request.path_params["id"]

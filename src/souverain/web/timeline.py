@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
@@ -48,7 +49,7 @@ def controller_segments(kb: KnowledgeBase, entity: Entity, start: dt.date, end: 
             stack.append(edge.owner)
     segments: list[tuple[dt.date, dt.date, str]] = []
     bounds = sorted(dates) + [end]
-    for since, until in zip(bounds, bounds[1:], strict=False):
+    for since, until in itertools.pairwise(bounds):
         chain = control_chain(kb, entity.id, since)
         controller = chain[-1].entity.id if chain else entity.id
         if segments and segments[-1][2] == controller:
@@ -81,10 +82,10 @@ def timeline_svg(kb: KnowledgeBase, entity: Entity, at: dt.date, t: Translator) 
     for row, edge in enumerate(edges, start=1):
         name = kb.entity_name(edge.owner)
         share = f"{edge.capital_pct:g} %" if edge.capital_pct is not None else "? %"
-        since = edge.since.isoformat() if edge.since else t("web.timeline.by", date=edge.since_before)
-        until = edge.until.isoformat() if edge.until else t("web.timeline.now")
+        began = edge.since.isoformat() if edge.since else t("web.timeline.by", date=edge.since_before)
+        ended = edge.until.isoformat() if edge.until else t("web.timeline.now")
         bars.append(Bar(row, edge.start, edge.until or end, colour(edge.owner), edge.controls(),
-                        edge.since is None, share, f"{name}: {share}, {since} – {until}"))
+                        edge.since is None, share, f"{name}: {share}, {began} – {ended}"))
     span = max((end - start).days, 1)
     plot = WIDTH - LABEL - 10
 
@@ -96,9 +97,9 @@ def timeline_svg(kb: KnowledgeBase, entity: Entity, at: dt.date, t: Translator) 
     legend_y = axis_y + 46
     legend = list(colours.items())
     height = legend_y + 18 * (len(legend) + 3) + 6
-    out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
-           f'role="img" aria-labelledby="timeline-title"><title id="timeline-title">'
-           f'{escape(t("web.timeline.title", name=entity.name))}</title>']
+    out = [(f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
+            f'role="img" aria-labelledby="timeline-title"><title id="timeline-title">'
+            f'{escape(t("web.timeline.title", name=entity.name))}</title>')]
     labels = [t("web.timeline.controller"), *(kb.entity_name(e.owner) for e in edges)]
     for row, text in enumerate(labels):
         y = TOP + row * ROW + ROW / 2 + 4
