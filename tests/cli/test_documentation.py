@@ -9,12 +9,14 @@ from souverain.cli.main import cli
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 # helpers may not edit the README: their new commands wait here until the lead documents them
-PENDING: set[str] = set()  # commands documented elsewhere (none)
+PENDING: set[str] = {"users"}  # `souverain users` (W2, session 5): documented in SERVE_README.md for the lead
 
 
 def test_every_command_in_readme():
     for name, command in cli.commands.items():
-        assert f"souverain {name}" in README or name in PENDING, name
+        if name in PENDING:  # its subcommands wait with it
+            continue
+        assert f"souverain {name}" in README, name
         for sub in getattr(command, "commands", {}):
             assert re.search(rf"{name}\b.*\b{sub}\b", README), f"{name} {sub}"
 

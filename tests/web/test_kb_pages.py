@@ -139,11 +139,11 @@ def test_answers_form_to_the_assessment_page(client, tmp_path):
     assert re.fullmatch(r"/assess/answers/[\w-]{16}", where)
     page = client.get(where).text
     assert "Tender Cloud: estimate SEAL-1" in page and "evidenced floor SEAL-0" in page
-    assert "ultimate controller Microsoft Corporation (US)" in page
-    assert "Claim contradicted by the facts: SOV-1.1" in page  # derived from the owner given
     assert f'src="{where}/report.html?lang=en"' in page
     report = client.get(f"{where}/report.html")
     assert report.headers["content-security-policy"].endswith("frame-ancestors 'self'") and "SOV-1.3" in report.text
+    assert "ultimate controller Microsoft Corporation (US)" in report.text
+    assert "Claim contradicted by the facts: SOV-1.1" in report.text  # derived from the owner given
     assessed = json.loads(client.get(f"{where}/download/json").text)
     answers_file = tmp_path / "tender.yaml"
     answers_file.write_text(client.get(f"{where}/download/yaml").text)

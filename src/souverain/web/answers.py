@@ -183,8 +183,8 @@ async def answers_page(request: Request) -> Response:
     key = request.path_params["key"]
     _, record = submitted(request).get(key)
     result = _assess(record, request)
-    return render(request, "answers_result.html.j2", key=key, record=record,
-                  headline=headline(result, Translator(language(request))))
+    lines = headline(result, Translator(language(request)))
+    return render(request, "answers_result.html.j2", key=key, record=record, headline=lines[:1])  # the rest: report
 
 
 async def answers_report(request: Request) -> Response:
