@@ -105,8 +105,8 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path):
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--db", f"sqlite:///{tmp_path / 'w.db'}"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        ("error: --host 0.0.0.0 is not a loopback address: give --token-file FILE so that the server asks for "
-         "authentication")]
+        ("error: --host 0.0.0.0 is not a loopback address: give --token-file FILE or --users FILE so that the "
+         "server asks for authentication")]
     short = tmp_path / "token"
     short.write_text("short\n")
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--token-file", str(short)])

@@ -100,6 +100,7 @@ def _register() -> None:
     cli.add_command(schema.schema_command)
     cli.add_command(inventory.inventory_command)
     cli.add_command(serve.serve_command)
+    cli.add_command(serve.users_command)
 
 
 _register()

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from souverain.errors import SouverainError
 from souverain.store.database import Store
-from souverain.web import api, pages, publish, survey_api, surveys
+from souverain.web import answers, api, pages, publish, survey_api, surveys
 from souverain.web.jobs import Jobs, ScanSettings, SurveySettings
 from souverain.web.security import HEADERS, RateLimit, Sessions, same
 
@@ -31,7 +31,9 @@ class Settings:
     scan: ScanSettings = dataclasses.field(default_factory=ScanSettings)
     survey: SurveySettings = dataclasses.field(default_factory=SurveySettings)
     lang: str = "en"
-    token: str | None = None  # required off loopback; None: no authentication
+    token: str | None = None  # required off loopback (or users); None and no users: no authentication
+    users: dict[str, str] | None = None  # name -> scrypt hash (web/users.py): sign-in for the pages
+    secure_cookies: bool = False  # Secure session cookies even over http (behind a TLS proxy)
     workers: int = 2
     max_body: int = MAX_BODY
     rate: int = 30  # scan submissions and sign-in attempts per client and minute
@@ -60,7 +62,8 @@ def create_app(settings: Settings, jobs: Jobs | None = None) -> Starlette:
             await jobs.stop()
 
     app = Starlette(
-        routes=[*api.ROUTES, *survey_api.ROUTES, *pages.ROUTES, *publish.ROUTES, *surveys.ROUTES, Mount("/static", StaticFiles(directory=STATIC), name="static")],
+        routes=[*api.ROUTES, *survey_api.ROUTES, *answers.ROUTES, *pages.ROUTES, *publish.ROUTES, *surveys.ROUTES,
+                Mount("/static", StaticFiles(directory=STATIC), name="static")],
         exception_handlers={api.Problem: _problem, SouverainError: _souverain_error, 404: _not_found,
                             405: _not_allowed},
         lifespan=lifespan,
@@ -101,22 +104,24 @@ PUBLIC = ("/static/", "/login", "/api/v1/health", "/p/")  # /p/TOKEN: published 
 
 
 class Authentication:
-    """With a token: the API asks for ``Authorization: Bearer TOKEN``, pages for a session cookie
-    obtained on /login with the same token."""
+    """With a token or users: the API asks for ``Authorization: Bearer TOKEN``, pages for a session
+    cookie obtained on /login with the token or a user's name and password."""
 
     def __init__(self, app: ASGIApp, ctx: Context) -> None:
         self.app, self.ctx = app, ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = self.ctx.settings.token
-        if scope["type"] != "http" or token is None or scope["path"].startswith(PUBLIC):
+        token, users = self.ctx.settings.token, self.ctx.settings.users
+        if scope["type"] != "http" or (token is None and not users) or scope["path"].startswith(PUBLIC):
             await self.app(scope, receive, send)
             return
         request = Request(scope)
         if scope["path"].startswith("/api/"):
             given = request.headers.get("authorization", "")
-            if not (given.startswith("Bearer ") and same(given[len("Bearer "):].strip(), token)):
-                await _raw_problem(401, "Unauthorized", "send Authorization: Bearer TOKEN")(scope, receive, send)
+            if token is None or not (given.startswith("Bearer ") and same(given[len("Bearer "):].strip(), token)):
+                detail = "send Authorization: Bearer TOKEN" if token else \
+                    "the API needs a token: start the server with --token-file (users sign in to the pages)"
+                await _raw_problem(401, "Unauthorized", detail)(scope, receive, send)
                 return
         elif not self.ctx.sessions.valid(request.cookies.get(pages.SESSION_COOKIE)):
             await RedirectResponse("/login", status_code=303)(scope, receive, send)

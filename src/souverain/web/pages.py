@@ -71,7 +71,8 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
     html = environment().get_template(template).render(
         t=Translator(lang), lang=lang, csrf=csrf, switch={code: switch_url(request, code) for code in LANGUAGES},
-        logged_in=request.app.state.ctx.settings.token is not None and template != "login.html.j2", **values)
+        logged_in=template != "login.html.j2" and request.app.state.ctx.sessions.valid(request.cookies.get(SESSION_COOKIE)),
+        **values)
     response = HTMLResponse(html, status_code=status)
     if request.cookies.get(CSRF_COOKIE) != csrf:
         response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
@@ -218,10 +219,13 @@ async def who_page(request: Request) -> Response:
 
 async def record_page(request: Request) -> Response:
     from souverain.attribute.who import who
+    from souverain.web import kb_pages
 
     kb, rid = api.knowledge(), request.path_params["id"]
     if rid not in kb.records:
         raise api.Problem(404, "Not found", f"no record {rid!r} in the knowledge base")
+    if kb.kinds[rid] in kb_pages.KINDS:
+        return await kb_pages.page(request, kb.kinds[rid], rid)
     at = api.parse_at(request.query_params.get("at"))
     item = who(kb, rid, at).data
     entity = kb.entities.get(rid)
@@ -264,23 +268,50 @@ async def assessment_report(request: Request) -> Response:
     return HTMLResponse(assessment_html(results, language(request)), headers={"content-security-policy": REPORT_CSP})
 
 
-# -- login -------------------------------------------------------------------------------
+# -- login ---------------------------------------------------------------------------------
+def _login(request: Request, status: int = 200, error: str | None = None) -> Response:
+    settings = request.app.state.ctx.settings
+    return render(request, "login.html.j2", status=status, error=error, with_token=settings.token is not None,
+                  with_users=bool(settings.users))
+
+
 async def login_page(request: Request) -> Response:
-    return render(request, "login.html.j2", error=None)
+    return _login(request)
 
 
 async def login_post(request: Request) -> Response:
+    """The token, or a user's name and password (scrypt, constant time) -> a session cookie."""
+    from souverain.web.users import verify
+
     ctx = request.app.state.ctx
     form = await checked_form(request)
-    api.check_rate(request)  # guessing the token takes many tries
-    token = ctx.settings.token
-    if token is None:
+    api.check_rate(request)  # guessing a token or a password takes many tries
+    token, users = ctx.settings.token, ctx.settings.users or {}
+    if token is None and not users:
         return RedirectResponse("/", status_code=303)
-    if not same(str(form.get("token", "")), token):
-        return render(request, "login.html.j2", status=401, error=Translator(language(request))("web.login_failed"))
+    name = str(form.get("username", "")).strip()
+    user: str | None = None
+    if name and users:
+        ok = await asyncio.to_thread(verify, str(form.get("password", "")), users.get(name))
+        user = name
+    else:
+        ok = token is not None and same(str(form.get("token", "")), token)
+    if not ok:
+        return _login(request, 401, Translator(language(request))("web.login.wrong_user" if name else "web.login_failed"))
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, ctx.sessions.issue(), max_age=SESSION_SECONDS, httponly=True,
-                        samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(SESSION_COOKIE, ctx.sessions.issue(user), max_age=SESSION_SECONDS, httponly=True,
+                        samesite="strict", secure=ctx.settings.secure_cookies or request.url.scheme == "https")
+    return response
+
+
+async def logout_post(request: Request) -> Response:
+    """Revoke the session (its cookie is refused from now on, even if kept) and clear it."""
+    ctx = request.app.state.ctx
+    await checked_form(request)
+    ctx.sessions.revoke(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict",
+                           secure=ctx.settings.secure_cookies or request.url.scheme == "https")
     return response
 
 
@@ -300,4 +331,5 @@ ROUTES = [
     Route("/report/assessment.html", assessment_report),
     Route("/login", login_page),
     Route("/login", login_post, methods=["POST"]),
+    Route("/logout", logout_post, methods=["POST"]),
 ]

@@ -91,28 +91,46 @@ def same(a: str, b: str) -> bool:
 
 
 class Sessions:
-    """Signed session cookies (HMAC with a key drawn at start: a restart logs everybody out)."""
+    """Signed session cookies (HMAC with a key drawn at start: a restart logs everybody out); a
+    signed-out cookie is remembered as revoked until it would have expired."""
 
     def __init__(self, key: bytes | None = None) -> None:
         self.key = key or secrets.token_bytes(32)
+        self.revoked: dict[str, int] = {}  # nonce -> expiry
 
     def _sign(self, payload: str) -> str:
         return hmac.new(self.key, payload.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self) -> str:
-        payload = json.dumps({"exp": int(time.time()) + SESSION_SECONDS, "n": secrets.token_hex(8)})
+    def issue(self, user: str | None = None) -> str:
+        payload = json.dumps({"exp": int(time.time()) + SESSION_SECONDS, "n": secrets.token_hex(8), "u": user})
         return f"{payload.encode().hex()}.{self._sign(payload)}"
 
-    def valid(self, cookie: str | None) -> bool:
+    def data(self, cookie: str | None) -> dict[str, Any] | None:
+        """The session's content (``u``: the user, None for the token) when the cookie is valid."""
         if not cookie or "." not in cookie:
-            return False
+            return None
         encoded, signature = cookie.rsplit(".", 1)
         try:
             payload = bytes.fromhex(encoded).decode()
             data: dict[str, Any] = json.loads(payload)
         except (ValueError, UnicodeDecodeError):
-            return False
-        return same(signature, self._sign(payload)) and int(data.get("exp", 0)) > time.time()
+            return None
+        if not same(signature, self._sign(payload)) or not isinstance(data, dict):
+            return None
+        if int(data.get("exp", 0)) <= time.time() or str(data.get("n")) in self.revoked:
+            return None
+        return data
+
+    def valid(self, cookie: str | None) -> bool:
+        return self.data(cookie) is not None
+
+    def revoke(self, cookie: str | None) -> None:
+        data = self.data(cookie)
+        if data is None:
+            return
+        now = time.time()
+        self.revoked = {n: exp for n, exp in self.revoked.items() if exp > now}
+        self.revoked[str(data["n"])] = int(data["exp"])
 
 
 def new_csrf_token() -> str:
