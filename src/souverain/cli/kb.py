@@ -45,14 +45,16 @@ def kb() -> None:
 def validate(path: Path | None, strict: bool, fmt: str, lang: str) -> None:
     """Check schemas, references, ownership cycles, duplicate ids and fingerprints (exit 2 on problems)."""
     from souverain.kb.sources import ownership_problems, weak_sources
+    from souverain.kb.translations import untranslated
 
     t = Translator(lang)
     try:
         knowledge = load_kb(path)
         if strict:
             short = [*ownership_problems(knowledge), *weak_sources(knowledge)]
-            if short:
-                raise KBValidationError([_source_problem(knowledge, item) for item in short])
+            problems = [*(_source_problem(knowledge, item) for item in short), *untranslated(knowledge)]
+            if problems:
+                raise KBValidationError(problems)
     except KBValidationError as exc:
         if fmt == "json":
             click.echo(to_json({"valid": False, "problems": [p.as_dict() for p in exc.problems]}))
