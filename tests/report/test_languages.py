@@ -113,13 +113,19 @@ def _foreign_fragments(lang: str) -> set[str]:
     return found
 
 
+# KB evidence quoted as written, in English (assessors' rationales, offers' claims, typed evidence):
+# an element marked lang="en" in HTML, « ... » (en anglais) in French text
+QUOTED_HTML = re.compile(r'<(q|span|blockquote)\b[^>]* lang="en"[^>]*>.*?</\1>( \(en anglais\))?', re.DOTALL)
+QUOTED_TEXT = re.compile(r"«[^»]*» \(en anglais\)", re.DOTALL)
+
+
 def readable(output: str, kind: str) -> str:
-    """What a person reads: HTML without tags, styles and the evidence blocks."""
-    if kind != "html":
-        return output
-    output = re.sub(r'<details class="evidence">.*?</details>', " ", output, flags=re.DOTALL)
-    output = re.sub(r"<style>.*?</style>", " ", output, flags=re.DOTALL)
-    return html.unescape(re.sub(r"<[^>]+>", " ", output))
+    """What a person reads, less the quoted evidence: HTML without tags, styles and the evidence blocks."""
+    if kind == "html":
+        output = re.sub(r'<details class="evidence">.*?</details>', " ", output, flags=re.DOTALL)
+        output = re.sub(r"<style>.*?</style>", " ", output, flags=re.DOTALL)
+        output = html.unescape(re.sub(r"<[^>]+>", " ", QUOTED_HTML.sub(" ", output)))
+    return QUOTED_TEXT.sub(" ", output)
 
 
 def _kb_names() -> list[str]:
@@ -133,17 +139,6 @@ def without_kb_names(text: str) -> str:
         if name in text:
             text = text.replace(name, " ")
     return text
-
-
-# English prose the assessment layer writes (assess/csf.py derivations, assess/secnumcloud.py
-# failures) and the CSF framework's criteria, answers and objectives (KB data in English only):
-# left to the assessment rework (issue 13 note). Each entry is a fragment allowed in French output.
-_ASSESS_PROSE = {"compels access", "foreign law", "knowledge base", "reached by", "ultimate controller",
-                 "interrupted",  # in the offers' claims (KB text, "connectivity ... is interrupted")
-                 # the answers' evidence and assessor rationales (KB text in English): "open source",
-                 # "controlled by", "as far as the knowledge base knows", "partial" disclosure
-                 "as far as the knowledge base knows", "open source", "controlled by", "partial"}
-KNOWN_GAPS: dict[str, set[str]] = {}
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +188,7 @@ def test_no_text_of_the_other_language(outputs, name, lang):
     if kind in ("data", "quoted"):
         return
     text = " ".join(without_kb_names(readable(output, kind)).split())  # folded cells and line breaks joined
-    allowed = KNOWN_GAPS.get(name, set()) if lang == "fr" else set()
-    leaked = sorted(f for f in _foreign_fragments(lang) - allowed if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text))
+    leaked = sorted(f for f in _foreign_fragments(lang) if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text))
     assert not leaked, f"{name} --lang {lang} shows the other language's messages: {leaked}"
 
 
@@ -210,7 +204,7 @@ def test_no_raw_ids_or_enum_tokens(outputs, name, lang):
     assert not shown, f"{name} --lang {lang} shows raw ids or enum values: {shown}"
     if lang == "fr":  # KB names are proper names ("... (partial CNAME setup)"): not checked
         text = without_kb_names(text)
-        english = sorted(w for w in ENGLISH_TOKENS - KNOWN_GAPS.get(name, set()) if re.search(rf"(?<![\w.-]){w}(?![\w-])", text))
+        english = sorted(w for w in ENGLISH_TOKENS if re.search(rf"(?<![\w.-]){w}(?![\w-])", text))
         assert not english, f"{name} --lang fr shows English enum values: {english}"
 
 

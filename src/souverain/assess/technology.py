@@ -59,7 +59,7 @@ class TechnologyLink:
         """``operator -> <row's because, or the dependency level> <provider chain> [what] -> laws``."""
         item = self.item
         component = nested(f"component.{item.component}")
-        what = (nested("assess.why.what_product", component=component, product=item.product) if item.product
+        what = (nested("assess.why.what_product", component=component, product={"quoted": item.product}) if item.product
                 else nested("assess.why.what", component=component))
         because: dict = ({"en": row.because, **({"fr": row.because_fr} if row.because_fr else {})} if row
                          else nested(f"assess.level.{item.dependency}"))

@@ -52,7 +52,7 @@ def headline(result: Assessment, t: Translator) -> list[str]:
         lines.append(t(f"assess.snc_{snc.status}", details="; ".join(snc.failures + snc.unknowns) or "-"))
     for item in csf.contradictions:
         lines.append(t("assess.contradiction", criterion=item.id, name=item.name, claimed=item.claimed,
-                       computed=item.option, seal=_seal(item.seal)))
+                       computed=item.label, seal=_seal(item.seal)))
     if csf.unsupported_claims:
         lines.append(t("assess.unsupported", criteria=", ".join(i.id for i in csf.unsupported_claims)))
     return lines

@@ -53,8 +53,11 @@ def quoted_html(text: str | None, t: Translator) -> Markup | None:
 
 
 def localised(result: Assessment, t: Translator, html: bool = False) -> Assessment:
-    """``result`` with its texts in ``t``'s language (names, labels, derivations, §19.6 failures),
-    and its English KB evidence quoted (in HTML, inside ``lang="en"`` elements)."""
+    """``result`` with its texts in ``t``'s language (names, labels, derivations, §19.6 failures,
+    a claimed option's label instead of its id), and its English KB evidence quoted (in HTML,
+    inside ``lang="en"`` elements)."""
+    # fields the headline lines also print (scope, product) take the plain « » form: markup inside a
+    # sentence would be escaped
     def quote(text: str | None) -> str | None:
         if not text:
             return text
@@ -65,8 +68,9 @@ def localised(result: Assessment, t: Translator, html: bool = False) -> Assessme
             evidence = render(item.evidence_message, t)
         else:
             evidence = quote(item.evidence)
+        claimed = t.name("options", f"{item.id}/{item.claimed}", item.claimed) if item.claimed else None
         return dataclasses.replace(
-            item, name=t.name("criteria", item.id, item.name),
+            item, name=t.name("criteria", item.id, item.name), claimed=claimed,
             label=t.name("options", f"{item.id}/{item.option}", item.label), evidence=evidence,
             rationale=quote(item.rationale), searched=searched(item.searched))
 
@@ -89,9 +93,10 @@ def localised(result: Assessment, t: Translator, html: bool = False) -> Assessme
         result, csf=csf, secnumcloud_19_6=_ownership(result.secnumcloud_19_6, t),
         offer=dataclasses.replace(result.offer, scope=quoted(result.offer.scope, t) if result.offer.scope else None),
         claims=tuple(dataclasses.replace(c, text=quote(c.text) or c.text) for c in result.claims),
-        technology=tuple(dataclasses.replace(item, component=t.token("component", item.component),
-                                             note=quote(item.note))
-                         for item in result.technology),
+        technology=tuple(dataclasses.replace(
+            item, component=t.token("component", item.component), product=quoted(item.product, t) if item.product else None, note=quote(item.note),
+            laws=tuple(dataclasses.replace(law, name=t.law(law.id, fallback=law.name)) for law in item.laws))
+            for item in result.technology),
     )
 
 
