@@ -235,3 +235,40 @@ def test_country_and_law_names_follow_the_language(outputs):
     en, _ = outputs["who-entity", "en"]
     assert "États-Unis" in fr and "impose l'accès" in fr and "en vigueur" in fr
     assert "United States" in en and "compels access" in en and "in force" in en
+
+
+def _framework_texts() -> dict[str, set[str]]:
+    """The CSF framework's objective and criterion names and answer labels, per language (those
+    long enough to identify a text and that differ between the languages)."""
+    csf = load_kb().frameworks["eu-csf"]
+    pairs = [(o.name, o.name_fr) for o in csf.objectives]
+    for objective in csf.objectives:
+        for criterion in objective.criteria:
+            pairs.append((criterion.name, criterion.name_fr))
+            pairs += [(option.label, option.label_fr) for option in criterion.options]
+    pairs = [(en, fr) for en, fr in pairs if fr and en != fr and len(en) >= 12 and " " in en]
+    return {"en": {en for en, _ in pairs}, "fr": {fr for _, fr in pairs}}
+
+
+@pytest.mark.parametrize("name", ["assess", "assess-html", "compare", "compare-html"])
+def test_framework_texts_follow_the_language(outputs, name):
+    """Criteria, answers and objectives read in the report's language (KB translation beside the
+    English), not only the sentences of the catalogues."""
+    texts = _framework_texts()
+    for lang, other in (("fr", "en"), ("en", "fr")):
+        text = " ".join(readable(*outputs[name, lang]).split())
+        assert any(t in text for t in texts[lang]), (name, lang)
+        shown = sorted(t for t in texts[other] if re.search(rf"(?<![\w'-]){re.escape(t)}(?![\w-])", text))
+        assert not shown, f"{name} --lang {lang} shows framework texts of the other language: {shown[:5]}"
+
+
+def test_quoted_evidence_is_marked_in_french(outputs):
+    """Assessors' rationales and offers' claims stay as written in the KB (English), marked so."""
+    html_fr, _ = outputs["assess-html", "fr"]
+    html_en, _ = outputs["assess-html", "en"]
+    rationale = next(c.rationale for c in load_kb().assessments["aws-esc"].answers.values() if c.rationale)
+    assert f'<q lang="en" class="quoted">{rationale}</q> (en anglais)' in html.unescape(html_fr)
+    assert f'<q lang="en" class="quoted">{rationale}</q>' in html.unescape(html_en)
+    assert "(en anglais)" not in html_en
+    text_fr, _ = outputs["assess", "fr"]
+    assert "» (en anglais)" in text_fr and "(en anglais)" not in outputs["assess", "en"][0]

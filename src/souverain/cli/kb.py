@@ -61,7 +61,9 @@ def validate(path: Path | None, strict: bool, fmt: str, lang: str) -> None:
         else:
             for problem in exc.problems:
                 click.echo(str(problem))
-            click.echo(t("kb.invalid", count=len(exc.problems)), err=True)
+            # on the same stream as the problems: a summary sent to stderr was shown glued to the
+            # last problem line wherever both streams are captured together
+            click.echo(t("kb.invalid", count=len(exc.problems)))
         raise SystemExit(2) from None
     if fmt == "json":
         click.echo(to_json({"valid": True, "records": len(knowledge.records), "kb_version": knowledge.version}))

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
 from souverain.kb.problems import Loc, Problem, format_field, line_of
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from souverain.kb.base import KnowledgeBase
 
 # English field -> the field that holds its French
@@ -38,8 +38,8 @@ def _missing(model: BaseModel, loc: Loc) -> Iterator[tuple[Loc, str]]:
         if loc and name in PAIRS and value and not getattr(model, PAIRS[name], None):
             yield loc, name
         items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-        if hasattr(value, "model_fields"):
+        if isinstance(value, BaseModel):
             yield from _missing(value, (*loc, name))
         for key, item in items:
-            if hasattr(item, "model_fields"):
+            if isinstance(item, BaseModel):
                 yield from _missing(item, (*loc, name, key))

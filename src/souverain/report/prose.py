@@ -64,10 +64,7 @@ def localised(result: Assessment, t: Translator, html: bool = False) -> Assessme
         return quoted_html(text, t) if html else quoted(text, t)
 
     def criterion(item: CriterionResult) -> CriterionResult:
-        if item.evidence_message is not None:
-            evidence = render(item.evidence_message, t)
-        else:
-            evidence = quote(item.evidence)
+        evidence = render(item.evidence_message, t) if item.evidence_message is not None else quote(item.evidence)
         claimed = t.name("options", f"{item.id}/{item.claimed}", item.claimed) if item.claimed else None
         return dataclasses.replace(
             item, name=t.name("criteria", item.id, item.name), claimed=claimed,
