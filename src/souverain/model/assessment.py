@@ -27,8 +27,8 @@ CertificationStatus = Literal["certified", "in-progress", "expired", "claimed"]
 class Message(Model):
     """A sentence of the assessment by message id (``report/messages``) and values, so that reports
     render it in their language; the English text stays beside it. A value is a string or number,
-    a list of law ids (``laws``), per-language text (``{"en": ..., "fr": ...}``, framework data) or a
-    nested message (``{"key": ..., "params": ...}``)."""
+    the laws (``laws``: ``[{"id", "name"}]``), per-language text (``{"en": ..., "fr": ...}``, framework
+    data), KB text quoted as written (``{"quoted": ...}``) or a nested message (``{"key", "params"}``)."""
 
     key: str
     params: Mapping[str, Any]
