@@ -78,7 +78,7 @@ def test_cli_gate_option_and_both_figures_in_every_format(tmp_path):
     assert data["schema_version"] == "2" and data["offer"]["scope"] == "EU regions only (FR, DE)"
     assert set(data["csf"]) >= {"estimate", "floor", "assessor"} and "seal" not in data["csf"]
     html = runner.invoke(cli, ["assess", "--answers", str(path), "--format", "html", "--lang", "fr"]).stdout
-    assert "Périmètre de cette évaluation : EU regions only (FR, DE)." in html and "Plancher étayé" in html
+    assert "Périmètre de cette évaluation : « EU regions only (FR, DE) » (en anglais)." in html and "Plancher étayé" in html
     gated = runner.invoke(cli, ["compare", "aws-esc", "--min-seal", "1", "--gate", "estimate"])
     assert gated.exit_code == 0, gated.output
     floor = runner.invoke(cli, ["compare", "aws-esc", "--min-seal", "1"])

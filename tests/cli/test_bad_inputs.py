@@ -231,7 +231,8 @@ def test_hostile_record_in_kb_validate(world):
     result = CliRunner().invoke(cli, ["kb", "validate", "--path", str(world.kb)])
     assert result.exit_code == 2
     record = (world.kb / "entities/zz.yaml").resolve()
-    assert result.stdout.splitlines() == [f"{record}:2: alias *a is not allowed (write the value out)"]
+    assert result.stdout.splitlines() == [f"{record}:2: alias *a is not allowed (write the value out)",
+                                          "1 problem(s) in the knowledge base."]
 
 
 def test_duplicate_key_in_answers_file(world):

@@ -114,14 +114,21 @@ def _foreign_fragments(lang: str) -> set[str]:
     return found
 
 
+# KB evidence quoted as written, in English (assessors' rationales, offers' claims, typed evidence):
+# an element marked lang="en" in HTML, « ... » (en anglais) in French text
+QUOTED_HTML = re.compile(r'<(q|span|blockquote)\b[^>]* lang="en"[^>]*>.*?</\1>( \(en anglais\))?', re.DOTALL)
+QUOTED_TEXT = re.compile(r"«[^»]*» \(en anglais\)", re.DOTALL)
+
+
 def readable(output: str, kind: str) -> str:
-    """What a person reads: HTML without tags, styles, the evidence blocks and cited titles."""
-    if kind != "html":
-        return output
-    output = re.sub(r'<details class="evidence">.*?</details>', " ", output, flags=re.DOTALL)
-    output = re.sub(r"<cite>.*?</cite>", " ", output, flags=re.DOTALL)  # sources' titles, quoted as written
-    output = re.sub(r"<style>.*?</style>", " ", output, flags=re.DOTALL)
-    return html.unescape(re.sub(r"<[^>]+>", " ", output))
+    """What a person reads, less the quoted evidence: HTML without tags, styles, the evidence blocks
+    and cited titles (sources' titles, quoted as written)."""
+    if kind == "html":
+        output = re.sub(r'<details class="evidence">.*?</details>', " ", output, flags=re.DOTALL)
+        output = re.sub(r"<cite>.*?</cite>", " ", output, flags=re.DOTALL)
+        output = re.sub(r"<style>.*?</style>", " ", output, flags=re.DOTALL)
+        output = html.unescape(re.sub(r"<[^>]+>", " ", QUOTED_HTML.sub(" ", output)))
+    return QUOTED_TEXT.sub(" ", output)
 
 
 def _kb_names() -> list[str]:
@@ -135,18 +142,6 @@ def without_kb_names(text: str) -> str:
         if name in text:
             text = text.replace(name, " ")
     return text
-
-
-# English prose the assessment layer writes (assess/csf.py derivations, assess/secnumcloud.py
-# failures) and the CSF framework's criteria, answers and objectives (KB data in English only):
-# left to the assessment rework (issue 13 note). Each entry is a fragment allowed in French output.
-_ASSESS_PROSE = {"compels access", "foreign law", "knowledge base", "reached by", "ultimate controller",
-                 "interrupted",  # in the offers' claims (KB text, "connectivity ... is interrupted")
-                 # the answers' evidence and assessor rationales (KB text in English): "open source",
-                 # "controlled by", "as far as the knowledge base knows", "partial" disclosure
-                 "as far as the knowledge base knows", "open source", "controlled by", "partial"}
-KNOWN_GAPS: dict[str, set[str]] = {"assess": _ASSESS_PROSE, "assess-html": _ASSESS_PROSE,
-                                   "compare-html": _ASSESS_PROSE | {"seat"}}
 
 
 @pytest.fixture(scope="module")
@@ -196,8 +191,7 @@ def test_no_text_of_the_other_language(outputs, name, lang):
     if kind in ("data", "quoted"):
         return
     text = " ".join(without_kb_names(readable(output, kind)).split())  # folded cells and line breaks joined
-    allowed = KNOWN_GAPS.get(name, set()) if lang == "fr" else set()
-    leaked = sorted(f for f in _foreign_fragments(lang) - allowed if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text))
+    leaked = sorted(f for f in _foreign_fragments(lang) if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", text))
     assert not leaked, f"{name} --lang {lang} shows the other language's messages: {leaked}"
 
 
@@ -213,7 +207,7 @@ def test_no_raw_ids_or_enum_tokens(outputs, name, lang):
     assert not shown, f"{name} --lang {lang} shows raw ids or enum values: {shown}"
     if lang == "fr":  # KB names are proper names ("... (partial CNAME setup)"): not checked
         text = without_kb_names(text)
-        english = sorted(w for w in ENGLISH_TOKENS - KNOWN_GAPS.get(name, set()) if re.search(rf"(?<![\w.-]){w}(?![\w-])", text))
+        english = sorted(w for w in ENGLISH_TOKENS if re.search(rf"(?<![\w.-]){w}(?![\w-])", text))
         assert not english, f"{name} --lang fr shows English enum values: {english}"
 
 
@@ -245,3 +239,40 @@ def test_country_and_law_names_follow_the_language(outputs):
     en, _ = outputs["who-entity", "en"]
     assert "États-Unis" in fr and "impose l'accès" in fr and "en vigueur" in fr
     assert "United States" in en and "compels access" in en and "in force" in en
+
+
+def _framework_texts() -> dict[str, set[str]]:
+    """The CSF framework's objective and criterion names and answer labels, per language (those
+    long enough to identify a text and that differ between the languages)."""
+    csf = load_kb().frameworks["eu-csf"]
+    pairs = [(o.name, o.name_fr) for o in csf.objectives]
+    for objective in csf.objectives:
+        for criterion in objective.criteria:
+            pairs.append((criterion.name, criterion.name_fr))
+            pairs += [(option.label, option.label_fr) for option in criterion.options]
+    pairs = [(en, fr) for en, fr in pairs if fr and en != fr and len(en) >= 12 and " " in en]
+    return {"en": {en for en, _ in pairs}, "fr": {fr for _, fr in pairs}}
+
+
+@pytest.mark.parametrize("name", ["assess", "assess-html", "compare", "compare-html"])
+def test_framework_texts_follow_the_language(outputs, name):
+    """Criteria, answers and objectives read in the report's language (KB translation beside the
+    English), not only the sentences of the catalogues."""
+    texts = _framework_texts()
+    for lang, other in (("fr", "en"), ("en", "fr")):
+        text = " ".join(readable(*outputs[name, lang]).split())
+        assert any(t in text for t in texts[lang]), (name, lang)
+        shown = sorted(t for t in texts[other] if re.search(rf"(?<![\w'-]){re.escape(t)}(?![\w-])", text))
+        assert not shown, f"{name} --lang {lang} shows framework texts of the other language: {shown[:5]}"
+
+
+def test_quoted_evidence_is_marked_in_french(outputs):
+    """Assessors' rationales and offers' claims stay as written in the KB (English), marked so."""
+    html_fr, _ = outputs["assess-html", "fr"]
+    html_en, _ = outputs["assess-html", "en"]
+    rationale = next(c.rationale for c in load_kb().assessments["aws-esc"].answers.values() if c.rationale)
+    assert f'<q lang="en" class="quoted">{rationale}</q> (en anglais)' in html.unescape(html_fr)
+    assert f'<q lang="en" class="quoted">{rationale}</q>' in html.unescape(html_en)
+    assert "(en anglais)" not in html_en
+    text_fr, _ = outputs["assess", "fr"]
+    assert "» (en anglais)" in text_fr and "(en anglais)" not in outputs["assess", "en"][0]

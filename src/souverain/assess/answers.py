@@ -135,5 +135,5 @@ def template(framework: Framework) -> str:
             out.append("    evidence: null")
             out.append("    rationale: null       # required for assessor: one line, why")
             out.append("    searched: [the tender response]   # required while option is null")
-            out.append("    sources: []           # required (at least one) once option is set")
+            out.append("    sources: []           # at least one: the documents that say it (unknown: those searched)")
     return "\n".join(out) + "\n"

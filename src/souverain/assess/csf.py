@@ -26,6 +26,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from souverain.assess.secnumcloud import OwnershipResult, ownership_test
+from souverain.assess.sentences import english, laws, message, nested
 from souverain.assess.technology import rule_outcome, source_of, technology_links
 from souverain.errors import DataError
 from souverain.kb.laws import foreign_access_laws, laws_for_entity
@@ -37,6 +38,7 @@ from souverain.model.assessment import (
     CsfResult,
     Gate,
     Headline,
+    Message,
     ObjectiveResult,
     Profile,
 )
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 @dataclasses.dataclass
 class DerivedAnswer:
     option: str
-    reason: str
+    reason: Message
 
 
 def derive(kb: KnowledgeBase, entity_id: str, at: dt.date, home_test: OwnershipResult,
@@ -58,38 +60,38 @@ def derive(kb: KnowledgeBase, entity_id: str, at: dt.date, home_test: OwnershipR
     chain = control_chain(kb, entity_id, at)
     entity, controller = chain[0].entity, chain[-1].entity
     exposures = foreign_access_laws(kb, laws_for_entity(kb, entity_id, at))
-    names = ", ".join(sorted({e.law.name for e in exposures}))
     path = " <- ".join(f"{link.entity.name} ({link.entity.country})" for link in chain)
     out: dict[str, DerivedAnswer] = {}
     if controller.country not in home:
         option = "outside-eu" if entity.country not in home else "mostly-outside-eu"
-        out["SOV-1.1"] = DerivedAnswer(option, f"ultimate controller outside the EU/EEA: {path}")
+        out["SOV-1.1"] = DerivedAnswer(option, message("assess.why.controller_outside", path=path))
     elif max(home_test.collective_capital, home_test.collective_votes) > test.individual_max_pct:
-        out["SOV-1.1"] = DerivedAnswer("mostly-eu", f"controlled from the EU/EEA ({path}); holders outside it have "
-                                       f"{home_test.collective_votes:g} % of votes")
+        out["SOV-1.1"] = DerivedAnswer("mostly-eu", message("assess.why.controlled_mostly", path=path,
+                                                            votes=home_test.collective_votes))
     else:
-        out["SOV-1.1"] = DerivedAnswer("entirely-eu", f"controlled from the EU/EEA: {path}")
+        out["SOV-1.1"] = DerivedAnswer("entirely-eu", message("assess.why.controlled_entirely", path=path))
     countries = {link.entity.country for link in chain}
     if countries <= home:
-        out["SOV-2.1"] = DerivedAnswer("exclusively-eu", f"every entity in the control chain is in the EU/EEA: {path}")
+        out["SOV-2.1"] = DerivedAnswer("exclusively-eu", message("assess.why.chain_in_eu", path=path))
     elif entity.country not in home and controller.country not in home:
-        out["SOV-2.1"] = DerivedAnswer("non-eu", f"seat and control outside the EU/EEA: {path}")
+        out["SOV-2.1"] = DerivedAnswer("non-eu", message("assess.why.chain_outside", path=path))
     else:
-        out["SOV-2.1"] = DerivedAnswer("mixed", f"the control chain spans jurisdictions: {path}")
+        out["SOV-2.1"] = DerivedAnswer("mixed", message("assess.why.chain_mixed", path=path))
     if exposures:
         via_seat = any(e.via == "seat" for e in exposures)
+        reach = exposures[0].path_text()
         out["SOV-2.2"] = DerivedAnswer("fully-exposed" if via_seat else "eu-subsidiary-contractual",
-                                       f"reached by {names} through {exposures[0].path_text()}")
-        out["SOV-2.3"] = DerivedAnswer("compelled-access", f"{names} can compel access ({exposures[0].path_text()})")
+                                       message("assess.why.reached_by", laws=laws(exposures), path=reach))
+        out["SOV-2.3"] = DerivedAnswer("compelled-access", message("assess.why.can_compel", laws=laws(exposures),
+                                                                   path=reach))
     else:
         if home_test.status == "pass":
-            out["SOV-2.2"] = DerivedAnswer("verified-immunity", "no foreign law that compels access reaches the "
-                                           "control chain, and holders outside the EU stay under the §19.6 caps")
+            out["SOV-2.2"] = DerivedAnswer("verified-immunity", message("assess.why.immune"))
         else:
-            detail = "; ".join(home_test.failures + home_test.unknowns) or "ownership test not passed"
-            out["SOV-2.2"] = DerivedAnswer("legal-shielding", f"not reached through control, but: {detail}")
-        out["SOV-2.3"] = DerivedAnswer("always-rejected", "no compelled-access pathway through the ownership chain "
-                                       "(as far as the knowledge base knows)")
+            detail = [nested(m.key, **m.params) for m in home_test.failure_messages + home_test.unknown_messages]
+            out["SOV-2.2"] = DerivedAnswer("legal-shielding", message(
+                "assess.why.shielded_but", detail=detail or nested("assess.why.ownership_not_passed")))
+        out["SOV-2.3"] = DerivedAnswer("always-rejected", message("assess.why.no_pathway"))
     return out
 
 
@@ -252,17 +254,20 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
     claimed = None
     source: AnswerSource
     evidence: str | None
+    said: Message | None = None  # the evidence of a derived answer, by message id
     typed_option = options.get(answer.option) if answer and answer.option else None
     if criterion.derived and criterion.id in derived:
         chosen = options.get(derived[criterion.id].option)
         if chosen is None:  # framework data and derivation disagree on option ids: fail loudly in tests
             raise KeyError(f"{criterion.id}: derived option {derived[criterion.id].option!r} not in the framework")
-        source, evidence = "derived", derived[criterion.id].reason
+        source, said, evidence = "derived", derived[criterion.id].reason, None
         claim = claims.get(criterion.id)
         if (criterion.derived == "technology" and answer is not None and typed_option is not None
                 and _rank(typed_option) < _rank(chosen)):
             # below the ceiling the technology facts allow: the typed answer and its evidence stand
-            evidence = f"{answer.evidence or '-'} (the technology facts allow at most {chosen.id}: {evidence})"
+            ceiling = {"en": chosen.id, **({"fr": chosen.label_fr} if chosen.label_fr else {})}
+            said = message("assess.why.below_ceiling", evidence={"quoted": answer.evidence or "-"}, option=ceiling,
+                           reason=nested(said.key, **said.params))
             chosen, source = typed_option, answer.kind
             claimed = claim.option if claim else None
         else:
@@ -284,6 +289,8 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
             unsupported = better
         else:
             contradiction = better
+    if said is not None:
+        evidence = english(said)
     given = answer if answer is not None and source != "derived" else None  # a derived one: the answer is a claim
     return CriterionResult(
         criterion.id, objective, criterion.name, chosen.id, chosen.label, chosen.points, max_points, chosen.seal,
@@ -292,6 +299,7 @@ def _criterion(criterion: Criterion, objective: str, assessment: Assessment, der
         rationale=given.rationale if given else None,
         searched=tuple(given.searched) if given else (),
         sources=tuple(source_of(s) for s in given.sources) if given else (),
+        evidence_message=said,
     )
 
 

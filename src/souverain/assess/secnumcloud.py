@@ -18,9 +18,10 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from souverain.assess.sentences import english, message, nested
 from souverain.assess.technology import TechnologyLink, item_outcomes
 from souverain.kb.ownership import stakes
-from souverain.model.assessment import Holding, OwnershipResult, TechnologyCondition
+from souverain.model.assessment import Holding, Message, OwnershipResult, TechnologyCondition
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -37,44 +38,52 @@ def ownership_test(kb: KnowledgeBase, entity: Entity, test: OwnershipTest, at: d
         for holder, item in outside.items() if kb.entities[holder].country not in home
     }
     items = sorted(holdings.values(), key=lambda h: -max(h.capital_pct, h.votes_pct))
-    failures: list[str] = []
-    unknowns: list[str] = []
+    failures: list[Message] = []
+    unknowns: list[Message] = []
     seat_ok = entity.country in home
+    outside = nested(f"assess.home.{test.home_region}")
     if not seat_ok:
-        failures.append(f"registered seat in {entity.country}, outside the {test.home_region.upper()}")
+        failures.append(message("assess.snc.seat", country=entity.country, home=outside))
     for item in items:
         share = max(item.capital_pct, item.votes_pct)
+        who = {"name": item.name, "country": item.country}
         if share > test.individual_max_pct:
-            failures.append(f"{item.name} ({item.country}) holds {item.capital_pct:g} % of capital and "
-                            f"{item.votes_pct:g} % of votes, over the {test.individual_max_pct:g} % individual cap")
+            failures.append(message("assess.snc.individual_cap", **who, capital=item.capital_pct, votes=item.votes_pct,
+                                    cap=test.individual_max_pct))
         if item.unknown_share:
-            unknowns.append(f"{item.name} ({item.country}) holds an undisclosed stake")
+            unknowns.append(message("assess.snc.undisclosed", **who))
         if test.forbid_veto and item.veto:
-            failures.append(f"{item.name} ({item.country}) has a veto right")
+            failures.append(message("assess.snc.veto", **who))
         if test.forbid_board_majority and item.board_majority:
-            failures.append(f"{item.name} ({item.country}) can appoint a majority of the governing bodies")
+            failures.append(message("assess.snc.board_majority", **who))
     collective_capital = round(sum(h.capital_pct for h in items), 4)
     collective_votes = round(sum(h.votes_pct for h in items), 4)
     if max(collective_capital, collective_votes) > test.collective_max_pct:
-        failures.append(f"holders outside the {test.home_region.upper()} hold {collective_capital:g} % of capital and "
-                        f"{collective_votes:g} % of votes together, over the {test.collective_max_pct:g} % cap")
+        failures.append(message("assess.snc.collective_cap", home=outside, capital=collective_capital,
+                                votes=collective_votes, cap=test.collective_max_pct))
     return OwnershipResult(entity.id, at, seat_ok, tuple(items), collective_capital, collective_votes,
-                           tuple(failures), tuple(unknowns), tuple(test.other_conditions))
+                           tuple(english(m) for m in failures), tuple(english(m) for m in unknowns),
+                           tuple(test.other_conditions), failure_messages=tuple(failures),
+                           unknown_messages=tuple(unknowns))
 
 
 def technology_conditions(kb: KnowledgeBase, test: TechnologyTest, links: list[TechnologyLink], operator: str,
                           result: OwnershipResult) -> OwnershipResult:
     """``result`` with the technology-provider conditions (§19.6 c): failures, unknowns and one row each."""
     home = kb.region(test.home_region)
-    failures, unknowns, rows = list(result.failures), list(result.unknowns), list(result.technology)
+    failures, unknowns = list(result.failure_messages), list(result.unknown_messages)
+    rows = list(result.technology)
     for rule in test.rules:
         for outcome in item_outcomes(rule, links, home, operator):
-            text = f"{rule.applies_to}: {outcome.reason}"
+            reason = outcome.reason
+            said = message("assess.why.condition", condition=rule.applies_to, reason=nested(reason.key, **reason.params))
             if outcome.result == "fail":
-                failures.append(text)
+                failures.append(said)
             elif outcome.result == "unknown":
-                unknowns.append(text)
+                unknowns.append(said)
             provider = outcome.link.provider  # type: ignore[union-attr]  # an item's outcome has its link
             rows.append(TechnologyCondition(rule.applies_to, outcome.result, provider.id, provider.name,
-                                            outcome.reason))
-    return dataclasses.replace(result, failures=tuple(failures), unknowns=tuple(unknowns), technology=tuple(rows))
+                                            english(reason), reason))
+    return dataclasses.replace(result, failures=tuple(english(m) for m in failures),
+                               unknowns=tuple(english(m) for m in unknowns), technology=tuple(rows),
+                               failure_messages=tuple(failures), unknown_messages=tuple(unknowns))

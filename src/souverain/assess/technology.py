@@ -19,9 +19,10 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from souverain.assess.sentences import english, laws, message, nested
 from souverain.kb.laws import LawExposure, foreign_access_laws, laws_for_entity, render_path
 from souverain.kb.ownership import ChainLink, control_chain
-from souverain.model.assessment import Source, TechnologyItem, TechnologyLaw
+from souverain.model.assessment import Message, Source, TechnologyItem, TechnologyLaw
 from souverain.model.dependency import EntityRef
 
 if TYPE_CHECKING:
@@ -34,13 +35,6 @@ if TYPE_CHECKING:
         TechnologyMatch,
         TechnologyRule,
     )
-
-# how a dependency level reads in a derivation path; the levels themselves are documented in kb/data/README.md
-LEVEL_TEXT = {
-    "vendor-operated": "stack run by",
-    "licensed-stack-operated-locally": "licensed stack from",
-    "open-source-fork": "open-source code from",
-}
 
 
 @dataclasses.dataclass
@@ -61,12 +55,21 @@ class TechnologyLink:
         """Seated outside ``home``, or controlled by an entity seated outside it (§19.6 c wording)."""
         return any(link.entity.country not in home for link in self.chain)
 
-    def path(self, operator: str, because: str | None = None) -> str:
+    def path_message(self, operator: str, row: TechnologyMatch | None = None) -> Message:
+        """``operator -> <row's because, or the dependency level> <provider chain> [what] -> laws``."""
         item = self.item
-        what = item.component + (f": {item.product}" if item.product else "")
-        text = f"{operator} -> {because or LEVEL_TEXT[item.dependency]} {render_path(self.chain)} [{what}]"
-        names = sorted({exposure.law.name for exposure in self.laws})
-        return text + (f" -> {', '.join(names)}" if names else "")
+        component = nested(f"component.{item.component}")
+        what = (nested("assess.why.what_product", component=component, product={"quoted": item.product}) if item.product
+                else nested("assess.why.what", component=component))
+        because: dict = ({"en": row.because, **({"fr": row.because_fr} if row.because_fr else {})} if row
+                         else nested(f"assess.level.{item.dependency}"))
+        params = {"operator": operator, "because": because, "chain": render_path(self.chain), "what": what}
+        if self.laws:
+            return message("assess.why.tech_path_laws", **params, laws=laws(self.laws))
+        return message("assess.why.tech_path", **params)
+
+    def path(self, operator: str) -> str:
+        return english(self.path_message(operator))
 
     def output(self, home: frozenset[str], operator: str) -> TechnologyItem:
         """The item as the assessment shows it."""
@@ -125,7 +128,7 @@ class Outcome:
     """What a rule gives for one technology item (or for the offer: the first row any item matches)."""
 
     result: str
-    reason: str
+    reason: Message
     link: TechnologyLink | None
     row_index: int  # position of the matching row; len(rows) for ``otherwise``
 
@@ -139,11 +142,11 @@ def item_outcomes(rule: TechnologyRule, links: list[TechnologyLink], home: froze
             continue
         for index, row in enumerate(rule.rows):
             if matches(row, link):
-                out.append(Outcome(row.result, link.path(operator, row.because), link, index))
+                out.append(Outcome(row.result, link.path_message(operator, row), link, index))
                 break
         else:
             if rule.otherwise:
-                out.append(Outcome(rule.otherwise, link.path(operator), link, len(rule.rows)))
+                out.append(Outcome(rule.otherwise, link.path_message(operator), link, len(rule.rows)))
     return out
 
 

@@ -45,21 +45,25 @@ def kb() -> None:
 def validate(path: Path | None, strict: bool, fmt: str, lang: str) -> None:
     """Check schemas, references, ownership cycles, duplicate ids and fingerprints (exit 2 on problems)."""
     from souverain.kb.sources import ownership_problems, weak_sources
+    from souverain.kb.translations import untranslated
 
     t = Translator(lang)
     try:
         knowledge = load_kb(path)
         if strict:
             short = [*ownership_problems(knowledge), *weak_sources(knowledge)]
-            if short:
-                raise KBValidationError([_source_problem(knowledge, item) for item in short])
+            problems = [*(_source_problem(knowledge, item) for item in short), *untranslated(knowledge)]
+            if problems:
+                raise KBValidationError(problems)
     except KBValidationError as exc:
         if fmt == "json":
             click.echo(to_json({"valid": False, "problems": [p.as_dict() for p in exc.problems]}))
         else:
             for problem in exc.problems:
                 click.echo(str(problem))
-            click.echo(t("kb.invalid", count=len(exc.problems)), err=True)
+            # on the same stream as the problems: a summary sent to stderr was shown glued to the
+            # last problem line wherever both streams are captured together
+            click.echo(t("kb.invalid", count=len(exc.problems)))
         raise SystemExit(2) from None
     if fmt == "json":
         click.echo(to_json({"valid": True, "records": len(knowledge.records), "kb_version": knowledge.version}))

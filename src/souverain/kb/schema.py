@@ -459,9 +459,12 @@ TechnologyComponent = Literal[
 TechnologyDependencyLevel = Literal["vendor-operated", "licensed-stack-operated-locally", "open-source-fork"]
 
 
+# `*_fr` beside a framework's English texts: the French of the same text (souverain's translation of
+# the framework's English wording); `kb validate --strict` requires one beside every English text
 class CriterionOption(Strict):
     id: RecordId
     label: str = Field(min_length=2)
+    label_fr: str | None = Field(default=None, min_length=2)
     points: float = Field(ge=0)
     seal: Annotated[int, Field(ge=0, le=4)] | None = None  # None: no SEAL mapping sourced
 
@@ -469,7 +472,9 @@ class CriterionOption(Strict):
 class Criterion(Strict):
     id: Annotated[str, Field(pattern=r"^SOV-[1-8]\.[0-9]+$")]
     name: str = Field(min_length=3)
+    name_fr: str | None = Field(default=None, min_length=3)
     question: str | None = None
+    question_fr: str | None = None
     derived: DerivedRule | None = None  # computed from the ownership graph and laws, never typed in
     mapping: Literal["sourced", "not-sourced", "inert"] = "sourced"
     options: list[CriterionOption] = Field(min_length=2)
@@ -478,12 +483,15 @@ class Criterion(Strict):
 class Objective(Strict):
     id: Annotated[str, Field(pattern=r"^SOV-[1-8]$")]
     name: str
+    name_fr: str | None = None
     description: str | None = None
+    description_fr: str | None = None
     criteria: list[Criterion] = Field(default_factory=list)
 
 
 class WeightProfile(Strict):
     name: str
+    name_fr: str | None = None
     method: Literal["objective-seal", "criterion-points"]
     weights: dict[str, float]
 
@@ -521,6 +529,7 @@ class TechnologyMatch(Strict):
     same_controller: bool | None = None  # provider and offer operator share their ultimate controller
     result: RecordId  # an option id of the criterion (CSF) or pass / fail / unknown (SecNumCloud)
     because: str = Field(min_length=3)  # the link shown in the derivation path
+    because_fr: str | None = Field(default=None, min_length=3)
 
 
 class TechnologyRule(Strict):

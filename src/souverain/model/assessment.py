@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from souverain.model.base import JSONSchema, Model
 from souverain.model.dependency import ChainEntry, EntityRef, LawReach
@@ -21,6 +21,17 @@ Basis = Literal["estimate", "floor"]
 SCHEMA_VERSION = "2"  # of ``souverain assess --format json``; 2: estimate and evidenced floor, scope
 TestStatus = Literal["pass", "fail", "unknown"]
 CertificationStatus = Literal["certified", "in-progress", "expired", "claimed"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Message(Model):
+    """A sentence of the assessment by message id (``report/messages``) and values, so that reports
+    render it in their language; the English text stays beside it. A value is a string or number,
+    the laws (``laws``: ``[{"id", "name"}]``), per-language text (``{"en": ..., "fr": ...}``, framework
+    data), KB text quoted as written (``{"quoted": ...}``) or a nested message (``{"key", "params"}``)."""
+
+    key: str
+    params: Mapping[str, Any]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -129,7 +140,7 @@ class CriterionResult(Model):
     """The answer a criterion gets, where it comes from, and the claim it is compared with.
     An unknown answer shows the worst option (what the floor counts)."""
 
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"confidence", "rationale"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"confidence", "rationale", "evidence_message"})
 
     id: str
     objective: str
@@ -149,6 +160,7 @@ class CriterionResult(Model):
     rationale: str | None = None  # why, for an assessor answer
     searched: tuple[str, ...] = ()  # what was searched and found silent, for an unknown answer
     sources: tuple[Source, ...] = ()
+    evidence_message: Message | None = None  # ``evidence`` by message id, for a derived answer
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -217,11 +229,14 @@ class Holding(Model):
 class TechnologyCondition(Model):
     """A §19.6 condition applied to one technology provider."""
 
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"reason_message"})
+
     condition: str
     status: str
     entity: str
     name: str
     reason: str
+    reason_message: Message | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -242,6 +257,9 @@ class OwnershipResult(Model):
     unknowns: tuple[str, ...]
     other_conditions: tuple[str, ...]
     technology: tuple[TechnologyCondition, ...] = ()  # per provider and condition
+    # ``failures`` and ``unknowns`` by message id, in the same order
+    failure_messages: tuple[Message, ...] = ()
+    unknown_messages: tuple[Message, ...] = ()
 
     @property
     def status(self) -> TestStatus:

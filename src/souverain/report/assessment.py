@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from souverain.report import terminal
 from souverain.report.html import environment
 from souverain.report.i18n import DisplayNames, Translator
+from souverain.report.prose import localised
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -51,7 +52,7 @@ def headline(result: Assessment, t: Translator) -> list[str]:
         lines.append(t(f"assess.snc_{snc.status}", details="; ".join(snc.failures + snc.unknowns) or "-"))
     for item in csf.contradictions:
         lines.append(t("assess.contradiction", criterion=item.id, name=item.name, claimed=item.claimed,
-                       computed=item.option, seal=_seal(item.seal)))
+                       computed=item.label, seal=_seal(item.seal)))
     if csf.unsupported_claims:
         lines.append(t("assess.unsupported", criteria=", ".join(i.id for i in csf.unsupported_claims)))
     return lines
@@ -61,6 +62,8 @@ def why(item: CriterionResult) -> str:
     """An assessor answer's rationale, or what was searched for an unknown one."""
     if item.rationale:
         return item.rationale
+    if len(item.searched) == 1:  # itself: HTML markup of a quoted search survives
+        return item.searched[0]
     return "; ".join(item.searched) if item.searched else ""
 
 
@@ -100,6 +103,7 @@ def technology_table(result: Assessment, t: Translator) -> Table:
 
 def assessment_table(result: Assessment, lang: str, names: DisplayNames | None = None, width: int | None = None) -> str:
     t = Translator(lang, names)
+    result = localised(result, t)
     csf = result.csf
     objectives = terminal.table(
         [t("assess.objective"), t("assess.weight"), t("assess.seal_estimate"), t("assess.seal_floor"),
@@ -149,6 +153,7 @@ def assessment_table(result: Assessment, lang: str, names: DisplayNames | None =
 def comparison_table(results: list[Assessment], lang: str, names: DisplayNames | None = None,
                      width: int | None = None) -> str:
     t = Translator(lang, names)
+    results = [localised(r, t) for r in results]
     header = [t("assess.objective")] + [r.offer.name for r in results]
     rows = []
     if any(r.offer.scope for r in results):
@@ -194,6 +199,7 @@ def objective_chart(results: list[Assessment], t: Translator | None = None) -> d
 
 def assessment_html(results: list[Assessment], lang: str, names: DisplayNames | None = None) -> str:
     t = Translator(lang, names)
+    results = [localised(r, t, html=True) for r in results]
     return environment().get_template("assessment.html.j2").render(
         t=t, lang=lang, results=results,
         result={"kb_version": results[0].kb_version, "schema_version": results[0].schema_version},

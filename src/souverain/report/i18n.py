@@ -60,6 +60,10 @@ class Translator:
         keys = ([f"short_{self.lang}", "short_en"] if short else []) + [self.lang, "en"]
         return next((entry[k] for k in keys if entry.get(k)), None)
 
+    def name(self, kind: str, ident: str, fallback: str) -> str:
+        """A KB text of ``kind`` (``criteria``, ``options``, ``objectives``, ``profiles``...) in the language."""
+        return self._name(kind, ident) or fallback
+
     def law(self, law_id: str, short: bool = False, fallback: str | None = None) -> str:
         """A law's name (``short``: the form tables use); ``fallback`` (e.g. the English name a
         result carries), else the id, when the caller gave no names for it."""

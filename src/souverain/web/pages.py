@@ -258,6 +258,7 @@ async def compare_page(request: Request) -> Response:
 
 
 async def assessment_report(request: Request) -> Response:
+    from souverain.kb.display import display_names
     from souverain.report.assessment import assessment_html
 
     offers = request.query_params.getlist("offer")
@@ -265,7 +266,7 @@ async def assessment_report(request: Request) -> Response:
         raise api.Problem(400, "No offer", "give offer=ID")
     kb, at = api.knowledge(), api.parse_at(request.query_params.get("at"))
     results = [api.assessment(kb, offer, at, request.query_params.get("profile", "csf-2026")) for offer in offers]
-    return HTMLResponse(assessment_html(results, language(request)), headers={"content-security-policy": REPORT_CSP})
+    return HTMLResponse(assessment_html(results, language(request), display_names(kb)), headers={"content-security-policy": REPORT_CSP})
 
 
 # -- login ---------------------------------------------------------------------------------
