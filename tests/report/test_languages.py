@@ -114,11 +114,13 @@ def _foreign_fragments(lang: str) -> set[str]:
 
 
 def readable(output: str, kind: str) -> str:
-    """What a person reads: HTML without tags, styles and the evidence blocks."""
+    """What a person reads: HTML without tags, styles, the evidence blocks and the quoted titles of
+    sources (``<cite>``, in the source's own language)."""
     if kind != "html":
         return output
     output = re.sub(r'<details class="evidence">.*?</details>', " ", output, flags=re.DOTALL)
     output = re.sub(r"<style>.*?</style>", " ", output, flags=re.DOTALL)
+    output = re.sub(r"<cite>.*?</cite>", " ", output, flags=re.DOTALL)  # sources' titles, quoted as written
     return html.unescape(re.sub(r"<[^>]+>", " ", output))
 
 

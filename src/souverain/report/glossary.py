@@ -5,6 +5,7 @@ Tables then show the short name, linked to the glossary entry (``#law-<id>``).""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 
 from souverain.report.i18n import Translator
@@ -41,7 +42,16 @@ def glossary(laws: Iterable[tuple[str, str, str, str | None]], t: Translator) ->
             id=law_id, anchor=anchor(law_id), name=t.law(law_id, fallback=name),
             short=t.law(law_id, short=True, fallback=name), country=t.country(facts.get("country") or country),
             effect=t.token("effect", facts.get("effect") or effect) if (facts.get("effect") or effect) else "",
-            citation=facts.get("citation", ""), summary=facts.get(f"summary_{t.lang}", ""),
+            citation=facts.get("citation", ""), summary=_named(facts.get(f"summary_{t.lang}", ""), t),
             url=url if url and url.startswith(("https://", "http://")) else None,
             source_title=facts.get("source_title"))
     return sorted(entries.values(), key=lambda e: (e.country, e.name))
+
+
+def _named(text: str, t: Translator) -> str:
+    """A summary's cross-references to other laws ("see us-cloud-act") by their short names."""
+    if not text:
+        return text
+    laws = t.names.get("laws", {})
+    return re.sub(r"(?<![\w.-])[a-z]{2}(?:-[a-z0-9]+)+(?![\w-])",
+                  lambda m: t.law(m.group(0), short=True) if m.group(0) in laws else m.group(0), text)
