@@ -224,7 +224,7 @@ def answer_text(item: CriterionResult, t: Translator) -> str:
 
 
 def assessment_html(results: list[Assessment], lang: str, names: DisplayNames | None = None) -> str:
-    from souverain.report.glossary import anchor, glossary
+    from souverain.report.glossary import anchor, glossary, shorten_laws
     from souverain.report.sources import SourceList
 
     t = Translator(lang, names)
@@ -242,8 +242,8 @@ def assessment_html(results: list[Assessment], lang: str, names: DisplayNames | 
     return environment().get_template("assessment.html.j2").render(
         t=t, lang=lang, results=results,
         result={"kb_version": results[0].kb_version, "schema_version": results[0].schema_version},
-        headlines=[headline(r, t, html=True) for r in results], sentences=[offer_headline(r, t) for r in results],
-        states=[offer_state(r) for r in results], chart=objective_chart(results, t), seal=_seal, why=why,
+        headlines=[[shorten_laws(line, t) for line in headline(r, t, html=True)] for r in results], sentences=[offer_headline(r, t) for r in results],
+        states=[offer_state(r) for r in results], chart=objective_chart(results, t), seal=_seal, why=lambda c: shorten_laws(why(c), t), short=lambda text: shorten_laws(text or "", t),
         answer=lambda c: answer_text(c, t), offers=offers, glossary=glossary(laws, t), sources=cited.items,
         law_anchor=anchor,
     )

@@ -55,3 +55,14 @@ def _named(text: str, t: Translator) -> str:
     laws = t.names.get("laws", {})
     return re.sub(r"(?<![\w.-])[a-z]{2}(?:-[a-z0-9]+)+(?![\w-])",
                   lambda m: t.law(m.group(0), short=True) if m.group(0) in laws else m.group(0), text)
+
+
+def shorten_laws(text: str, t: Translator) -> str:
+    """Prose that names laws in full (the assessment layer's derivations and §19.6 details) with
+    their short names instead: the glossary gives the full name, once."""
+    for law_id, entry in t.names.get("laws", {}).items():
+        short = t.law(law_id, short=True)
+        for full in {entry.get("en"), entry.get(t.lang)}:
+            if full and full != short and full in text:
+                text = text.replace(full, short)
+    return text
