@@ -237,7 +237,8 @@ def assessment_html(results: list[Assessment], lang: str, names: DisplayNames | 
             "claims": [cited.cite(c.sources) for c in r.claims],
             "own": cited.cite(r.sources),
         })
-    laws = [(law.id, law.name, law.country, law.effect) for r in results for law in r.laws if law.foreign_access]
+    laws: list[tuple[str, str, str, str | None]] = [
+        (law.id, law.name, law.country, law.effect) for r in results for law in r.laws if law.foreign_access]
     laws += [(law.id, law.name, "", None) for r in results for item in r.technology for law in item.laws]
     return environment().get_template("assessment.html.j2").render(
         t=t, lang=lang, results=results,

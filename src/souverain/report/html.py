@@ -98,7 +98,7 @@ def scan_html(result: ScanResult, lang: str, names: DisplayNames | None = None,
     alternatives = [(function, alt, record_citations([alt.id], sources, cited))
                     for function, alts in result.summary.alternatives.items() for alt in alts]
     row_sources = [record_citations(dependency_records(d), sources, cited) for d in result.dependencies]
-    laws = [(law.id, law.name, law.country, None) for law in result.summary.laws]
+    laws: list[tuple[str, str, str, str | None]] = [(law.id, law.name, law.country, None) for law in result.summary.laws]
     laws += [(law.id, law.name, law.country, law.effect) for d in result.dependencies for law in d.laws]
     laws += [(law_id, law_id, "", None) for _, alt, _ in alternatives for law_id in alt.foreign_laws]
     several = len(result.scan.domains) > 1
