@@ -65,7 +65,8 @@ def headline(result: ScanResult, t: Translator) -> str:
     if summary.nonexistent and len(summary.nonexistent) == len(result.scan.domains):
         return t("verdict.nonexistent", domains=", ".join(summary.nonexistent))
     fnames = function_names(result, t)
-    countries = ", ".join(dict.fromkeys(t.country(law.country) for law in summary.laws)) or "?"
+    foreign = {law for f in summary.functions for law in f.laws}  # the laws that reach an exposed function
+    countries = ", ".join(dict.fromkeys(t.country(law.country) for law in summary.laws if law.id in foreign)) or "?"
     if summary.verdict == "exposed":
         functions = summary.critical_exposed
     elif summary.verdict == "undetermined":
@@ -99,7 +100,8 @@ def scan_html(result: ScanResult, lang: str, names: DisplayNames | None = None,
                     for function, alts in result.summary.alternatives.items() for alt in alts]
     row_sources = [record_citations(dependency_records(d), sources, cited) for d in result.dependencies]
     laws: list[tuple[str, str, str, str | None]] = [(law.id, law.name, law.country, None) for law in result.summary.laws]
-    laws += [(law.id, law.name, law.country, law.effect) for d in result.dependencies for law in d.laws]
+    laws += [(law.id, law.name, law.country, law.effect) for d in result.dependencies for law in d.laws
+             if law.id in d.foreign_laws]
     laws += [(law_id, law_id, "", None) for _, alt, _ in alternatives for law_id in alt.foreign_laws]
     several = len(result.scan.domains) > 1
     domains: dict[str, list[str]] = {}
@@ -115,6 +117,6 @@ def scan_html(result: ScanResult, lang: str, names: DisplayNames | None = None,
         evidence=evidence, reason=lambda d: reason_text(d, t), tier=lambda d: tier_text(d, t),
         fname=lambda f: function_name(f, lang), notice=lambda n: notice_text(n, t), colours=STATE_COLOURS,
         fid=lambda f: fnames.get(f, f), alternative=lambda alt: alternative_text(alt, t), several=several,
-        domains=domains, service_domains=service_domains, row_sources=row_sources, alternatives=alternatives, glossary=glossary(laws, t),
-        sources=cited.items, law_anchor=anchor,
+        domains=domains, service_domains=service_domains, row_sources=row_sources, alternatives=alternatives,
+        glossary=glossary(laws, t), sources=cited.items, law_anchor=anchor,
     )
