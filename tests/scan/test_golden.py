@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from souverain.cli.main import cli
 from souverain.kb.base import load_kb
-from souverain.kb.display import display_names
+from souverain.kb.display import display_names, record_sources
 from souverain.model.load import load
 from souverain.model.scan import ScanResult
 from souverain.report.render import render_scan
@@ -149,10 +149,12 @@ def _json_key(value: Any) -> str:
 def rendered(document: dict[str, Any]) -> dict[str, str]:
     """Every golden format of one canonical document, rendered from the model."""
     model = load(ScanResult, document)
-    # as `scan` renders: with the KB's display names; the table 160 columns wide and with its
+    # as `scan` renders: with the KB's display names (and its sources, for HTML); the table 160 columns wide and with its
     # re-check commands (-v), so that the file guards them too
-    names = display_names(load_kb())
-    return {suffix: render_scan(model, fmt, lang, names, width=160, verbose=True).rstrip("\n") + "\n"
+    kb = load_kb()
+    names, sources = display_names(kb), record_sources(kb)
+    return {suffix: render_scan(model, fmt, lang, names, width=160, verbose=True,
+                                sources=sources).rstrip("\n") + "\n"
             for suffix, (fmt, lang) in FORMATS.items()}
 
 

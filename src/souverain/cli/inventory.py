@@ -13,6 +13,7 @@ from souverain.cli.options import (
     emit,
     format_option,
     handle_errors,
+    kb_sources,
     lang_option,
     output_option,
     wide_option,
@@ -57,4 +58,5 @@ def inventory_command(files, org, kind, name_column, vendor_column, domain_colum
     options = InventoryOptions(org=org, at=at, kind=kind,
                                columns=Columns(name_column, vendor_column, domain_column, sheet))
     result = run_inventory(load_kb(), list(files), options)
-    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide)), output)
+    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide),
+                     sources=kb_sources() if fmt == "html" else None), output)

@@ -19,6 +19,7 @@ import click
 from souverain.collect.domain import DEFAULT_GROUPS, FUNCTION_GROUPS
 from souverain.errors import SouverainError, UsageError, redact
 from souverain.report.i18n import DisplayNames
+from souverain.report.sources import SourceIndex
 
 
 def format_option(*choices: str, default: str | None = "table", help: str = "Output format.",
@@ -136,6 +137,14 @@ def display_names() -> DisplayNames:
     from souverain.kb.display import display_names as names_of
 
     return names_of(load_kb())
+
+
+def kb_sources() -> SourceIndex:
+    """Record id -> its sources, for the HTML reports' numbered source lists."""
+    from souverain.kb.base import load_kb
+    from souverain.kb.display import record_sources
+
+    return record_sources(load_kb())
 
 
 def _check_db(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -121,10 +121,11 @@ def scan_command(domains, nameservers, timeout, functions_text, rdap_url, no_web
         with Store.open(db_url) as store:
             stored_id = store.save_scan(result)
         result = dataclasses.replace(result, scan=dataclasses.replace(result.scan, stored_id=stored_id))
-    from souverain.cli.options import display_names
+    from souverain.cli.options import display_names, kb_sources
     from souverain.report.terminal import terminal_width
 
-    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide), verbose), output, quiet)
+    emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide), verbose,
+                     sources=kb_sources() if fmt == "html" else None), output, quiet)
     if fail_on and _reached(result, fail_on):
         sys.exit(3)
 

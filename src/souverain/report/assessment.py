@@ -27,21 +27,24 @@ def required_text(required: int | Mapping[str, int] | None) -> str:
     return str(required)
 
 
-def headline(result: Assessment, t: Translator) -> list[str]:
+def headline(result: Assessment, t: Translator, html: bool = False) -> list[str]:
+    """The headline lines; ``html``: laws by their short names (the HTML glossary explains them) and
+    without the estimate/floor explanation (the HTML report gives it once)."""
     csf = result.csf
     est, floor = csf.estimate, csf.floor
     lines = [t("assess.headline_two", offer=result.offer.name, seal=_seal(est.seal), score=est.score_pct,
                assessor=len(csf.assessor), unknown=len(csf.unknown), floor_seal=_seal(floor.seal),
-               floor_score=floor.score_pct, profile=csf.profile.name),
-             t("assess.explain")]
+               floor_score=floor.score_pct, profile=csf.profile.name)]
+    if not html:
+        lines.append(t("assess.explain"))
     if result.offer.scope:
         lines.append(t("assess.scope", scope=result.offer.scope))
     controller = result.controller
     lines.append(t("assess.controller", provider=result.provider.name, country=result.provider.country,
                    controller=controller.name, controller_country=controller.country))
-    foreign = [t.law(law.id, fallback=law.name) for law in result.laws if law.foreign_access]
+    foreign = [t.law(law.id, short=html, fallback=law.name) for law in result.laws if law.foreign_access]
     lines.append(t("assess.laws", laws=", ".join(foreign)) if foreign else t("assess.no_laws"))
-    lines.extend(technology_lines(result, t))
+    lines.extend(technology_lines(result, t, short_laws=html))
     gate = csf.gate
     if gate.required is not None:
         key = "assess.gate_pass_on" if gate.passed else "assess.gate_fail_on"
@@ -75,13 +78,13 @@ def _what(item: TechnologyItem) -> str:
     return item.component + (f": {item.product}" if item.product else "")
 
 
-def technology_lines(result: Assessment, t: Translator) -> list[str]:
+def technology_lines(result: Assessment, t: Translator, short_laws: bool = False) -> list[str]:
     """One line per technology provider, next to the ownership chain in the headline."""
     if not result.technology:
         return [t("assess.no_technology")]
     lines = []
     for item in result.technology:
-        laws = ", ".join(t.law(law.id, fallback=law.name) for law in item.laws)
+        laws = ", ".join(t.law(law.id, short=short_laws, fallback=law.name) for law in item.laws)
         lines.append(t("assess.technology_line", component=_what(item), chain=item.chain_text,
                        dependency=t(f"technology.{item.dependency}"), updates=_value(item.updates_from_provider, t),
                        keys=_value(item.keys_from_provider, t), support=_value(item.support_from_provider, t),
@@ -179,29 +182,75 @@ def comparison_table(results: list[Assessment], lang: str, names: DisplayNames |
     return terminal.wrap([t("assess.compare_explain")], width or terminal.terminal_width()) + table
 
 
+# one colour per offer, none of them the red, amber or green that mean exposed / unknown / not exposed
+PALETTE = ("#2457a6", "#7d3c98", "#5d6d7e", "#0e7490", "#6b4f1d", "#3f51b5", "#a23b72", "#34495e")
+
+
 def objective_chart(results: list[Assessment], t: Translator | None = None) -> dict[str, Any]:
-    """Grouped bars: one group per objective, one bar per offer, height = estimated SEAL (0-4)."""
-    palette = ["#2457a6", "#c0392b", "#1e8449", "#d35400", "#7d3c98", "#117a65", "#b7950b", "#5d6d7e"]
-    objectives = [o.id for o in results[0].csf.objectives]
-    group = 28 * len(results) + 24
-    bars = []
-    for gi, sov in enumerate(objectives):
+    """Grouped horizontal bars: one group per objective, one bar per offer, length = estimated SEAL
+    on the 0-4 scale; the legend (one colour per offer) and the scale's ticks go with it."""
+    t = t or Translator()
+    groups = []
+    for index, objective in enumerate(results[0].csf.objectives):
+        bars = []
         for ri, result in enumerate(results):
-            seal = next(o.seal_estimate for o in result.csf.objectives if o.id == sov)
-            height = 40 * (seal or 0)
-            bars.append({"x": 40 + gi * group + ri * 28, "y": 180 - height, "height": height,
-                         "colour": palette[ri % len(palette)], "label": f"{result.offer.name}: {sov} "
-                         f"{'SEAL-' + str(seal) if seal is not None else (t or Translator())('value.unknown')}"})
-    labels = [{"x": 40 + gi * group + (group - 24) / 2, "text": sov} for gi, sov in enumerate(objectives)]
-    legend = [{"colour": palette[i % len(palette)], "name": r.offer.name} for i, r in enumerate(results)]
-    return {"bars": bars, "labels": labels, "legend": legend, "width": 60 + group * len(objectives)}
+            seal = result.csf.objectives[index].seal_estimate
+            bars.append({"name": result.offer.name, "colour": PALETTE[ri % len(PALETTE)],
+                         "pct": 100 * (seal or 0) / 4, "value": _seal(seal) if seal is not None else t("value.unknown")})
+        groups.append({"label": f"{objective.id} {objective.name}", "bars": bars})
+    legend = [{"colour": PALETTE[i % len(PALETTE)], "name": r.offer.name} for i, r in enumerate(results)]
+    ticks = [{"value": level, "pct": 25 * level} for level in range(5)]
+    return {"groups": groups, "legend": legend, "ticks": ticks}
+
+
+def offer_state(result: Assessment) -> str:
+    """The colour of an offer's verdict follows exposure, not the SEAL: ``exposed`` (red) when a
+    foreign law compelling access reaches it, ``partly-exposed`` (amber) when none does but the
+    §19.6 test fails or is undetermined, ``not-exposed`` (green) otherwise."""
+    if any(law.foreign_access for law in result.laws):
+        return "exposed"
+    snc = result.secnumcloud_19_6
+    return "not-exposed" if snc is None or snc.status == "pass" else "partly-exposed"
+
+
+def offer_headline(result: Assessment, t: Translator) -> str:
+    """The offer's verdict in one sentence."""
+    state = offer_state(result)
+    laws = ", ".join(t.law(law.id, short=True, fallback=law.name) for law in result.laws if law.foreign_access)
+    snc = result.secnumcloud_19_6
+    return t(f"html.assess.headline.{state}", offer=result.offer.name, laws=laws, seal=_seal(result.csf.estimate.seal),
+             status=t.token("test_status", snc.status) if snc else "-")
+
+
+def answer_text(item: CriterionResult, t: Translator) -> str:
+    """A criterion's answer as a sentence: an unknown one says it is counted at the worst option."""
+    key = "html.assess.answer_unknown" if item.source == "unknown" else "html.assess.answer"
+    return t(key, option=item.label, seal=_seal(item.seal))
 
 
 def assessment_html(results: list[Assessment], lang: str, names: DisplayNames | None = None) -> str:
+    from souverain.report.glossary import anchor, glossary, shorten_laws
+    from souverain.report.sources import SourceList
+
     t = Translator(lang, names)
     results = [localised(r, t, html=True) for r in results]
+    cited = SourceList()
+    offers = []
+    for r in results:  # numbered in the page's order: technology, criteria, claims, the offer's own
+        offers.append({
+            "technology": [cited.cite(item.sources) for item in r.technology],
+            "criteria": [cited.cite(c.sources) for c in r.csf.criteria],
+            "claims": [cited.cite(c.sources) for c in r.claims],
+            "own": cited.cite(r.sources),
+        })
+    laws: list[tuple[str, str, str, str | None]] = [
+        (law.id, law.name, law.country, law.effect) for r in results for law in r.laws if law.foreign_access]
+    laws += [(law.id, law.name, "", None) for r in results for item in r.technology for law in item.laws]
     return environment().get_template("assessment.html.j2").render(
         t=t, lang=lang, results=results,
         result={"kb_version": results[0].kb_version, "schema_version": results[0].schema_version},
-        headlines=[headline(r, t) for r in results], chart=objective_chart(results, t), seal=_seal, why=why,
+        headlines=[[shorten_laws(line, t) for line in headline(r, t, html=True)] for r in results], sentences=[offer_headline(r, t) for r in results],
+        states=[offer_state(r) for r in results], chart=objective_chart(results, t), seal=_seal, why=lambda c: shorten_laws(why(c), t), short=lambda text: shorten_laws(text or "", t),
+        answer=lambda c: answer_text(c, t), offers=offers, glossary=glossary(laws, t), sources=cited.items,
+        law_anchor=anchor,
     )

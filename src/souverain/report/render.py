@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from souverain.model.dependency import Dependency
     from souverain.model.evidence import Evidence
     from souverain.model.scan import Alternative, FunctionSummary, Notice, ScanResult
+    from souverain.report.sources import SourceIndex
 
 CSV_COLUMNS = ("domain", "function", "status", "confidence", "tier", "service_id", "service", "operator", "operator_country",
                "controller", "controller_country", "foreign_access", "foreign_laws", "subject", "reason", "evidence",
@@ -23,9 +24,10 @@ RECHECK_SEPARATOR = " ; "  # between the commands of one CSV cell: pasted whole,
 
 
 def render_scan(result: ScanResult, fmt: str, lang: str = "en", names: DisplayNames | None = None,
-                width: int | None = None, verbose: bool = False) -> str:
+                width: int | None = None, verbose: bool = False, sources: SourceIndex | None = None) -> str:
     """``names``: KB display names (``kb.display.display_names``); ``width``: terminal columns
-    (default: the terminal's); ``verbose``: the table format adds the re-check commands."""
+    (default: the terminal's); ``verbose``: the table format adds the re-check commands;
+    ``sources``: the KB records' sources (``kb.display.record_sources``), listed by the HTML format."""
     if fmt == "json":
         return json.dumps(result.as_dict(), indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
@@ -37,7 +39,7 @@ def render_scan(result: ScanResult, fmt: str, lang: str = "en", names: DisplayNa
     if fmt == "html":
         from souverain.report.html import scan_html
 
-        return scan_html(result, lang, names)
+        return scan_html(result, lang, names, sources)
     return scan_table(result, lang, names, width, verbose)
 
 
@@ -70,7 +72,8 @@ def alternative_text(alt: Alternative, t: Translator) -> str:
     return f"{text} {alt.fact}" if t.lang == "en" and alt.fact else text
 
 
-def verdict_lines(result: ScanResult, t: Translator) -> list[str]:
+def verdict_lines(result: ScanResult, t: Translator, short_laws: bool = False) -> list[str]:
+    """``short_laws``: the laws by their short names (the HTML report explains them in its glossary)."""
     summary = result.summary
     fnames = function_names(result, t)
     functions = ", ".join(fnames.get(f, f) for f in summary.critical_exposed or summary.critical_unknown)
@@ -82,7 +85,7 @@ def verdict_lines(result: ScanResult, t: Translator) -> list[str]:
     if len(missing) < len(result.scan.domains):  # the verdict of the domains that exist
         lines.append(t(f"verdict.{summary.verdict}", functions=functions))
     if summary.laws:
-        lines.append(t("verdict.laws", laws=", ".join(f"{t.law(law.id, fallback=law.name)} ({t.country(law.country)})"
+        lines.append(t("verdict.laws", laws=", ".join(f"{t.law(law.id, short_laws, law.name)} ({t.country(law.country)})"
                                                       for law in summary.laws)))
     registered = summary.counts.by_tier.get("registered", 0)
     if registered and summary.min_confidence != "verified":
