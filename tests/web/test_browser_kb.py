@@ -43,5 +43,5 @@ def test_answers_form_in_the_browser(page, server):  # noqa: F811
     page.wait_for_selector("#headline")
     headline = page.locator("#headline").inner_text()
     assert "Tender Cloud: estimate SEAL-" in headline and "evidenced floor" in headline
-    page.frame_locator("iframe.report").locator("td:has-text(\"SOV-2\")").first.wait_for(timeout=10_000)
+    page.frame_locator("iframe.report").locator(":is(td, th):has-text(\"SOV-2\")").first.wait_for(timeout=10_000)
     assert page.problems == []

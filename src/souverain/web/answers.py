@@ -183,7 +183,7 @@ async def answers_page(request: Request) -> Response:
     key = request.path_params["key"]
     _, record = submitted(request).get(key)
     result = _assess(record, request)
-    lines = headline(result, Translator(language(request)))
+    lines = headline(result, Translator(language(request), api.report_kb()[0]))
     return render(request, "answers_result.html.j2", key=key, record=record, headline=lines[:1])  # the rest: report
 
 
@@ -192,7 +192,7 @@ async def answers_report(request: Request) -> Response:
     from souverain.web.pages import language
 
     _, record = submitted(request).get(request.path_params["key"])
-    return HTMLResponse(assessment_html([_assess(record, request)], language(request)),
+    return HTMLResponse(assessment_html([_assess(record, request)], language(request), api.report_kb()[0]),
                         headers={"content-security-policy": REPORT_CSP})
 
 

@@ -56,6 +56,21 @@ def knowledge() -> Any:
     return load_kb()
 
 
+_REPORT_KB: dict[int, tuple[Any, Any]] = {}
+
+
+def report_kb() -> tuple[Any, Any]:
+    """The display names and record sources of the loaded KB, for pages and HTML reports (built once
+    per KB: laws, functions and regions by name in both languages; sources for the reports' lists)."""
+    from souverain.kb.display import display_names, record_sources
+
+    kb = knowledge()
+    if id(kb) not in _REPORT_KB:
+        _REPORT_KB.clear()
+        _REPORT_KB[id(kb)] = (display_names(kb), record_sources(kb))
+    return _REPORT_KB[id(kb)]
+
+
 async def health(request: Request) -> Response:
     return _json({"status": "ok", "version": CODE_VERSION, "schema_version": OUTPUT_SCHEMA_VERSION,
                   "kb_version": knowledge().version})

@@ -119,7 +119,8 @@ async def page(request: Request, kind: str, rid: str) -> Response:
     at = api.parse_at(request.query_params.get("at"))
     lang = language(request)
     if kind == "entities":
-        return render(request, "kb_entity.html.j2", at=at, **entity_context(kb, kb.entities[rid], at, Translator(lang)))
+        context = entity_context(kb, kb.entities[rid], at, Translator(lang, api.report_kb()[0]))
+        return render(request, "kb_entity.html.j2", at=at, **context)
     if kind == "services":
         return render(request, "kb_service.html.j2", at=at, **service_context(kb, kb.services[rid], at))
     return render(request, "kb_law.html.j2", at=at, **law_context(kb, kb.laws[rid], at, lang))

@@ -95,6 +95,11 @@ def document() -> dict[str, Any]:
             "parameters": [{"name": "offer", "in": "path", "required": True, "schema": {"type": "string"}},
                            AT, PROFILE],
             "responses": {"200": _ok({"$ref": "#/components/schemas/Assessment"}), **_problems(400, 401, 404)}}},
+        "/api/v1/assess": {"post": {
+            "summary": "Assess an offer not in the KB from an answers document (the answers file of "
+                       "`souverain assess --answers`, as JSON; `souverain assess --template` shows its fields)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": any_object}}},
+            "responses": {"200": _ok({"$ref": "#/components/schemas/Assessment"}), **_problems(400, 401, 413, 422)}}},
         "/api/v1/compare": {"get": {
             "summary": "Compare offers (as `souverain compare --format json`)",
             "parameters": [_query("offer", "An offer id (twice or more)", required=True, array=True), AT, PROFILE],

@@ -70,7 +70,7 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     lang = language(request)
     csrf = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
     html = environment().get_template(template).render(
-        t=Translator(lang), lang=lang, csrf=csrf, switch={code: switch_url(request, code) for code in LANGUAGES},
+        t=Translator(lang, api.report_kb()[0]), lang=lang, csrf=csrf, switch={code: switch_url(request, code) for code in LANGUAGES},
         logged_in=template != "login.html.j2" and request.app.state.ctx.sessions.valid(request.cookies.get(SESSION_COOKIE)),
         **values)
     response = HTMLResponse(html, status_code=status)
@@ -132,7 +132,7 @@ async def scan_page(request: Request) -> Response:
     if job["status"] != "done":
         return render(request, "scan_progress.html.j2", job=job)
     result = _stored_result(request, job)
-    t = Translator(language(request))
+    t = Translator(language(request), api.report_kb()[0])
     history, moved = what_moved(request, job, t)
     return render(request, "scan_result.html.j2", job=job, result=result, verdict=verdict_lines(result, t),
                   history=history, moved=moved, formats=list(DOWNLOADS))
@@ -178,7 +178,9 @@ async def scan_report(request: Request) -> Response:
     from souverain.report.html import scan_html
 
     result = _stored_result(request, api.find_job(request))
-    return HTMLResponse(scan_html(result, language(request)), headers={"content-security-policy": REPORT_CSP})
+    names, sources = api.report_kb()
+    return HTMLResponse(scan_html(result, language(request), names, sources),
+                        headers={"content-security-policy": REPORT_CSP})
 
 
 async def scan_download(request: Request) -> Response:
@@ -258,7 +260,6 @@ async def compare_page(request: Request) -> Response:
 
 
 async def assessment_report(request: Request) -> Response:
-    from souverain.kb.display import display_names
     from souverain.report.assessment import assessment_html
 
     offers = request.query_params.getlist("offer")
@@ -266,7 +267,8 @@ async def assessment_report(request: Request) -> Response:
         raise api.Problem(400, "No offer", "give offer=ID")
     kb, at = api.knowledge(), api.parse_at(request.query_params.get("at"))
     results = [api.assessment(kb, offer, at, request.query_params.get("profile", "csf-2026")) for offer in offers]
-    return HTMLResponse(assessment_html(results, language(request), display_names(kb)), headers={"content-security-policy": REPORT_CSP})
+    return HTMLResponse(assessment_html(results, language(request), api.report_kb()[0]),
+                        headers={"content-security-policy": REPORT_CSP})
 
 
 # -- login ---------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ async def public_report(request: Request) -> Response:
         from souverain.model.scan import ScanResult
         from souverain.report.html import scan_html
 
-        html = scan_html(load(ScanResult, api.scan_document(request, job)), language(request))
+        html = scan_html(load(ScanResult, api.scan_document(request, job)), language(request), *api.report_kb())
     return HTMLResponse(html, headers={"content-security-policy": REPORT_CSP, "cache-control": "no-store"})
 
 

@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from souverain.errors import SouverainError
+from souverain.report.formulas import safe_cell
 from souverain.report.i18n import Translator
 from souverain.web import api, survey_api, uploads
 from souverain.web.pages import checked_form, language, render
@@ -41,7 +42,7 @@ async def survey_list(request: Request, error: str | None = None, status: int = 
 
 async def upload(request: Request) -> Response:
     """The file goes to the data folder; the CSRF token (a form field) is checked once the body is read."""
-    t = Translator(language(request))
+    t = Translator(language(request), api.report_kb()[0])
     settings = request.app.state.ctx.jobs.survey_settings
     try:
         path, fields = await uploads.receive(request, data_dir(request), settings.max_upload)
@@ -147,20 +148,12 @@ def report_html(request: Request, job: dict[str, Any]) -> str:
     from souverain.report.survey import survey_html
 
     data = survey_api.report_of(request, job, job["params"].get("group_column"))
-    return survey_html(data, language(request))
+    return survey_html(data, language(request), names=api.report_kb()[0])
 
 
 async def survey_report(request: Request) -> Response:
     return HTMLResponse(report_html(request, survey_api.find_survey(request)),
                         headers={"content-security-policy": REPORT_CSP})
-
-
-def csv_cell(value: Any) -> Any:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection): text starting with
-    = + - @ tab or carriage return gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _csv(records: list[dict[str, Any]], fields: list[str] | None = None) -> str:
@@ -169,7 +162,7 @@ def _csv(records: list[dict[str, Any]], fields: list[str] | None = None) -> str:
     writer = csv.DictWriter(buffer, fieldnames=names, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({key: csv_cell(value) for key, value in record.items()})
+        writer.writerow({key: safe_cell(value) for key, value in record.items()})
     return buffer.getvalue()
 
 
@@ -202,7 +195,7 @@ def _csv_lines(rows: Iterator[SurveyRow], attributes: list[str]) -> Iterator[str
     writer = csv.DictWriter(buffer, fieldnames=[*COLUMNS, *attributes], extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: csv_cell(value) for key, value in row.flat().items()})
+        writer.writerow({key: safe_cell(value) for key, value in row.flat().items()})
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
