@@ -1,16 +1,20 @@
 """Screenshots of the HTML reports for the README, from the loopback test world (regenerable).
 
 Starts the test world's DNS and HTTPS servers on 127.0.0.1 (as `make demo` does), writes a scan
-report, an assessment, a comparison and a survey report with `souverain`, and photographs the top
-of each page in headless Chromium at 1280 px (Playwright with Debian's /usr/bin/chromium):
+report, an assessment, a comparison and a survey report with `souverain`, starts `souverain serve`
+on 127.0.0.1 for a knowledge-base entity page (owners over time), and photographs the top of each
+page in headless Chromium at 1280 px (Playwright with Debian's /usr/bin/chromium):
 
     python scripts/screenshots.py [--out docs/screenshots] [--lang en|fr] [--chromium PATH]
 """
 
 import argparse
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 from souverain.testing.dnsserver import DNSServer
@@ -64,12 +68,39 @@ def main() -> int:
                     page.goto(html.as_uri())
                     page.screenshot(path=str(args.out / f"{name}.png"))
                     print(args.out / f"{name}.png")
+                served(page, souverain, work, args)
                 browser.close()
     finally:
         web.stop()
         dns.stop()
         ca.cleanup()
     return 0
+
+
+def served(page, souverain: list[str], work: Path, args: argparse.Namespace) -> None:
+    """The web application's entity page of Skype (owners over time), from a server on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*souverain, "serve", "--port", str(port), "--db", f"sqlite:///{work / 'web.db'}",
+                               "--data-dir", str(work / "data")], stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base + "/api/v1/health", timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("souverain serve did not start") from None
+                time.sleep(0.3)
+        page.goto(f"{base}/kb/skype?lang={args.lang}")
+        page.screenshot(path=str(args.out / "serve.png"))
+        print(args.out / "serve.png")
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 if __name__ == "__main__":
