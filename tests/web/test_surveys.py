@@ -374,3 +374,12 @@ def test_csv_export_has_every_attribute_even_when_the_first_row_lacks_it(client)
     assert exported.headers["content-disposition"] == f'attachment; filename="souverain-survey-{job_id}.csv"'
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert [row["attr_region"] for row in rows] == ["", "'=11"]  # a formula start neutralised
+
+
+def test_uploads_are_rate_limited_before_anything_is_written(tmp_path, world_dns, data_dir):
+    with make_client(tmp_path, world_dns, rate=2, survey=SurveySettings(data_dir=data_dir)) as client:
+        token = csrf_of(client, "/surveys")
+        codes = [client.post("/surveys/upload", files={"file": ("p.csv", POPULATION.encode(), "text/csv")},
+                             data={"csrf": token}, follow_redirects=False).status_code for _ in range(3)]
+        assert codes == [303, 303, 429]
+        assert len(list((data_dir / "uploads").glob("*"))) == 2  # the refused upload left no file

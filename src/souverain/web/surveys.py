@@ -43,6 +43,7 @@ async def survey_list(request: Request, error: str | None = None, status: int = 
 async def upload(request: Request) -> Response:
     """The file goes to the data folder; the CSRF token (a form field) is checked once the body is read."""
     t = Translator(language(request), api.report_kb()[0])
+    api.check_rate(request)  # before a byte is written: uploads are limited like submissions
     settings = request.app.state.ctx.jobs.survey_settings
     try:
         path, fields = await uploads.receive(request, data_dir(request), settings.max_upload)
