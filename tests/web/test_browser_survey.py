@@ -4,17 +4,18 @@ then publish; no console error and no request leaving the server."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.web.conftest import served
+
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
-uvicorn = pytest.importorskip("uvicorn", reason="the web extra is not installed")
+pytest.importorskip("uvicorn", reason="the web extra is not installed")
 SHOTS = Path("/tmp/W1")
 
 
@@ -37,18 +38,8 @@ def server(tmp_path, world_dns, monkeypatch):
                         scan=ScanSettings(nameservers=[("127.0.0.1", world_dns.port)], timeout=0.3, fetch_web=False,
                                           allow_private_targets=True),
                         survey=SurveySettings(data_dir=tmp_path / "data", concurrency=1))
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    port = running.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(10)
+    with served(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from souverain.tabular.cells import column_name
+
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -22,15 +24,6 @@ _TYPES = (
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
 
 
-def _column(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
-
-
 def sheet_xml(rows: Sequence[Sequence[str | None]], shared: dict[str, int] | None = None) -> str:
     """A worksheet part; with ``shared``, strings go to the shared-string table instead of inline."""
     out = [f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_MAIN}"><sheetData>']
@@ -39,7 +32,7 @@ def sheet_xml(rows: Sequence[Sequence[str | None]], shared: dict[str, int] | Non
         for index, value in enumerate(row):
             if value is None:
                 continue
-            ref = f"{_column(index)}{number}"
+            ref = f"{column_name(index)}{number}"
             if shared is not None:
                 position = shared.setdefault(value, len(shared))
                 out.append(f'<c r="{ref}" t="s"><v>{position}</v></c>')
