@@ -209,6 +209,8 @@ def test_no_raw_ids_or_enum_tokens(outputs, name, lang):
         text = without_kb_names(text)
         english = sorted(w for w in ENGLISH_TOKENS if re.search(rf"(?<![\w.-]){w}(?![\w-])", text))
         assert not english, f"{name} --lang fr shows English enum values: {english}"
+        chain_terms = re.findall(r"\d % votes|board majority|[(, ]control\)", text)  # ChainLink.describe_edge
+        assert not chain_terms, f"{name} --lang fr shows English ownership terms: {chain_terms}"
 
 
 def test_every_command_is_covered():

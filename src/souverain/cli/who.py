@@ -102,7 +102,7 @@ def render_who(item: dict, t: Translator, sources: bool = False, width: int | No
                   (t("field.functions"), ", ".join(t.function(f) for f in svc["functions"]))]
     if operator:
         pairs += [(t("field.operator"), f"{operator['name']} ({operator['country']}) [{operator['id']}]"),
-                  (t("field.chain"), item["chain_text"]),
+                  (t("field.chain"), t.path(item["chain_text"])),
                   (t("field.controller"), f"{controller['name']} ({controller['country']})"),
                   (t("field.jurisdictions"), ", ".join(t.country(c) for c in item["jurisdictions"]))]
     laws = item.get("laws", [])
@@ -113,7 +113,7 @@ def render_who(item: dict, t: Translator, sources: bool = False, width: int | No
             [t("field.laws"), t("field.country"), t("field.effect"), t("field.via"), t("field.status"), t("field.chain")],
             [(t.law(law["id"], short=True, fallback=law["name"]), t.country(law["country"]),
               t.token("effect", law["effect"]), t.token("via", law["via"]), t.token("law_status", law["status"]),
-              law["path_text"]) for law in laws],
+              t.path(law["path_text"])) for law in laws],
             width, drop=(3, 5))
         body.append(table)
     compel = [law for law in laws if law["effect"] == "compels-access" and law["status"] == "in-force"
@@ -150,7 +150,7 @@ def _domain_lines(item: dict, t: Translator) -> list[str]:
     holder, controller = domain["holder"], domain["controller"]
     key = "who.domain_held" if holder["id"] == controller["id"] else "who.domain_held_controlled"
     return [t(key, domain=domain["domain"], holder=holder["name"], holder_country=holder["country"],
-              controller=controller["name"], controller_country=controller["country"], chain=domain["chain_text"])]
+              controller=controller["name"], controller_country=controller["country"], chain=t.path(domain["chain_text"]))]
 
 
 def _render_registered(item: dict, t: Translator, title: str, width: int) -> str:

@@ -21,6 +21,8 @@ class ChainLink:
     edge: OwnershipEdge | None
 
     def describe_edge(self) -> str:
+        """``30 %, 51 % votes, board majority`` or ``control``: English data (JSON ``holding``, inside
+        ``chain_text``/``path_text``); reports word these terms in their language (``Translator.path``)."""
         if self.edge is None:
             return ""
         parts = []

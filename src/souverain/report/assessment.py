@@ -85,7 +85,7 @@ def technology_lines(result: Assessment, t: Translator, short_laws: bool = False
     lines = []
     for item in result.technology:
         laws = ", ".join(t.law(law.id, short=short_laws, fallback=law.name) for law in item.laws)
-        lines.append(t("assess.technology_line", component=_what(item), chain=item.chain_text,
+        lines.append(t("assess.technology_line", component=_what(item), chain=t.path(item.chain_text),
                        dependency=t(f"technology.{item.dependency}"), updates=_value(item.updates_from_provider, t),
                        keys=_value(item.keys_from_provider, t), support=_value(item.support_from_provider, t),
                        laws=t("assess.technology_laws", laws=laws) if laws else ""))
@@ -95,7 +95,7 @@ def technology_lines(result: Assessment, t: Translator, short_laws: bool = False
 def technology_table(result: Assessment, t: Translator) -> Table:
     return terminal.table(
         [t("assess.provider"), t("assess.component"), t("assess.dependency"), t("assess.roles"), t("field.laws")],
-        [(item.chain_text, _what(item), t(f"technology.{item.dependency}"),
+        [(t.path(item.chain_text), _what(item), t(f"technology.{item.dependency}"),
           " / ".join(_value(flag, t) for flag in (item.updates_from_provider, item.keys_from_provider,
                                                    item.support_from_provider)),
           t.laws(law.id for law in item.laws))
@@ -126,7 +126,7 @@ def assessment_table(result: Assessment, lang: str, names: DisplayNames | None =
     )
     laws = terminal.table(
         [t("field.laws"), t("field.country"), t("field.via"), t("field.chain")],
-        [(t.law(law.id, short=True, fallback=law.name), t.country(law.country), t.token("via", law.via), law.path_text)
+        [(t.law(law.id, short=True, fallback=law.name), t.country(law.country), t.token("via", law.via), t.path(law.path_text))
          for law in result.laws],
     )
     parts = [objectives, derived, laws]

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import overload
 
 import yaml
 
@@ -36,6 +37,11 @@ def catalogue(lang: str) -> dict[str, str]:
 @functools.cache
 def countries() -> dict[str, dict[str, str]]:
     return json.loads(COUNTRIES.read_text(encoding="utf-8"))["names"]
+
+
+# the English terms of ChainLink.describe_edge: "51 % votes", "board majority", "control" (alone in
+# a link's parentheses: "(US, control)", or a holding of its own)
+_EDGE_TERMS = re.compile(r"(?P<votes>\d+(?:\.\d+)?) % votes\b|\bboard majority\b|(?:(?<=[(, \[])|^)control(?=[)\]]|$)")
 
 
 class Translator:
@@ -81,6 +87,25 @@ class Translator:
 
     def region(self, region_id: str) -> str:
         return self._name("regions", region_id) or region_id
+
+    @overload
+    def path(self, text: str) -> str: ...
+
+    @overload
+    def path(self, text: None) -> None: ...
+
+    def path(self, text: str | None) -> str | None:
+        """An ownership chain or law path (``chain_text``, ``path_text``, a link's ``holding``) with
+        the terms ``kb.ownership.ChainLink.describe_edge`` writes in English worded in this language."""
+        if not text or self.lang == "en":
+            return text
+
+        def word(match: re.Match[str]) -> str:
+            if match.group("votes"):
+                return self("ownership.votes", pct=match.group("votes"))
+            return self("ownership.board_majority" if match.group(0) == "board majority" else "ownership.control")
+
+        return _EDGE_TERMS.sub(word, text)
 
     def country(self, code: str | None) -> str:
         """``FR`` -> "France"; an unknown code stays as it is (``?`` when there is none)."""

@@ -26,6 +26,8 @@ def render(message: Message | Mapping[str, Any], t: Translator) -> str:
 
 
 def _value(name: str, value: Any, t: Translator) -> Any:
+    if name in ("chain", "reach", "path") and isinstance(value, str):  # ownership paths (kb.laws.render_path)
+        return t.path(value)
     if name == "laws" and isinstance(value, list | tuple):  # [{"id", "name"}]: display names in the language
         return ", ".join(t.law(law["id"], fallback=law["name"]) for law in value)
     if isinstance(value, Mapping):
