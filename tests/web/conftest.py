@@ -93,3 +93,26 @@ def served(app) -> Iterator[str]:
     finally:
         running.should_exit = True
         thread.join(10)
+
+
+@contextlib.contextmanager
+def watched_tab(server: str, chromium: str, **context_options) -> Iterator:
+    """A Chromium tab (Playwright) whose ``problems`` collect console errors, page errors and any
+    request that leaves ``server``."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        context = browser.new_context(locale="en-GB", **context_options)
+        tab = context.new_page()
+        tab.problems = []
+        tab.on("console", lambda msg: tab.problems.append(f"console {msg.type}: {msg.text}")
+               if msg.type == "error" else None)
+        tab.on("pageerror", lambda exc: tab.problems.append(f"page error: {exc}"))
+        tab.on("request", lambda request: None if request.url.startswith((server + "/", "data:"))
+               else tab.problems.append(f"request to {request.url}"))
+        try:
+            yield tab
+        finally:
+            context.close()
+            browser.close()

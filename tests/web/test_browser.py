@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import served
+from tests.web.conftest import served, watched_tab
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
 pytest.importorskip("uvicorn", reason="the web extra is not installed")
 
 
@@ -41,19 +41,8 @@ def server(request, tmp_path, world_dns):
 
 @pytest.fixture
 def page(server):
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(locale="en-GB")
-        tab = context.new_page()
-        tab.problems = []  # console errors, page errors and any request that leaves the server
-        tab.on("console", lambda msg: tab.problems.append(f"console {msg.type}: {msg.text}")
-               if msg.type == "error" else None)
-        tab.on("pageerror", lambda exc: tab.problems.append(f"page error: {exc}"))
-        tab.on("request", lambda request: None if request.url.startswith((server + "/", "data:"))
-               else tab.problems.append(f"request to {request.url}"))
+    with watched_tab(server, CHROMIUM) as tab:
         yield tab
-        context.close()
-        browser.close()
 
 
 def test_scan_flow_and_language_switch(page, server):

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import served
+from tests.web.conftest import served, watched_tab
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
 pytest.importorskip("uvicorn", reason="the web extra is not installed")
 SHOTS = Path("/tmp/W1")
 
@@ -44,19 +44,8 @@ def server(tmp_path, world_dns, monkeypatch):
 
 @pytest.fixture
 def page(server):
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = browser.new_context(locale="en-GB", accept_downloads=True)
-        tab = context.new_page()
-        tab.problems = []  # console errors, page errors and any request that leaves the server
-        tab.on("console", lambda msg: tab.problems.append(f"console {msg.type}: {msg.text}")
-               if msg.type == "error" else None)
-        tab.on("pageerror", lambda exc: tab.problems.append(f"page error: {exc}"))
-        tab.on("request", lambda request: None if request.url.startswith((server + "/", "data:"))
-               else tab.problems.append(f"request to {request.url}"))
+    with watched_tab(server, CHROMIUM, accept_downloads=True) as tab:
         yield tab
-        context.close()
-        browser.close()
 
 
 def run_survey(page, server: str, population: Path, name: str) -> str:

@@ -220,14 +220,20 @@ class Jobs:
         try:
             result = self.scan(params["domains"], tuple(params["functions"]), advance)
             scan_id = self.store.save_scan(result)
-        except SouverainError as exc:
-            self.update(job_id, status="failed", finished=now(), error=redact(str(exc)))
-            return
-        except Exception as exc:  # a boundary: one job's crash must not stop the worker pool
-            log.exception("job %s failed", job_id)
-            self.update(job_id, status="failed", finished=now(), error=redact(f"internal error: {exc}"))
+        except Exception as exc:  # noqa: BLE001 - a boundary (Jobs.fail logs it): one crash must not stop the pool
+            self.fail(job_id, exc)
             return
         self.update(job_id, status="done", finished=now(), done=len(params["domains"]), scan_id=scan_id)
+
+    def fail(self, job_id: str, exc: Exception) -> None:
+        """Mark a job failed: a SouverainError's message as it is, anything else logged with its traceback
+        and shown as an internal error (credentials redacted in both)."""
+        if isinstance(exc, SouverainError):
+            error = str(exc)
+        else:
+            log.exception("job %s failed", job_id)
+            error = f"internal error: {exc}"
+        self.update(job_id, status="failed", finished=now(), error=redact(error))
 
     def _scan(self, domains: list[str], functions: tuple[str, ...], advance: Callable[[str], Any]) -> Any:
         from souverain.kb.base import load_kb

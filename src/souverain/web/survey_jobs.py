@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
 import time
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from souverain.errors import SouverainError, UsageError, redact
+from souverain.errors import UsageError
 from souverain.store.surveys import SurveyStore, summarise_domain
 
 if TYPE_CHECKING:
     from souverain.model.survey import SurveyRow
     from souverain.web.jobs import Jobs
 
-log = logging.getLogger("souverain.web")
 MAX_ATTEMPTS = 3
 
 
@@ -82,12 +80,8 @@ def run_survey_job(jobs: Jobs, job_id: str) -> None:
     jobs.update(job_id, status="running", started=now(), attempts=job["attempts"] + 1)
     try:
         complete = _scan(jobs, job_id, job["params"])
-    except SouverainError as exc:
-        jobs.update(job_id, status="failed", finished=now(), error=redact(str(exc)))
-        return
-    except Exception as exc:  # a boundary: one job's crash must not stop the worker pool
-        log.exception("survey job %s failed", job_id)
-        jobs.update(job_id, status="failed", finished=now(), error=redact(f"internal error: {exc}"))
+    except Exception as exc:  # noqa: BLE001 - a boundary (Jobs.fail logs it): one crash must not stop the pool
+        jobs.fail(job_id, exc)
         return
     finally:
         jobs.live.pop(job_id, None)
