@@ -55,3 +55,16 @@ def test_malformed_bootstraps_exit_2(tmp_path: Path, document: object, message: 
 def test_bundled_bootstrap_is_well_formed() -> None:
     document = rdapboot.read_bootstrap(rdapboot.BUNDLED)
     assert document["publication"] and parse_bootstrap(document)
+
+
+def test_bundled_bootstrap_is_ianas_whole_file() -> None:
+    """The bundled copy is IANA's complete dns.json (not an excerpt): every gTLD registry that
+    publishes RDAP is there, dated, with the servers IANA lists."""
+    document = rdapboot.read_bootstrap(rdapboot.BUNDLED)
+    assert document["publication"] >= "2026-06-26"
+    table = parse_bootstrap(document)
+    assert len(table) > 1000
+    assert table["org"] == "https://rdap.publicinterestregistry.org/rdap/"
+    assert table["fr"] == "https://rdap.nic.fr/" and table["nl"] == "https://rdap.sidn.nl/"
+    assert table["shop"] == "https://rdap.gmoregistry.net/rdap/"
+    assert "de" not in table  # DENIC does not publish in IANA's file: no invented server

@@ -6,7 +6,7 @@ or ``--rdap-url`` when given; ``query_rdap`` does the I/O and raises ``RDAPFaile
 a ``RegistrarLookup`` whose ``error`` says why (timeout, HTTP 404, bad JSON...). The registrar is
 the entity with the role ``registrar``: its vCard ``fn`` and its IANA registrar id (``publicIds``).
 
-The bundled bootstrap (``kb/bundled/rdap-dns.json``) is an excerpt of IANA's ``dns.json``; ``--rdap-url``
+The bundled bootstrap (``kb/bundled/rdap-dns.json``) is IANA's ``dns.json`` (its date: kb/data/README.md); ``--rdap-url``
 points the look-up at any server (a loopback test server, or a full mirror).
 """
 
