@@ -64,7 +64,7 @@ NAMES = [
     ("Twilio", "twilio-platform", "twilio"),
     ("Power BI", "microsoft-power-bi", "microsoft"),
     ("Oracle Fusion Cloud HCM", "oracle-fusion-cloud", "oracle"),
-    ("SAP Ariba", "sap-business-cloud", "sap"),
+    ("SAP Ariba", "sap-ariba", "sap"),
 ]
 
 
