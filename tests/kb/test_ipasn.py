@@ -173,3 +173,23 @@ def test_lookup_memo_is_bounded_and_answers_alike(tmp_path, monkeypatch):
         assert table.lookup(address).address == address
     assert table.lookup("198.51.100.1") is None and table.lookup("198.51.100.1") is None
     assert len(table._memo) <= 4
+
+
+def test_dotted_quad_fast_path_answers_as_ipaddress_does():
+    """The text fast path (no ``ipaddress``) gives what the general path gives, refusals included."""
+    import ipaddress
+    import random
+
+    table = ipasn.IPASNTable.bundled()
+    rng = random.Random(7)
+    texts = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(3000)]
+    texts += ["8.8.8.8", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3", "1.2.3.4.5", "::ffff:8.8.8.8",
+              "2a00:1450:4001::1", " 8.8.8.8", "8.8.8.8 ", "example.com", ""]
+    for text in texts:
+        try:
+            expected = table._lookup(ipaddress.ip_address(text))
+        except ValueError:
+            with pytest.raises(ValueError):
+                table._lookup(text)
+            continue
+        assert table._lookup(text) == expected, text

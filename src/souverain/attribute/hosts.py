@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from souverain.kb.ipasn import IPASNTable
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class HostAttribution:
     host: str
     via: str  # name, cname, network, none

@@ -359,6 +359,8 @@ def spf_notices(obs: DomainObservation) -> list[Notice]:
 def _is_address(text: str) -> bool:
     import ipaddress
 
+    if ":" not in text and not text[-1:].isdigit():  # a name: no parse
+        return False
     try:
         ipaddress.ip_address(text)
         return True

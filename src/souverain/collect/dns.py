@@ -40,7 +40,7 @@ import struct
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple, Self
+from typing import ClassVar, NamedTuple, Protocol, Self
 
 from souverain.collect import dnswire
 from souverain.errors import UsageError
@@ -103,6 +103,13 @@ class Answer(NamedTuple):
             "tcp": self.tcp,
             "error": self.error,
         }
+
+
+class Questions(Protocol):
+    """What asks DNS questions: the ``Resolver``, or a test's stand-in (a protocol, not the class:
+    compiled with mypyc, a parameter typed ``Resolver`` would refuse any other object)."""
+
+    def query(self, name: str, rdtype: str) -> asyncio.Future[Answer]: ...
 
 
 def parse_nameserver(text: str, default_port: int = 53) -> tuple[str, int]:
@@ -547,8 +554,8 @@ def _network_status(exc: OSError) -> str:
 
 
 class _Clock:
-    second = -1
-    text = ""
+    second: ClassVar[int] = -1
+    text: ClassVar[str] = ""
 
 
 def _now() -> str:

@@ -187,6 +187,8 @@ def ip_literal(host: str) -> str | None:
     RFC 5321 wants a host name there; some zones hold an address and some senders deliver to it.
     """
     text = host.strip("[]")
+    if ":" not in text and not text[-1:].isdigit():  # a name (the usual case): no parse
+        return None
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from souverain.collect.dns import Answer, Resolver
+from souverain.collect.dns import Answer, Questions
 
 LOOKUP_LIMIT = 10
 VOID_LIMIT = 2
@@ -133,7 +133,7 @@ class SPFExpansion:
         return out
 
 
-async def expand_spf(resolver: Resolver, domain: str, first: Answer | None = None) -> SPFExpansion:
+async def expand_spf(resolver: Questions, domain: str, first: Answer | None = None) -> SPFExpansion:
     """Follow include/redirect from ``domain``'s SPF record, within the RFC 7208 limits."""
     result = SPFExpansion(domain, {}, [], [], 0, 0, "none", [], [])
     done: dict[str, tuple[int, int]] = {}  # expanded domain -> (look-ups, void look-ups) under it

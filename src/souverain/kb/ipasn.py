@@ -29,12 +29,14 @@ import dataclasses
 import functools
 import ipaddress
 import json
+import socket
+import struct
 import sys
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from souverain.errors import DataError
 
@@ -42,6 +44,7 @@ BUNDLED = Path(__file__).parent / "bundled" / "ipasn.bin"
 SOURCE_FILES = ("asn-ipv4.csv", "asn-ipv6.csv")  # what ``build`` reads, in the @ip-location-db/asn layout
 COUNTRY_FILES = ("asn-country-ipv4.csv", "asn-country-ipv6.csv")  # the @ip-location-db/asn-country layout
 FORMAT = 2
+_V4 = struct.Struct("!I")
 _MEMO_SIZE = 2_048  # addresses remembered by ``lookup`` (cleared when full: bounded memory)
 _SECTIONS_V1 = ("v4_starts", "v4_ends", "v4_asns", "v6_starts", "v6_ends", "v6_asns", "names")
 _SECTIONS = (*_SECTIONS_V1, "country_asns", "country_codes")
@@ -141,6 +144,8 @@ class IPASNTable:
         return self._lookup(address)
 
     def _lookup(self, address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> ASNMatch | None:
+        if type(address) is str and (found := self._lookup_v4_text(address)) is not False:
+            return found
         ip = ipaddress.ip_address(address)
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
             ip = ip.ipv4_mapped
@@ -159,6 +164,24 @@ class IPASNTable:
             lo = str(ipaddress.IPv6Address(starts[index] << 64))
             hi = str(ipaddress.IPv6Address((ends[index] << 64) | (2**64 - 1)))
         return ASNMatch(str(ip), asn, self.names.get(asn, ""), lo, hi, self.country_of(asn))
+
+    def _lookup_v4_text(self, address: str) -> ASNMatch | None | Literal[False]:
+        """``_lookup`` of an IPv4 address in canonical dotted-quad text, without ``ipaddress``
+        (a survey looks up every MX and NS address); False for any other text."""
+        try:
+            packed = socket.inet_pton(socket.AF_INET, address)
+        except OSError:
+            return False
+        if socket.inet_ntop(socket.AF_INET, packed) != address:  # e.g. leading zeros: as ipaddress decides
+            return False
+        key = _V4.unpack(packed)[0]
+        starts = self._a["v4_starts"]
+        index = bisect.bisect_right(starts, key) - 1
+        if index < 0 or key > self._a["v4_ends"][index]:
+            return None
+        asn = self._a["v4_asns"][index]
+        return ASNMatch(address, asn, self.names.get(asn, ""), socket.inet_ntoa(_V4.pack(starts[index])),
+                        socket.inet_ntoa(_V4.pack(self._a["v4_ends"][index])), self.country_of(asn))
 
     def country_of(self, asn: int) -> str:
         """The AS's registration country (ISO 3166 code), "" when the table does not give one."""

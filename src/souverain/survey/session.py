@@ -285,7 +285,7 @@ def execute(kb: KnowledgeBase, surveys: SurveyStore, survey_id: int, options: Su
         from souverain.survey.runner import run_processes
 
         return run_processes(surveys, survey_id, options, executor.workers, executor.partition_size,
-                             kb_root=str(kb.root), progress=progress, stop=stop)
+                             kb_root=str(kb.root), progress=progress, stop=stop, kb=kb)
     from souverain.kb.ipasn import IPASNTable
     from souverain.survey.runner import run_async, run_local
 

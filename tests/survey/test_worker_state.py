@@ -1,0 +1,47 @@
+"""What crosses between a survey's processes: pickled rows, and the KB forked workers inherit."""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from souverain.kb.base import load_kb
+from souverain.model.dependency import Dependency, ServiceRef
+from souverain.model.survey import CompactDependency, SurveyRow
+from souverain.survey import runner
+
+
+def test_models_pickle_by_field_values():
+    compact = CompactDependency("email.inbound", "identified", "high", "verified", "m365", "microsoft", "US",
+                                ("us-fisa-702",), "mx-service", "mx.example.fr")
+    row = SurveyRow("example.fr", "ok", None, "exposed", "us-fisa-702", mail_status="identified",
+                    mail_tier="verified", finished="2026-12-07T00:00:00Z", attrs={"insee": "75056"},
+                    dependencies=(compact,))
+    again = pickle.loads(pickle.dumps(row))
+    assert again == row and again.dependencies[0] == compact and type(again) is SurveyRow
+    # a keyword-only field (tier) and a default one survive too
+    dep = Dependency("example.fr", "email.inbound", "identified", "high", "mx-service", {"host": "mx"},
+                     "mx.example.fr", ServiceRef("m365", "Microsoft 365", "mail-hosting"), tier="inferred")
+    assert pickle.loads(pickle.dumps(dep)) == dep
+    assert pickle.loads(pickle.dumps(dep)).tier == "inferred"
+
+
+def _worker_view(kb_root: str) -> tuple[int, int, int]:
+    kb, table = runner._worker_state(kb_root)
+    return id(kb), id(table), gc.get_freeze_count()
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="workers share the KB only when forked")
+def test_forked_workers_share_the_parents_kb_and_ip_table():
+    kb = load_kb()
+    root = str(kb.root)
+    with runner.inherited_state(kb, root), ProcessPoolExecutor(1) as pool:
+        table = runner._inherited[root][1]
+        kb_id, table_id, frozen = pool.submit(_worker_view, root).result()
+    assert (kb_id, table_id) == (id(kb), id(table))  # the parent's objects, not reloads
+    assert frozen > 0  # out of the collector's reach: its pages are not copied by the child's GC
+    assert root not in runner._inherited and gc.get_freeze_count() == 0  # only while the pool runs
