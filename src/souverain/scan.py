@@ -111,10 +111,12 @@ def collect_options(kb: KnowledgeBase, options: ScanOptions, fetcher: Callable |
                           needs_look_through=needs, policy_records=not options.lean, rdap=rdap)
 
 
-def make_rdap(resolver: Resolver, options: ScanOptions) -> Callable | None:
-    """The registrar look-up of each domain (``--functions registrar``), None when not asked for."""
+def make_rdap(resolver: Resolver, options: ScanOptions, kb: KnowledgeBase | None = None) -> Callable | None:
+    """The registrar look-up of each domain (``--functions registrar``), None when not asked for;
+    ``kb``: its list of RDAP servers that IANA's bootstrap leaves out."""
     if "registrar" not in options.functions:
         return None
+    from souverain.collect.rdap import kb_servers
     from souverain.collect.registrar import make_rdap_step
 
     async def resolve(host: str) -> list[str]:
@@ -123,7 +125,7 @@ def make_rdap(resolver: Resolver, options: ScanOptions) -> Callable | None:
         return aaaa.values("AAAA") + a.values("A")
 
     return make_rdap_step(override=options.rdap_url, timeout=options.rdap_timeout, resolve=resolve,
-                          ca_file=options.ca_file)
+                          ca_file=options.ca_file, listed=kb_servers(kb) if kb is not None else None)
 
 
 def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence[TagLoader]) -> Callable | None:
@@ -183,7 +185,7 @@ async def scan_domains(kb: KnowledgeBase, domains: list[str], options: ScanOptio
     async with Resolver(options.nameservers, timeout=options.timeout, retries=options.retries,
                         concurrency=max(options.concurrency, 8), qps=options.qps) as resolver:
         collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders),
-                                  make_rdap(resolver, options))
+                                  make_rdap(resolver, options, kb))
         browser = make_browser(resolver, options)
         limit = asyncio.Semaphore(max(1, options.concurrency // 8))
 

@@ -1,7 +1,8 @@
 """RDAP (RFC 9083) look-up of a domain's registrar: one request per domain, bounded and timed out.
 
-Verbs as in checkdmarc: ``rdap_base`` picks the server from the IANA bootstrap (RFC 9224) by TLD,
-or ``--rdap-url`` when given; ``query_rdap`` does the I/O and raises ``RDAPFailed``;
+Verbs as in checkdmarc: ``choose_server`` picks the server: ``--rdap-url`` when given, else the
+IANA bootstrap (RFC 9224) by TLD, else the KB's list of RDAP servers that registries document
+outside IANA's file (``kb/data/lists/rdap-servers.yaml``), and says where it came from; ``query_rdap`` does the I/O and raises ``RDAPFailed``;
 ``parse_registrar`` is pure; ``check_registrar`` never raises for expected failures and returns
 a ``RegistrarLookup`` whose ``error`` says why (timeout, HTTP 404, bad JSON...). The registrar is
 the entity with the role ``registrar``: its vCard ``fn`` and its IANA registrar id (``publicIds``).
@@ -17,9 +18,9 @@ import dataclasses
 import functools
 import json
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from souverain.collect.http import (
@@ -35,9 +36,15 @@ from souverain.collect.tls import client_context
 from souverain.errors import SouverainError
 from souverain.kb.hostnames import is_address
 
+if TYPE_CHECKING:
+    from souverain.kb.base import KnowledgeBase
+    from souverain.kb.schema import RDAPServer
+
 MAX_BODY = 256 * 1024  # an RDAP domain answer is a few kB; anything larger is cut and refused
 MAX_LOOKUPS = 4  # RDAP servers rate-limit: at most this many requests in flight per run
 Resolve = Callable[[str], Awaitable[list[str]]]
+RDAP_LIST = "rdap-servers"  # the KB list (kb/data/lists/) of servers IANA's bootstrap leaves out
+BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
 
 
 class RDAPFailed(SouverainError):
@@ -50,18 +57,57 @@ class RDAPFailed(SouverainError):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ServerChoice:
+    """Where the look-up of a TLD goes, and why: ``base`` None when no server is known."""
+
+    base: str | None
+    origin: Literal["rdap-url", "iana-bootstrap", "kb-list"] | None = None
+    source: str | None = None  # the document that names the server (or says there is none)
+    source_title: str | None = None
+    source_date: str | None = None  # its publication (IANA) or the day it was checked (KB)
+
+    def detail(self) -> dict[str, str]:
+        """The evidence fields that say where the server came from."""
+        fields = {"server_from": self.origin, "server_source": self.source,
+                  "server_source_title": self.source_title, "server_source_date": self.source_date}
+        return {key: value for key, value in fields.items() if value}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class RegistrarLookup:
     url: str | None
     name: str | None = None
     iana_id: int | None = None
     http_status: int | None = None
     error: str | None = None
+    server: ServerChoice | None = None
+
+
+@functools.cache
+def _bundled_document() -> dict[str, Any]:
+    text = resources.files("souverain.kb").joinpath("bundled", "rdap-dns.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
 
 
 @functools.cache
 def bundled_bootstrap() -> dict[str, str]:
-    text = resources.files("souverain.kb").joinpath("bundled", "rdap-dns.json").read_text(encoding="utf-8")
-    return parse_bootstrap(json.loads(text))
+    return parse_bootstrap(_bundled_document())
+
+
+def bundled_publication() -> str | None:
+    publication = _bundled_document().get("publication")
+    return str(publication) if publication else None
+
+
+def kb_servers(kb: KnowledgeBase) -> dict[str, RDAPServer]:
+    """TLD -> the KB's entry for it (a server, or a sourced "none documented")."""
+    from souverain.kb.schema import Checklist
+
+    record = kb.records.get(RDAP_LIST)
+    if not isinstance(record, Checklist) or record.deprecated:
+        return {}
+    return {server.tld: server for server in record.rdap_servers}
 
 
 def parse_bootstrap(document: dict[str, Any]) -> dict[str, str]:
@@ -77,10 +123,25 @@ def parse_bootstrap(document: dict[str, Any]) -> dict[str, str]:
 
 
 def rdap_base(domain: str, override: str | None = None, bootstrap: dict[str, str] | None = None) -> str | None:
+    return choose_server(domain, override, bootstrap).base
+
+
+def choose_server(domain: str, override: str | None = None, bootstrap: dict[str, str] | None = None,
+                  listed: Mapping[str, RDAPServer] | None = None) -> ServerChoice:
+    """``--rdap-url``, else IANA's bootstrap, else the KB list (``listed``, from ``kb_servers``)."""
     if override:
-        return override
+        return ServerChoice(override, "rdap-url")
+    tld = domain.rstrip(".").rsplit(".", 1)[-1].lower()
     table = bundled_bootstrap() if bootstrap is None else bootstrap
-    return table.get(domain.rstrip(".").rsplit(".", 1)[-1].lower())
+    if tld in table:
+        publication = bundled_publication() if bootstrap is None else None
+        return ServerChoice(table[tld], "iana-bootstrap", BOOTSTRAP_URL, "IANA RDAP bootstrap for domain names",
+                            publication)
+    entry = (listed or {}).get(tld)
+    if entry is None:
+        return ServerChoice(None)
+    source = entry.sources[0]
+    return ServerChoice(entry.url, "kb-list", str(source.url), source.title, source.retrieved.isoformat())
 
 
 def domain_url(base: str, domain: str) -> str:
@@ -172,16 +233,19 @@ def _iana_id(ids: Any) -> int | None:
 
 async def check_registrar(domain: str, *, override: str | None = None, timeout: float = 10.0,
                           resolve: Resolve | None = None, ca_file: str | None = None,
-                          bootstrap: dict[str, str] | None = None) -> RegistrarLookup:
-    base = rdap_base(domain, override, bootstrap)
-    if base is None:
-        return RegistrarLookup(None, error="no RDAP server known for this TLD")
-    url = domain_url(base, domain)
+                          bootstrap: dict[str, str] | None = None,
+                          listed: Mapping[str, RDAPServer] | None = None) -> RegistrarLookup:
+    server = choose_server(domain, override, bootstrap, listed)
+    if server.base is None:
+        error = ("the registry documents no RDAP server for this TLD (knowledge base)" if server.origin == "kb-list"
+                 else "no RDAP server known for this TLD")
+        return RegistrarLookup(None, error=error, server=server)
+    url = domain_url(server.base, domain)
     try:
         data = await query_rdap(url, timeout=timeout, resolve=resolve, ca_file=ca_file)
     except RDAPFailed as exc:
-        return RegistrarLookup(url, http_status=exc.status, error=exc.reason)
+        return RegistrarLookup(url, http_status=exc.status, error=exc.reason, server=server)
     name, iana_id = parse_registrar(data)
     if name is None and iana_id is None:
-        return RegistrarLookup(url, http_status=200, error="no registrar in the answer")
-    return RegistrarLookup(url, name, iana_id, 200)
+        return RegistrarLookup(url, http_status=200, error="no registrar in the answer", server=server)
+    return RegistrarLookup(url, name, iana_id, 200, server=server)

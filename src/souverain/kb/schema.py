@@ -678,10 +678,37 @@ class Assessment(Record):
         return self
 
 
-class Checklist(Record):
-    """A named list a collector probes (e.g. common DKIM selectors)."""
+TLD = Annotated[str, Field(pattern=r"^([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")]
 
-    values: list[str] = Field(min_length=1)
+
+class RDAPServer(Strict):
+    """The RDAP service a TLD's registry documents outside IANA's bootstrap; ``url`` None: the
+    registry documents none (its sources say where that was looked for)."""
+
+    tld: TLD
+    url: Annotated[str, Field(pattern=r"^https://[a-z0-9.-]+(:[0-9]+)?/\S*$", max_length=200)] | None
+    registry: RecordId | None = None  # the entity that runs the TLD (its ``registry_tlds``)
+    sources: list[Source] = Field(min_length=1)
+    as_of: dt.date
+    note: str | None = None
+    unverified: str | None = None  # what the sources do not settle
+
+
+class Checklist(Record):
+    """A named list a collector probes (e.g. common DKIM selectors), or the RDAP servers of TLDs
+    that IANA's bootstrap leaves out (``rdap_servers``)."""
+
+    values: list[str] = Field(default_factory=list)
+    rdap_servers: list[RDAPServer] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Checklist:
+        if not (self.values or self.rdap_servers):
+            raise ValueError("give `values` (or `rdap_servers`): a list holds something")
+        tlds = [server.tld for server in self.rdap_servers]
+        if twice := sorted({tld for tld in tlds if tlds.count(tld) > 1}):
+            raise ValueError(f"rdap_servers: TLD listed twice: {', '.join(twice)}")
+        return self
 
 
 class LoaderPattern(Strict):

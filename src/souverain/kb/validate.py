@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from souverain.kb.problems import Loc, Problem, line_of
 from souverain.kb.psl import PublicSuffixList
-from souverain.kb.schema import Alternative, Assessment, Entity, Law, Service
+from souverain.kb.schema import Alternative, Assessment, Checklist, Entity, Law, Service
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
@@ -86,6 +86,8 @@ def cross_check(kb: KnowledgeBase, raw: list[RawRecord]) -> list[Problem]:
             for i, status in enumerate(record.status):
                 if status.until and status.until < status.since:
                     report(rid, ("status", i, "until"), "until is before since")
+        elif isinstance(record, Checklist):
+            _rdap_servers(kb, record, expect, report)
     problems.extend(_cycles(kb, report))
     problems.extend(_fingerprints(kb, report))
     _domains(kb, report)
@@ -155,6 +157,17 @@ def _cycles(kb: KnowledgeBase, report: Report) -> list[Problem]:
                     path.append(child)
                     stack.append((child, iter(graph[child])))
     return []
+
+
+def _rdap_servers(kb: KnowledgeBase, record: Checklist, expect: Callable[[str, Loc, str | None, str], None],
+                  report: Report) -> None:
+    """An RDAP server's ``registry`` is the entity that runs its TLD."""
+    for i, server in enumerate(record.rdap_servers):
+        expect(record.id, ("rdap_servers", i, "registry"), server.registry, "entities")
+        entity = kb.entities.get(server.registry or "")
+        if entity is not None and server.tld not in entity.registry_tlds:
+            report(record.id, ("rdap_servers", i, "registry"),
+                   f"entities/{entity.id}.yaml does not list {server.tld!r} in its registry_tlds")
 
 
 def _registries(kb: KnowledgeBase, report: Report) -> None:

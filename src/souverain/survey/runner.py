@@ -85,7 +85,7 @@ async def scan_targets(kb: KnowledgeBase, ip_table: IPASNTable, domains: list[st
     outcomes: Counter = Counter()
     sent_before, answered_before = resolver.stats["queries"], answered(resolver.stats)
     collect = collect_options(kb, options, make_fetcher(resolver, options, kb.indexes.tag_loaders),
-                              make_rdap(resolver, options))
+                              make_rdap(resolver, options, kb))
     queue: asyncio.Queue = asyncio.Queue()
     for domain in domains:
         queue.put_nowait(domain)
