@@ -34,7 +34,8 @@ def test_no_name_is_claimed_by_two_services() -> None:
 def test_specific_services_win_for_the_names_that_overlapped(tmp_path: Path) -> None:
     path = tmp_path / "apps.csv"  # a SaaS register: application, URL
     path.write_text("Application,URL\nFRESHSALES,\nsap  ariba,\nSharePoint Online,\n"
-                    "Team site,https://acme.sharepoint.com/sites/finance\nFreshdesk,\n", encoding="utf-8")
+                    "Team site,https://acme.sharepoint.com/sites/finance\nFreshdesk,\nExchange Online,\n"
+                    "Office 365,\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["inventory", str(path), "--format", "json", "--at", "2026-12-07"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -42,4 +43,5 @@ def test_specific_services_win_for_the_names_that_overlapped(tmp_path: Path) -> 
     service_at = {line_of[ref]: (dependency["service"] or {}).get("id")
                   for dependency in report["dependencies"] for ref in dependency["evidence"]}
     assert service_at == {2: "freshworks-freshsales", 3: "sap-ariba", 4: "microsoft-sharepoint-online",
-                          5: "microsoft-sharepoint-online", 6: "freshworks-freshdesk"}
+                          5: "microsoft-sharepoint-online", 6: "freshworks-freshdesk", 7: "exchange-online",
+                          8: "microsoft-365-tenant"}
