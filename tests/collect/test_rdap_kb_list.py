@@ -7,17 +7,21 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from souverain.cli.main import cli
 from souverain.collect.rdap import (
     RDAP_LIST,
     bundled_bootstrap,
     check_registrar,
     choose_server,
     kb_servers,
+    parse_bootstrap,
 )
 from souverain.kb.base import KnowledgeBase, load_kb
 from souverain.kb.ipasn import IPASNTable
@@ -150,3 +154,14 @@ def test_no_listed_tld_is_dead_behind_the_bundled_bootstrap():
 def test_check_registrar_without_a_list_keeps_the_old_answer():
     found = asyncio.run(check_registrar("example.de", bootstrap={}))
     assert (found.url, found.error) == (None, "no RDAP server known for this TLD")
+
+
+def test_update_rdap_replaces_the_bootstrap_and_keeps_the_list(tmp_path):
+    source, out = tmp_path / "dns.json", tmp_path / "out.json"
+    source.write_text(json.dumps({"publication": "2026-12-01T18:00:01Z", "services": [
+        [["fr"], ["https://rdap.nic.fr/"]], [["ch"], ["https://rdap.bootstrap.example/"]]]}), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["kb", "update-rdap", "--from", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table, servers = parse_bootstrap(json.loads(out.read_text(encoding="utf-8"))), kb_servers(load_kb())
+    assert choose_server("denic.de", bootstrap=table, listed=servers).base == "https://rdap.denic.de/"
+    assert choose_server("switch.ch", bootstrap=table, listed=servers).origin == "iana-bootstrap"
