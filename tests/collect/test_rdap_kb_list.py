@@ -27,6 +27,7 @@ from souverain.kb.base import KnowledgeBase, load_kb
 from souverain.kb.ipasn import IPASNTable
 from souverain.kb.schema import Checklist, RDAPServer
 from souverain.scan import ScanOptions, scan_domains
+from souverain.survey.runner import SurveyOptions, scan_targets
 from souverain.testing.dnsserver import DNSServer
 from souverain.testing.httpserver import TestCA, WebServer
 
@@ -165,3 +166,15 @@ def test_update_rdap_replaces_the_bootstrap_and_keeps_the_list(tmp_path):
     table, servers = parse_bootstrap(json.loads(out.read_text(encoding="utf-8"))), kb_servers(load_kb())
     assert choose_server("denic.de", bootstrap=table, listed=servers).base == "https://rdap.denic.de/"
     assert choose_server("switch.ch", bootstrap=table, listed=servers).origin == "iana-bootstrap"
+
+
+def test_surveys_use_the_kb_list_too(world):
+    dns_server, web, ca = world
+    kb = listed(load_kb(), {"tld": "test", "url": f"https://rdap.registry.test:{web.https_port}/"})
+    options = SurveyOptions(functions=("registrar",), nameservers=[("127.0.0.1", dns_server.port)], timeout=1.0,
+                            at=dt.date(2026, 12, 7), rdap_timeout=5.0, ca_file=str(ca.ca_file))
+    rows: list = []
+    before = len(web.requests)
+    asyncio.run(scan_targets(kb, IPASNTable.load(), ["elsewhere.test"], options, rows.append))
+    assert len(rows) == 1
+    assert web.requests[before:] == [("https", "rdap.registry.test", "/domain/elsewhere.test")]
