@@ -55,15 +55,16 @@ def main() -> None:
         os.killpg(nsd.pid, signal.SIGTERM)
         nsd.wait(30)
     print(f"\n| install | settings | domains/s (median of {args.rounds}; runs) | queries/s (median) | "
-          f"ratio to dnsperf ({round(reference):,} q/s) | peak RSS sum (MB) |")
-    print("|---|---|---:|---:|---:|---:|")
+          f"ratio to dnsperf ({round(reference):,} q/s) | queries/domain | peak RSS sum (MB) | peak PSS sum (MB) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for label, executable, extra in installs:
         runs = results[label]
         rates = [r["domains_per_s"] for r in runs]
         qps = statistics.median(r["queries_per_s"] for r in runs)
         print(f"| {label} | {' '.join(extra) or 'defaults'} | {statistics.median(rates):,.0f} "
               f"({', '.join(f'{r:,}' for r in rates)}) | {qps:,.0f} | {qps / reference:.1%} | "
-              f"{max(r['peak_rss_mb'] for r in runs)} |")
+              f"{statistics.median(r['queries_per_s'] / r['domains_per_s'] for r in runs):.2f} | "
+              f"{max(r['peak_rss_mb'] for r in runs)} | {max(r['peak_pss_mb'] for r in runs)} |")
 
 
 if __name__ == "__main__":

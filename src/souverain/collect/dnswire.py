@@ -21,6 +21,7 @@ TYPES = {
     "OPT": 41, "CAA": 257,
 }
 TYPE_NAMES = {value: key for key, value in TYPES.items()}
+_QUESTION_TAILS = {name: struct.pack("!HH", value, 1) for name, value in TYPES.items()}  # type, class IN
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 _HEADER = struct.Struct("!HHHHHH")
 _RR = struct.Struct("!HHIH")
@@ -51,7 +52,7 @@ def encode_name(name: str) -> bytes:
             labels = _split_labels(name)
         else:
             stripped = name.rstrip(".")
-            labels = [label.encode("ascii") for label in stripped.split(".")] if stripped else []
+            labels = stripped.encode("ascii").split(b".") if stripped else []
     except UnicodeEncodeError as exc:
         raise WireError(f"not an ASCII name: {name!r}") from exc
     for raw in labels:
@@ -105,7 +106,16 @@ def build_query(qid: int, name: str, rdtype: str, *, recursion: bool = True, edn
 
 def question(name: str, rdtype: str) -> bytes:
     """The question section for (name, type), class IN; raises WireError for a name DNS cannot carry."""
-    return encode_name(name) + struct.pack("!HH", TYPES[rdtype], 1)
+    encoded = _encoded.get(name)
+    if encoded is None:  # a domain's name is asked MX, TXT, NS, SOA; a host's A and AAAA
+        if len(_encoded) >= _ENCODED_SIZE:
+            _encoded.clear()
+        encoded = _encoded[name] = encode_name(name)
+    return encoded + _QUESTION_TAILS[rdtype]
+
+
+_ENCODED_SIZE = 1024  # names remembered by ``question`` (cleared when full: bounded memory)
+_encoded: dict[str, bytes] = {}
 
 
 def query_header(qid: int, *, recursion: bool = True, edns: bool = True) -> bytes:
