@@ -89,6 +89,23 @@ def test_json_submission_and_paginated_rows(client):
     assert [s["id"] for s in listed] == [job_id]
 
 
+def test_rows_carry_the_registry_columns_when_the_survey_asked_for_them(client):
+    from souverain.kb.base import load_kb
+
+    AFNIC = load_kb().entities["afnic"].name
+    answer = client.post("/api/v1/surveys", json={"domains": ["m365.test", "mairie.fr"], "functions": ["mail", "registry"]})
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["id"]
+    assert wait_survey(client, job_id)["status"] == "done"
+    rows = {row["domain"]: row for row in client.get(f"/api/v1/surveys/{job_id}/rows").json()["rows"]}
+    assert (rows["mairie.fr"]["registry_service"], rows["mairie.fr"]["registry_country"],
+            rows["mairie.fr"]["registry_foreign"], rows["mairie.fr"]["registry_tier"]) == (AFNIC, "FR", False, "verified")
+    assert (rows["m365.test"]["registry_status"], rows["m365.test"]["registry_tier"]) == ("unknown", "unknown")
+    assert rows["m365.test"]["registrar_status"] is None  # not asked for
+    exported = {row["domain"]: row for row in csv.DictReader(io.StringIO(client.get(f"/surveys/{job_id}/export/csv").text))}
+    assert exported["mairie.fr"]["registry_service"] == AFNIC and exported["m365.test"]["registrar_service"] == ""
+
+
 @pytest.mark.parametrize(("body", "status", "detail"), [
     ({"domains": []}, 400, "no domain"),
     ({"domains": "m365.test"}, 400, "expected"),

@@ -1,7 +1,9 @@
 """A survey row: the flat summary stored per domain of a population run (``store.surveys``) and
-exported as JSONL, CSV or Parquet. One status/service/controller/country/foreign group of columns
-per key function (``mail``, ``dns``, ``web``, with the tier of the answer), the foreign laws, and the dependencies in a compact
-form; the input row's other columns come back as ``attr_<name>``.
+exported as JSONL, CSV or Parquet. One status/service/controller/country/foreign/tier group of
+columns per key function (``mail``, ``dns``, ``web``) and for the domain's ``registry`` and
+``registrar`` when the run asked for them (``--functions registry,registrar``; their ``service``
+column holds the registry's or registrar's name), the foreign laws of the key functions, and the
+dependencies in a compact form; the input row's other columns come back as ``attr_<name>``.
 
 ``souverain schema survey-row`` prints the JSON Schema of one JSONL line.
 """
@@ -68,6 +70,18 @@ class SurveyRow(Model):
     web_country: str | None = None
     web_foreign: bool | None = None
     web_tier: Tier | None = None
+    registry_status: str | None = None
+    registry_service: str | None = None  # the registry (operator) name: it has no KB service
+    registry_controller: str | None = None
+    registry_country: str | None = None
+    registry_foreign: bool | None = None
+    registry_tier: Tier | None = None
+    registrar_status: str | None = None
+    registrar_service: str | None = None  # the registrar (operator) name: it has no KB service
+    registrar_controller: str | None = None
+    registrar_country: str | None = None
+    registrar_foreign: bool | None = None
+    registrar_tier: Tier | None = None
     finished: str = ""
     # the input row's other columns
     attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)

@@ -14,12 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from souverain.collect.domain import FUNCTION_GROUPS
 from souverain.errors import SouverainError, UsageError
 from souverain.web import uploads
 from souverain.web.api import Problem, check_rate
 from souverain.web.survey_jobs import Registered, counts_of, register
 
-FUNCTIONS = ("mail", "dns", "web")
+FUNCTIONS = FUNCTION_GROUPS  # as `souverain survey --functions` (registry offline, registrar by RDAP)
 DEFAULT_FUNCTIONS = ("mail", "dns")  # as `souverain survey`
 MAX_PER_PAGE = 500
 

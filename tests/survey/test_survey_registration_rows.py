@@ -1,0 +1,117 @@
+"""Survey rows carry registry/registrar columns when the run asked for them: stored, exported
+(CSV neutralised, JSONL), and added to a database written before they existed when it is opened."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from souverain.cli.main import cli
+from souverain.kb.base import load_kb
+from souverain.model.dependency import Dependency, EntityRef
+from souverain.store.surveys import REGISTRATION_FUNCTIONS, summarise_domain
+from souverain.testing.httpserver import WebServer
+
+SITES = Path(__file__).parent.parent / "data" / "rdap"
+DOMAINS = ["ok.test", "elsewhere.test", "formula.test", "missing.fr", "shop.com"]
+NEW_COLUMNS = [f"{prefix}_{key}" for prefix in REGISTRATION_FUNCTIONS.values()
+               for key in ("status", "service", "controller", "country", "foreign", "tier")]
+
+
+@pytest.fixture(scope="module")
+def rdap_server():
+    with WebServer(SITES) as server:
+        yield server
+
+
+def _survey(server: WebServer, tmp_path: Path, *extra: str) -> None:
+    population = tmp_path / "pop.csv"
+    population.write_text("domain,region\n" + "".join(f"{d},r{i % 2}\n" for i, d in enumerate(DOMAINS)))
+    result = CliRunner().invoke(cli, [
+        "survey", str(population), "--functions", "registry,registrar", "--rdap-url",
+        f"http://127.0.0.1:{server.http_port}/rdap", "--nameserver", "127.0.0.1:9", "--timeout", "0.2",
+        "--db", f"sqlite:///{tmp_path / 's.db'}", "--quiet", "--name", "regs", *extra])
+    assert result.exit_code == 0, result.output
+
+
+def _export(tmp_path: Path, suffix: str) -> Path:
+    out = tmp_path / f"rows{suffix}"
+    result = CliRunner().invoke(cli, ["survey", "export", "regs", "--db", f"sqlite:///{tmp_path / 's.db'}",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _jsonl(path: Path) -> dict[str, dict]:
+    return {row["domain"]: row for row in map(json.loads, path.read_text().splitlines())}
+
+
+def test_registry_and_registrar_columns_are_stored_and_exported(rdap_server, tmp_path):
+    _survey(rdap_server, tmp_path)
+    kb = load_kb()
+    rows = _jsonl(_export(tmp_path, ".jsonl"))
+    assert list(rows) == DOMAINS
+    ok, elsewhere, fr, com = rows["ok.test"], rows["elsewhere.test"], rows["missing.fr"], rows["shop.com"]
+    # the registrar known by its IANA id: the KB entity, its controller and the laws that reach it
+    gandi = next(d for d in ok["dependencies"] if d["function"] == "domain.registrar")
+    assert (ok["registrar_status"], ok["registrar_tier"]) == ("identified", "verified")
+    assert ok["registrar_service"] == kb.entities["gandi"].name
+    assert ok["registrar_country"] == gandi["country"] and ok["registrar_controller"]
+    assert ok["registrar_foreign"] is bool(gandi["laws"])
+    # a registrar the KB does not know: its RDAP name, tier registered, no controller
+    assert (elsewhere["registrar_service"], elsewhere["registrar_tier"]) == ("Example <b>Registrar</b>, Inc.",
+                                                                            "registered")
+    assert elsewhere["registrar_controller"] is None and elsewhere["registrar_foreign"] is None
+    # a failed look-up is unknown; the registry of .fr and .com comes from the KB (offline)
+    assert (fr["registrar_status"], fr["registrar_tier"], fr["registrar_service"]) == ("unknown", "unknown", None)
+    assert (fr["registry_service"], fr["registry_country"], fr["registry_foreign"], fr["registry_tier"]) == (
+        kb.entities["afnic"].name, "FR", False, "verified")
+    assert (com["registry_service"], com["registry_country"], com["registry_foreign"]) == (
+        kb.entities["verisign"].name, "US", True)
+    assert (ok["registry_status"], ok["registry_tier"], ok["registry_service"]) == ("unknown", "unknown", None)
+    assert com["foreign_laws"] is None  # the row's laws stay those of the key functions
+    assert all(row["mail_status"] is None for row in rows.values())  # not asked for
+    with _export(tmp_path, ".csv").open(newline="") as handle:
+        table = {row["domain"]: row for row in csv.DictReader(handle)}
+    assert set(NEW_COLUMNS) <= set(table["ok.test"])
+    assert table["formula.test"]["registrar_service"].startswith("'=HYPERLINK(")  # neutralised
+    assert table["shop.com"]["registry_country"] == "US" and table["shop.com"]["attr_region"] == "r0"
+
+
+def test_a_database_without_the_columns_gains_them_and_resumes(rdap_server, tmp_path):
+    _survey(rdap_server, tmp_path)
+    with sqlite3.connect(tmp_path / "s.db") as conn:  # as an earlier version left it: two domains not scanned
+        conn.execute("DELETE FROM survey_results WHERE domain IN ('missing.fr', 'shop.com')")
+        conn.execute("UPDATE surveys SET status = 'interrupted'")
+        for column in NEW_COLUMNS:
+            conn.execute(f"ALTER TABLE survey_results DROP COLUMN {column}")
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert not {r[1] for r in conn.execute("PRAGMA table_info(survey_results)")} & set(NEW_COLUMNS)
+    _survey(rdap_server, tmp_path, "--resume")
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert set(NEW_COLUMNS) <= {r[1] for r in conn.execute("PRAGMA table_info(survey_results)")}
+    rows = _jsonl(_export(tmp_path, ".jsonl"))
+    assert list(rows) == DOMAINS
+    assert rows["ok.test"]["registrar_service"] is None  # stored before the columns: NULL, not an error
+    assert rows["ok.test"]["dependencies"]  # ... with its dependencies intact
+    assert rows["shop.com"]["registry_country"] == "US" and rows["missing.fr"]["registry_tier"] == "verified"
+    with _export(tmp_path, ".csv").open(newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == len(DOMAINS)
+
+
+def test_a_run_without_these_functions_leaves_the_columns_empty():
+    verisign = EntityRef("verisign", "VeriSign, Inc.", "US")
+    registry = Dependency("a.com", "domain.registry", "identified", "high", reason="registry-tld",
+                          subject="com", operator=verisign, controller=verisign, foreign_laws=("us-cloud-act",))
+    mail = Dependency("a.com", "email.inbound", "unknown", "low", reason="no-mx", tier="unknown")
+    without = summarise_domain("a.com", [mail], None)
+    assert all(getattr(without, column) is None for column in NEW_COLUMNS)
+    with_registry = summarise_domain("a.com", [mail, registry], None)
+    assert (with_registry.registry_service, with_registry.registry_foreign, with_registry.registry_tier) == (
+        "VeriSign, Inc.", True, "verified")
+    assert with_registry.registrar_status is None and with_registry.foreign_laws is None
