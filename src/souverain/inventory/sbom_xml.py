@@ -85,6 +85,7 @@ class _Reader:
         self.path = path
         self.parser = parser = expat.ParserCreate(namespace_separator=_SEP)
         parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.buffer_text = True  # one call per text node, not one per line
         parser.StartElementHandler = self.start
         parser.EndElementHandler = self.end
         parser.CharacterDataHandler = self.characters
@@ -92,6 +93,7 @@ class _Reader:
         parser.EntityDeclHandler = self.refuse_declaration
         parser.CommentHandler = parser.ProcessingInstructionHandler = self.seen
         self.stack: list[_Frame] = []
+        self.skipping = 0  # depth inside an element nothing is read below (no frame kept for those)
         self.namespace = ""
         self.ready: list[Item] = []
         self.fed = 0
@@ -118,8 +120,13 @@ class _Reader:
 
     def start(self, name: str, _attributes: dict[str, str]) -> None:
         self.last_event = self.parser.CurrentByteIndex
-        namespace, _, local = name.rpartition(_SEP)
         stack = self.stack
+        if self.skipping:
+            self.skipping += 1
+            if len(stack) + self.skipping > MAX_ELEMENT_DEPTH:
+                raise self.fail(f"elements nested more than {MAX_ELEMENT_DEPTH} deep")
+            return
+        namespace, _, local = name.rpartition(_SEP)
         if not stack:
             if local != "bom" or not _NAMESPACE.fullmatch(namespace):
                 raise self.fail("not a CycloneDX XML document (the root is not a CycloneDX <bom>)")
@@ -144,7 +151,7 @@ class _Reader:
             stack.append(_Frame(local, f"{parent.where}/{local}"))  # the list's records are its own
             return
         if record is None or len(parent.rel) >= 2 or not ours:
-            stack.append(_Frame(local))  # nothing read below it
+            self.skipping = 1  # nothing read below it
             return
         rel = (*parent.rel, local)
         wanted = rel in _FIELDS[record.kind]
@@ -152,13 +159,18 @@ class _Reader:
 
     def characters(self, data: str) -> None:
         self.last_event = self.parser.CurrentByteIndex
-        frame = self.stack[-1] if self.stack else None
-        if frame is not None and frame.text is not None and frame.size < limits.MAX_FIELD:
+        if self.skipping or not self.stack:
+            return
+        frame = self.stack[-1]
+        if frame.text is not None and frame.size < limits.MAX_FIELD:
             frame.text.append(data[:limits.MAX_FIELD - frame.size])
             frame.size += len(data)
 
     def end(self, _name: str) -> None:
         self.last_event = self.parser.CurrentByteIndex
+        if self.skipping:
+            self.skipping -= 1
+            return
         frame = self.stack.pop()
         record = frame.record
         if record is None:
