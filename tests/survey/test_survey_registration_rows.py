@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -29,13 +30,13 @@ def rdap_server():
         yield server
 
 
-def _survey(server: WebServer, tmp_path: Path, *extra: str) -> None:
+def _survey(server: WebServer, tmp_path: Path, *extra: str, name: str = "regs") -> None:
     population = tmp_path / "pop.csv"
     population.write_text("domain,region\n" + "".join(f"{d},r{i % 2}\n" for i, d in enumerate(DOMAINS)))
     result = CliRunner().invoke(cli, [
         "survey", str(population), "--functions", "registry,registrar", "--rdap-url",
         f"http://127.0.0.1:{server.http_port}/rdap", "--nameserver", "127.0.0.1:9", "--timeout", "0.2",
-        "--db", f"sqlite:///{tmp_path / 's.db'}", "--quiet", "--name", "regs", *extra])
+        "--db", f"sqlite:///{tmp_path / 's.db'}", "--quiet", "--name", name, *extra])
     assert result.exit_code == 0, result.output
 
 
@@ -115,3 +116,30 @@ def test_a_run_without_these_functions_leaves_the_columns_empty():
     assert (with_registry.registry_service, with_registry.registry_foreign, with_registry.registry_tier) == (
         "VeriSign, Inc.", True, "verified")
     assert with_registry.registrar_status is None and with_registry.foreign_laws is None
+
+
+def test_reports_and_diffs_name_the_registry_and_the_registrar(rdap_server, tmp_path):
+    """The dependencies of these functions have no KB service: providers and moves come from the
+    row's columns (before them, a registrar that changed was no move and providers were empty)."""
+    kb = load_kb()
+    _survey(rdap_server, tmp_path)
+    moved = tmp_path / "rdap"
+    shutil.copytree(SITES, moved)
+    domains = moved / "127.0.0.1" / "rdap" / "domain"
+    shutil.copy(domains / "elsewhere.test", domains / "ok.test")  # ok.test changed registrar
+    with WebServer(moved) as other:
+        _survey(other, tmp_path, name="moved")
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    report = CliRunner().invoke(cli, ["survey", "report", "regs", "--db", db, "--format", "json"])
+    functions = json.loads(report.output)["aggregate"]["functions"]
+    assert dict(functions["registry"]["providers"]) == {kb.entities["afnic"].name: 1, kb.entities["verisign"].name: 1}
+    assert dict(functions["registrar"]["providers"]) == {kb.entities["gandi"].name: 1,
+                                                         "Example <b>Registrar</b>, Inc.": 1,
+                                                         '=HYPERLINK("http://evil.invalid","Registrar")': 1}
+    assert functions["registry"]["foreign"] == 1 and functions["registry"]["unknown"] == 3  # .test: no registry
+    diff = CliRunner().invoke(cli, ["survey", "diff", "regs", "moved", "--db", db, "--format", "json"])
+    assert json.loads(diff.output)["moves"] == [
+        {"domain": "ok.test", "function": "domain.registrar", "before": kb.entities["gandi"].name,
+         "after": "Example <b>Registrar</b>, Inc.", "foreign_before": False, "foreign_after": None}]
+    table = CliRunner().invoke(cli, ["survey", "diff", "regs", "moved", "--db", db, "--format", "csv"])
+    assert "ok.test,domain.registrar," in table.output
