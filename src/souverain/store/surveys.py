@@ -297,6 +297,18 @@ class SurveyStore:
                                           .group_by(survey_results.c.status)).all())
         return {"done": int(done), **{k: int(v) for k, v in by_status.items()}}
 
+    def attributes(self, survey_id: int) -> list[str]:
+        """The input attributes of a run's targets, in the order they first appear (a target does
+        not keep its empty cells: the first one alone may lack some)."""
+        names: dict[str, None] = {}
+        query = (sa.select(survey_targets.c.attrs).where(survey_targets.c.survey_id == survey_id)
+                 .order_by(survey_targets.c.line))
+        with self.engine.connect() as conn:
+            for (attrs,) in conn.execution_options(stream_results=True, yield_per=5000).execute(query):
+                if attrs != "{}":
+                    names.update(dict.fromkeys(json.loads(attrs)))
+        return list(names)
+
     def results(self, survey_id: int, batch: int = 5000) -> Iterator[SurveyRow]:
         """Results joined with the targets' attributes, streamed in input order."""
         query = (sa.select(survey_results, survey_targets.c.line, survey_targets.c.attrs)
