@@ -143,3 +143,25 @@ def test_reports_and_diffs_name_the_registry_and_the_registrar(rdap_server, tmp_
          "after": "Example <b>Registrar</b>, Inc.", "foreign_before": False, "foreign_after": None}]
     table = CliRunner().invoke(cli, ["survey", "diff", "regs", "moved", "--db", db, "--format", "csv"])
     assert "ok.test,domain.registrar," in table.output
+
+
+def test_a_batch_mixing_rows_with_and_without_these_columns_is_stored_whole(tmp_path):
+    """A batch binds the registration columns only when one of its rows has them (a run that did
+    not ask for them writes as before); a row without them in such a batch stores NULL."""
+    from souverain.store.database import Store
+    from souverain.store.surveys import SurveyStore
+    from souverain.survey.inputs import Target
+
+    verisign = EntityRef("verisign", "VeriSign, Inc.", "US")
+    registry = Dependency("b.com", "domain.registry", "identified", "high", reason="registry-tld", subject="com",
+                          operator=verisign, controller=verisign, foreign_laws=("us-cloud-act",))
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}") as store:
+        surveys = SurveyStore(store)
+        run = surveys.create("mixed", "x", {}, "test", [Target(n, d, {}) for n, d in enumerate(["a.com", "b.com",
+                                                                                               "c.com"])])
+        failed = summarise_domain("a.com", [], None, status="unknown", reason="TimeoutError")
+        assert surveys.write(run, [failed, summarise_domain("b.com", [registry], None)]) == 2
+        assert surveys.write(run, [summarise_domain("c.com", [], None)]) == 1
+        rows = {row.domain: row for row in surveys.results(run)}
+    assert (rows["a.com"].registry_status, rows["b.com"].registry_service, rows["c.com"].registry_tier) == (
+        None, "VeriSign, Inc.", None)

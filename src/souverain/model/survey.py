@@ -99,9 +99,11 @@ class SurveyRow(Model):
         out["dependencies"] = [dep.as_dict() for dep in self.dependencies]
         return out
 
-    def record(self) -> dict[str, Any]:
-        """The stored columns (dependencies as compact JSON; attributes stay with the targets)."""
-        out = {name: getattr(self, name) for name in COLUMNS}
+    def record(self, registration: bool = True) -> dict[str, Any]:
+        """The stored columns (dependencies as compact JSON; attributes stay with the targets);
+        without ``registration``, not the registry/registrar ones (left NULL: a run that did not
+        ask for these functions binds no more columns than before they existed)."""
+        out = {name: getattr(self, name) for name in (COLUMNS if registration else _UNREGISTERED)}
         deps = [dep.as_dict() for dep in self.dependencies]
         out["dependencies"] = json.dumps(deps, ensure_ascii=False,
                                          separators=(",", ":"))
@@ -133,3 +135,5 @@ def _old_tier(dep: Mapping[str, Any]) -> Tier:
 
 COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(SurveyRow)
                                  if field.name not in ("attrs", "dependencies"))
+REGISTRATION_COLUMNS = tuple(name for name in COLUMNS if name.startswith(("registry_", "registrar_")))
+_UNREGISTERED = tuple(name for name in COLUMNS if name not in REGISTRATION_COLUMNS)

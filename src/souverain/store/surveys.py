@@ -226,7 +226,9 @@ class SurveyStore:
     def write(self, survey_id: int, rows: Sequence[SurveyRow]) -> int:
         if not rows:
             return 0
-        values = [{"survey_id": survey_id, **row.record()} for row in rows]
+        # one set of columns for the whole batch: the registration ones only when a row has them
+        registration = any(row.registry_status is not None or row.registrar_status is not None for row in rows)
+        values = [{"survey_id": survey_id, **row.record(registration)} for row in rows]
         with self.engine.begin() as conn:
             # one compiled statement executed for many rows (executemany), not a statement per batch
             return max(conn.execute(self._insert(), values).rowcount, 0)
