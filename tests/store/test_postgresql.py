@@ -80,3 +80,30 @@ def test_survey_writes_are_idempotent(store):
     assert surveys.counts(run)["done"] == 2
     assert [r.domain for r in surveys.results(run)] == ["a.test", "b.test"]
     assert list(surveys.pending(run)) == []
+
+
+def test_a_survey_table_without_the_registration_columns_gains_them(pg_url):
+    """A database written before the registry/registrar columns: opening it adds them, its rows read back."""
+    from souverain.model.dependency import Dependency, EntityRef
+    from souverain.store.surveys import REGISTRATION_FUNCTIONS
+
+    new = [f"{prefix}_{key}" for prefix in REGISTRATION_FUNCTIONS.values()
+           for key in ("status", "service", "controller", "country", "foreign", "tier")]
+    with Store.open(pg_url) as store:
+        surveys = SurveyStore(store)
+        run = surveys.create("old", "x", {"functions": ["registry"]}, "test",
+                             [Target(1, "a.test", {}), Target(2, "b.com", {})], 0)
+        surveys.write(run, [summarise_domain("a.test", [], None)])
+        with store.engine.begin() as conn:
+            for column in new:
+                conn.execute(sa.text(f"ALTER TABLE survey_results DROP COLUMN {column}"))
+    with Store.open(pg_url) as store:
+        assert set(new) <= {c["name"] for c in sa.inspect(store.engine).get_columns("survey_results")}
+        surveys = SurveyStore(store)
+        verisign = EntityRef("verisign", "VeriSign, Inc.", "US")
+        registry = Dependency("b.com", "domain.registry", "identified", "high", "registry-tld", subject="com",
+                              operator=verisign, controller=verisign, foreign_laws=("us-cloud-act",))
+        surveys.write(run, [summarise_domain("b.com", [registry], None)])
+        rows = list(surveys.results(run))
+    assert [(r.domain, r.registry_service, r.registry_foreign) for r in rows] == [
+        ("a.test", None, None), ("b.com", "VeriSign, Inc.", True)]

@@ -57,8 +57,10 @@ def test_api_upload_runs_the_survey_and_reports_like_the_cli(client, data_dir):
     body = answer.json()
     assert body["status"] == "queued" and body["total"] == 3 and body["bad_rows"] == 1
     assert answer.headers["location"] == f"/api/v1/surveys/{body['id']}"
-    stored = list((data_dir / "uploads").iterdir())
-    assert len(stored) == 1 and stored[0].suffix == ".csv" and "evil" not in stored[0].name  # a name of ours
+    stored = Path(SurveyStore(client.app.state.ctx.store).find(str(body["survey_id"]))["input"])
+    assert stored.parent == (data_dir / "uploads").resolve() and stored.suffix == ".csv"
+    assert "evil" not in stored.name  # a name of ours
+    assert not list((data_dir / "uploads").iterdir())  # deleted once the run registered its targets
     job = wait_survey(client, body["id"])
     assert job["status"] == "done", job
     assert job["done"] == job["total"] == 3 and job["counts"]["by_status"]["ok"] == 3
@@ -87,6 +89,23 @@ def test_json_submission_and_paginated_rows(client):
     assert client.get(f"/api/v1/surveys/{job_id}/rows?per_page=9999").status_code == 400
     listed = client.get("/api/v1/surveys").json()["surveys"]
     assert [s["id"] for s in listed] == [job_id]
+
+
+def test_rows_carry_the_registry_columns_when_the_survey_asked_for_them(client):
+    from souverain.kb.base import load_kb
+
+    AFNIC = load_kb().entities["afnic"].name
+    answer = client.post("/api/v1/surveys", json={"domains": ["m365.test", "mairie.fr"], "functions": ["mail", "registry"]})
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["id"]
+    assert wait_survey(client, job_id)["status"] == "done"
+    rows = {row["domain"]: row for row in client.get(f"/api/v1/surveys/{job_id}/rows").json()["rows"]}
+    assert (rows["mairie.fr"]["registry_service"], rows["mairie.fr"]["registry_country"],
+            rows["mairie.fr"]["registry_foreign"], rows["mairie.fr"]["registry_tier"]) == (AFNIC, "FR", False, "verified")
+    assert (rows["m365.test"]["registry_status"], rows["m365.test"]["registry_tier"]) == ("unknown", "unknown")
+    assert rows["m365.test"]["registrar_status"] is None  # not asked for
+    exported = {row["domain"]: row for row in csv.DictReader(io.StringIO(client.get(f"/surveys/{job_id}/export/csv").text))}
+    assert exported["mairie.fr"]["registry_service"] == AFNIC and exported["m365.test"]["registrar_service"] == ""
 
 
 @pytest.mark.parametrize(("body", "status", "detail"), [
@@ -329,9 +348,42 @@ def test_data_folder_only(tmp_path, world_dns):
         answer = upload_api(c, big, functions="mail")
         assert answer.status_code == 202, answer.text
         c.post(f"/api/v1/surveys/{answer.json()['id']}/cancel")
+        stored = Path(SurveyStore(c.app.state.ctx.store).find(str(answer.json()["survey_id"]))["input"])
     after = set(Path(tempfile.gettempdir()).iterdir())
     assert not {p for p in after - before if p.is_file() and p.stat().st_size > 1_000_000}
-    assert [p.stat().st_size > 1_000_000 for p in (data / "uploads").iterdir()] == [True]
+    assert stored.parent == (data / "uploads").resolve()  # where it was written, and deleted once registered
+    assert not list((data / "uploads").iterdir())
+
+
+def test_an_abandoned_mapping_step_loses_its_upload_after_a_while(client, data_dir):
+    """An upload never mapped to a survey is deleted once older than uploads.MAX_AGE (at the next
+    upload or look-up); a fresh one is kept."""
+    import os
+
+    from souverain.web import uploads
+
+    token = csrf_of(client, "/surveys")
+
+    def upload() -> str:
+        answer = client.post("/surveys/upload", files={"file": ("p.csv", POPULATION.encode(), "text/csv")},
+                             data={"csrf": token}, follow_redirects=False)
+        assert answer.status_code == 303
+        return answer.headers["location"]
+
+    abandoned = upload()
+    [old] = (data_dir / "uploads").iterdir()
+    stale = old.stat().st_mtime - uploads.MAX_AGE - 5
+    os.utime(old, (stale, stale))
+    (data_dir / "uploads" / "notes.txt").write_text("not an upload")  # only our own names are swept
+    fresh = upload()
+    assert not old.exists() and (data_dir / "uploads" / "notes.txt").exists()
+    assert client.get(abandoned).status_code == 404
+    assert client.get(fresh).status_code == 200
+    started = client.post(fresh, data={"csrf": token, "domain_column": "domain", "functions": ["mail"]},
+                          follow_redirects=False)
+    assert started.status_code == 303, started.text
+    assert [p.name for p in (data_dir / "uploads").iterdir()] == ["notes.txt"]
+    assert wait_survey(client, started.headers["location"].rsplit("/", 1)[1])["status"] == "done"
 
 
 @pytest.mark.parametrize("kind", ["xlsx", "ods"])

@@ -209,7 +209,7 @@ def run(input_path, input_format, domain_column, sheet, functions_text, rdap_url
                                             stop=stop, progress=lambda total: _Progress(total, quiet, Translator(lang)),
                                             db_url=db_url, echo=echo)
                 if finished and output:
-                    written = write_results(surveys.results(run_row["id"]), output)
+                    written = write_results(surveys.results(run_row["id"]), output, surveys.attributes(run_row["id"]))
                     echo(f"wrote {written} rows to {output}")
     except KeyboardInterrupt:  # before scanning started, or a second Ctrl-C
         echo("interrupted")
@@ -260,7 +260,7 @@ def export(run_ref, db_url, output) -> None:
     with Store.open(db_url) as store:
         surveys = SurveyStore(store)
         run_row = surveys.find(run_ref)
-        written = write_results(surveys.results(run_row["id"]), output)
+        written = write_results(surveys.results(run_row["id"]), output, surveys.attributes(run_row["id"]))
         status = shown_status(run_row, surveys.lease(run_row["id"]))
     click.echo(f"wrote {written} rows of survey {run_row['name']!r} ({status}, {written}/{run_row['total']} "
                f"domains) to {output}", err=True)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from souverain.errors import DataError
 
-MAX_BYTES = 16 * 1024 ** 3  # JSON inputs stream their big arrays (jsonstream): only the file is bounded
-MAX_WHOLE = 256 * 1024 * 1024  # inputs parsed whole (CycloneDX XML) are bounded before they are read
+MAX_BYTES = 16 * 1024 ** 3  # JSON and XML inputs stream (jsonstream, sbom_xml): only the file is bounded
 MAX_FIELD = 4096  # characters kept of any value read (a name, a URL): the rest is cut
 KINDS = ("saas-list", "terraform", "kubernetes", "cyclonedx", "cyclonedx-xml", "spdx", "har")
 

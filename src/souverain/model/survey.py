@@ -1,7 +1,9 @@
 """A survey row: the flat summary stored per domain of a population run (``store.surveys``) and
-exported as JSONL, CSV or Parquet. One status/service/controller/country/foreign group of columns
-per key function (``mail``, ``dns``, ``web``, with the tier of the answer), the foreign laws, and the dependencies in a compact
-form; the input row's other columns come back as ``attr_<name>``.
+exported as JSONL, CSV or Parquet. One status/service/controller/country/foreign/tier group of
+columns per key function (``mail``, ``dns``, ``web``) and for the domain's ``registry`` and
+``registrar`` when the run asked for them (``--functions registry,registrar``; their ``service``
+column holds the registry's or registrar's name), the foreign laws of the key functions, and the
+dependencies in a compact form; the input row's other columns come back as ``attr_<name>``.
 
 ``souverain schema survey-row`` prints the JSON Schema of one JSONL line.
 """
@@ -68,6 +70,18 @@ class SurveyRow(Model):
     web_country: str | None = None
     web_foreign: bool | None = None
     web_tier: Tier | None = None
+    registry_status: str | None = None
+    registry_service: str | None = None  # the registry (operator) name: it has no KB service
+    registry_controller: str | None = None
+    registry_country: str | None = None
+    registry_foreign: bool | None = None
+    registry_tier: Tier | None = None
+    registrar_status: str | None = None
+    registrar_service: str | None = None  # the registrar (operator) name: it has no KB service
+    registrar_controller: str | None = None
+    registrar_country: str | None = None
+    registrar_foreign: bool | None = None
+    registrar_tier: Tier | None = None
     finished: str = ""
     # the input row's other columns
     attrs: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -85,9 +99,11 @@ class SurveyRow(Model):
         out["dependencies"] = [dep.as_dict() for dep in self.dependencies]
         return out
 
-    def record(self) -> dict[str, Any]:
-        """The stored columns (dependencies as compact JSON; attributes stay with the targets)."""
-        out = {name: getattr(self, name) for name in COLUMNS}
+    def record(self, registration: bool = True) -> dict[str, Any]:
+        """The stored columns (dependencies as compact JSON; attributes stay with the targets);
+        without ``registration``, not the registry/registrar ones (left NULL: a run that did not
+        ask for these functions binds no more columns than before they existed)."""
+        out = {name: getattr(self, name) for name in (COLUMNS if registration else _UNREGISTERED)}
         deps = [dep.as_dict() for dep in self.dependencies]
         out["dependencies"] = json.dumps(deps, ensure_ascii=False,
                                          separators=(",", ":"))
@@ -119,3 +135,5 @@ def _old_tier(dep: Mapping[str, Any]) -> Tier:
 
 COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(SurveyRow)
                                  if field.name not in ("attrs", "dependencies"))
+REGISTRATION_COLUMNS = tuple(name for name in COLUMNS if name.startswith(("registry_", "registrar_")))
+_UNREGISTERED = tuple(name for name in COLUMNS if name not in REGISTRATION_COLUMNS)

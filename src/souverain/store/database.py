@@ -65,6 +65,8 @@ dependencies = sa.Table(
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("dependencies", "tier"),
     ("survey_results", "mail_tier"), ("survey_results", "dns_tier"), ("survey_results", "web_tier"),
+    *(("survey_results", f"{prefix}_{key}") for prefix in ("registry", "registrar")
+      for key in ("status", "service", "controller", "country", "foreign", "tier")),
 )
 
 

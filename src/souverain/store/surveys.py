@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from souverain.model.dependency import Dependency
 
 SUMMARY_FUNCTIONS = {"email.inbound": "mail", "dns.authoritative": "dns", "web.hosting": "web"}
+# functions with columns of their own, filled only when the run asked for them (--functions
+# registry,registrar); their laws stay out of the row's foreign_laws (the key functions' laws)
+REGISTRATION_FUNCTIONS = {"domain.registry": "registry", "domain.registrar": "registrar"}
 
 surveys = sa.Table(
     "surveys", metadata,
@@ -57,14 +60,14 @@ survey_leases = sa.Table(
     sa.Column("expires", sa.Float, nullable=False),  # Unix time
 )
 _summary_columns: list[sa.Column[Any]] = []
-for _prefix in SUMMARY_FUNCTIONS.values():
+for _prefix in (*SUMMARY_FUNCTIONS.values(), *REGISTRATION_FUNCTIONS.values()):
     _summary_columns += [
         sa.Column(f"{_prefix}_status", sa.String(16)),
         sa.Column(f"{_prefix}_service", sa.String(400)),
         sa.Column(f"{_prefix}_controller", sa.String(400)),
         sa.Column(f"{_prefix}_country", sa.String(40)),
         sa.Column(f"{_prefix}_foreign", sa.Boolean),
-        sa.Column(f"{_prefix}_tier", sa.String(16)),  # added with tiers: see database.ADDED_COLUMNS
+        sa.Column(f"{_prefix}_tier", sa.String(16)),  # added later: see database.ADDED_COLUMNS
     ]
 survey_results = sa.Table(
     "survey_results", metadata,
@@ -100,9 +103,33 @@ def summarise_domain(domain: str, deps: Sequence[Dependency], verdict: str | Non
             items[0].tier if items else None)
         for d in items:
             laws.update(d.foreign_laws)
+    columns.update(_registration_columns(deps))
     finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return SurveyRow(domain, status, reason, verdict, " ".join(sorted(laws)) or None,  # type: ignore[arg-type]
                      finished=finished, dependencies=tuple(_compact(d) for d in deps), **columns)
+
+
+def _registration_columns(deps: Sequence[Dependency]) -> dict[str, Any]:
+    """The registry/registrar columns: one pass over the dependencies, nothing more when the run
+    did not ask for these functions. These dependencies have no KB service: the ``service``
+    column names the operator, or the registrar as RDAP names it (tier ``registered``)."""
+    found: dict[str, list[Dependency]] = {}
+    for d in deps:
+        if d.function in REGISTRATION_FUNCTIONS:
+            found.setdefault(d.function, []).append(d)
+    columns: dict[str, Any] = {}
+    for function, items in found.items():
+        prefix = REGISTRATION_FUNCTIONS[function]
+        known = [d for d in items if d.status != "unknown"]
+        controlled = [(d, d.controller) for d in known if d.controller]
+        columns[f"{prefix}_status"] = (known or items)[0].status
+        columns[f"{prefix}_service"] = "; ".join(sorted({name for d in known
+                                                         if (name := d.operator.name if d.operator else d.subject)})) or None
+        columns[f"{prefix}_controller"] = "; ".join(sorted({c.name for _, c in controlled})) or None
+        columns[f"{prefix}_country"] = ";".join(sorted({c.country for _, c in controlled})) or None
+        columns[f"{prefix}_foreign"] = any(d.foreign_laws for d, _ in controlled) if controlled else None
+        columns[f"{prefix}_tier"] = _weakest(d.tier for d in known) if known else items[0].tier
+    return columns
 
 
 def _weakest(tiers: Iterable[str]) -> str:
@@ -199,7 +226,9 @@ class SurveyStore:
     def write(self, survey_id: int, rows: Sequence[SurveyRow]) -> int:
         if not rows:
             return 0
-        values = [{"survey_id": survey_id, **row.record()} for row in rows]
+        # one set of columns for the whole batch: the registration ones only when a row has them
+        registration = any(row.registry_status is not None or row.registrar_status is not None for row in rows)
+        values = [{"survey_id": survey_id, **row.record(registration)} for row in rows]
         with self.engine.begin() as conn:
             # one compiled statement executed for many rows (executemany), not a statement per batch
             return max(conn.execute(self._insert(), values).rowcount, 0)
@@ -269,6 +298,18 @@ class SurveyStore:
                                           .where(survey_results.c.survey_id == survey_id)
                                           .group_by(survey_results.c.status)).all())
         return {"done": int(done), **{k: int(v) for k, v in by_status.items()}}
+
+    def attributes(self, survey_id: int) -> list[str]:
+        """The input attributes of a run's targets, in the order they first appear (a target does
+        not keep its empty cells: the first one alone may lack some)."""
+        names: dict[str, None] = {}
+        query = (sa.select(survey_targets.c.attrs).where(survey_targets.c.survey_id == survey_id)
+                 .order_by(survey_targets.c.line))
+        with self.engine.connect() as conn:
+            for (attrs,) in conn.execution_options(stream_results=True, yield_per=5000).execute(query):
+                if attrs != "{}":
+                    names.update(dict.fromkeys(json.loads(attrs)))
+        return list(names)
 
     def results(self, survey_id: int, batch: int = 5000) -> Iterator[SurveyRow]:
         """Results joined with the targets' attributes, streamed in input order."""

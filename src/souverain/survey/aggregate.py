@@ -18,6 +18,9 @@ from souverain.model.survey import CompactDependency, SurveyRow
 FUNCTIONS = {"mail": "email.inbound", "dns": "dns.authoritative", "web": "web.hosting", "report": "email.reporting",
              "registry": "domain.registry", "registrar": "domain.registrar"}
 COLUMNS = ("mail", "dns", "web")  # functions with their own columns in the stored row
+# columns filled when the run asked for the function (their dependencies have no KB service: the
+# columns name the registry or registrar); rows stored before these columns are read from dependencies
+ASKED_COLUMNS = ("registry", "registrar")
 GROUP_OF = {"report": "mail"}  # the collection group (--functions) a derived function comes from
 
 
@@ -28,7 +31,7 @@ def function_summary(row: SurveyRow, prefix: str, names: dict[str, str] | None =
     "none" means no report leaves the domain (no DMARC/TLS-RPT, or reports kept in-house), and
     its service ids are shown by the names in ``names`` (the KB's) when given.
     """
-    if prefix in COLUMNS:
+    if prefix in COLUMNS or prefix in ASKED_COLUMNS and getattr(row, f"{prefix}_status") is not None:
         found = {key: getattr(row, f"{prefix}_{key}") for key in ("status", "service", "country", "foreign", "tier")}
         if found["tier"] is None and found["status"] is not None:  # stored before tiers existed
             found["tier"] = "unknown" if found["status"] == "unknown" else "verified"

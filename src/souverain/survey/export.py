@@ -1,14 +1,21 @@
-"""Write survey results as JSONL, CSV or Parquet, streaming (bounded memory except for Parquet batches)."""
+"""Write survey results as JSONL, CSV or Parquet, streaming (bounded memory except for Parquet batches).
+
+CSV and Parquet have one column per input attribute (``attr_<name>``): give ``attributes`` (the
+run's, ``SurveyStore.attributes``), since a row does not keep its empty cells and the first rows
+alone may lack a column that later ones fill. Parquet columns have fixed types (text, and
+booleans for ``*_foreign``), so a column empty in the first batch is not typed "null".
+"""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from souverain.errors import UsageError
-from souverain.model.survey import COLUMNS, SurveyRow
+from souverain.model.survey import ATTRIBUTE_PREFIX, COLUMNS, SurveyRow
 from souverain.report.formulas import safe_cell
 
 SUFFIXES = (".jsonl", ".csv", ".parquet")
@@ -20,10 +27,13 @@ def check_output(path: Path) -> None:
         raise UsageError(f"-o {path}: use a .jsonl, .csv or .parquet file name")
 
 
-def write_results(rows: Iterable[SurveyRow], path: Path) -> int:
+def write_results(rows: Iterable[SurveyRow], path: Path, attributes: Sequence[str] | None = None) -> int:
+    """Write ``rows`` to ``path``; ``attributes``: the input's attribute names (default: those of
+    the first row for CSV, of the first batch for Parquet)."""
     check_output(path)
     suffix = path.suffix.lower()
     count = 0
+    names = None if attributes is None else [f"{ATTRIBUTE_PREFIX}{name}" for name in attributes]
     if suffix == ".jsonl":
         with path.open("w", encoding="utf-8") as handle:
             for row in rows:
@@ -33,6 +43,9 @@ def write_results(rows: Iterable[SurveyRow], path: Path) -> int:
     if suffix == ".csv":
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = None
+            if names is not None:
+                writer = csv.DictWriter(handle, fieldnames=[*COLUMNS, *names], extrasaction="ignore")
+                writer.writeheader()
             for row in rows:
                 record = row.flat()
                 if writer is None:
@@ -53,19 +66,25 @@ def write_results(rows: Iterable[SurveyRow], path: Path) -> int:
         batch.append(row.flat())
         count += 1
         if len(batch) >= 10_000:
-            writer = _write_batch(pa, pq, batch, path, writer)
+            writer = _write_batch(pa, pq, batch, path, writer, names)
             batch = []
     if batch or writer is None:
-        writer = _write_batch(pa, pq, batch, path, writer)
+        writer = _write_batch(pa, pq, batch, path, writer, names)
     writer.close()
     return count
 
 
-def _write_batch(pa, pq, batch, path, writer):
-    table = pa.Table.from_pylist(batch) if batch else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+_BOOLEAN = frozenset(f.name for f in dataclasses.fields(SurveyRow) if str(f.type).startswith("bool"))
+
+
+def _write_batch(pa, pq, batch, path, writer, names):
     if writer is None:
-        writer = pq.ParquetWriter(str(path), table.schema)
-    writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+        if names is None:  # the attributes of this first batch, in the order they appear
+            names = list(dict.fromkeys(key for record in batch for key in record if key.startswith(ATTRIBUTE_PREFIX)))
+        schema = pa.schema([(c, pa.bool_() if c in _BOOLEAN else pa.string()) for c in COLUMNS]
+                           + [(name, pa.string()) for name in names])
+        writer = pq.ParquetWriter(str(path), schema)
+    writer.write_table(pa.Table.from_pylist(batch, schema=writer.schema))
     return writer
 
 

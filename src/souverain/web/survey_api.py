@@ -14,12 +14,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from souverain.collect.domain import FUNCTION_GROUPS
 from souverain.errors import SouverainError, UsageError
 from souverain.web import uploads
 from souverain.web.api import Problem, check_rate
 from souverain.web.survey_jobs import Registered, counts_of, register
 
-FUNCTIONS = ("mail", "dns", "web")
+FUNCTIONS = FUNCTION_GROUPS  # as `souverain survey --functions` (registry offline, registrar by RDAP)
 DEFAULT_FUNCTIONS = ("mail", "dns")  # as `souverain survey`
 MAX_PER_PAGE = 500
 
@@ -61,8 +62,9 @@ def run_name(request: Request, given: str | None, path: Path) -> str:
 
 
 async def start(request: Request, path: Path, mapping: dict[str, Any]) -> Registered:
-    """Register the uploaded population as a survey run and queue its job (Problem 400 when the
-    input has no usable domain column or no valid domain; the upload is then deleted)."""
+    """Register the uploaded population as a survey run and queue its job, then delete the upload
+    (the run reads its targets from the store). Problem 400 when the input has no usable domain
+    column or no valid domain; the upload is deleted then too."""
     ctx = ctx_of(request)
     try:
         columns = uploads.columns(path)
@@ -81,8 +83,9 @@ async def start(request: Request, path: Path, mapping: dict[str, Any]) -> Regist
             name=run_name(request, mapping.get("name"), path), functions=mapping["functions"],
             group_column=mapping["group_column"], name_column=mapping["name_column"])
     except SouverainError as exc:  # no domain column, no valid domain, an unreadable file
-        path.unlink(missing_ok=True)
         raise Problem(400, "Bad population", str(exc).replace(str(path), "input")) from None
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _rows_jsonl(data: dict[str, Any]) -> str:

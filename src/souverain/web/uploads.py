@@ -1,6 +1,11 @@
 """Uploaded populations: a multipart body streamed straight into ``DATA/uploads/<random>.<ext>``
 (never a temporary file elsewhere, never a name the client chose), with a size limit; the columns
-of an upload for the mapping step."""
+of an upload for the mapping step.
+
+An upload lives until its survey has registered its targets (the run then reads them from the
+store, never the file again: ``survey_api.start`` deletes it), or until ``MAX_AGE`` seconds
+without its mapping step: every new upload and every look-up of one first deletes those.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import io
 import json
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,8 @@ from souverain.survey.inputs import DOMAIN_COLUMNS, detect_format
 TABULAR = ("csv", "tsv", "jsonl", "ndjson", "txt", "list")
 SPREADSHEETS = ("xlsx", "ods")
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z0-9]+$")  # what new_file names: nothing else is swept
+MAX_AGE = 3600.0  # seconds an upload waits for its column mapping before it is deleted
 MAX_FIELD = 16 * 1024  # a text field of the form (names, CSRF token)
 
 
@@ -48,10 +56,28 @@ def folder(data_dir: Path) -> Path:
     return path
 
 
+def sweep(data_dir: Path, max_age: float | None = None) -> int:
+    """Delete the uploads left longer than ``max_age`` seconds (default ``MAX_AGE``) without a
+    survey: a mapping step abandoned. How many were deleted."""
+    limit = time.time() - (MAX_AGE if max_age is None else max_age)
+    removed = 0
+    for path in folder(data_dir).iterdir():
+        if not UPLOAD_NAME.match(path.name):
+            continue
+        try:
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # deleted meanwhile (its survey registered it)
+            continue
+    return removed
+
+
 def path_of(data_dir: Path, upload_id: str) -> Path:
-    """The stored file of an upload id (UploadError 404 for a malformed or unknown one)."""
+    """The stored file of an upload id (UploadError 404 for a malformed, unknown or expired one)."""
     if not UPLOAD_ID.match(upload_id):
         raise UploadError(404, f"no upload {upload_id!r}")
+    sweep(data_dir)
     for found in folder(data_dir).glob(f"{upload_id}.*"):
         return found
     raise UploadError(404, f"no upload {upload_id!r}")
@@ -60,6 +86,7 @@ def path_of(data_dir: Path, upload_id: str) -> Path:
 def new_file(data_dir: Path, ext: str) -> Path:
     if ext not in extensions():
         raise UploadError(415, f"file type .{ext} is not accepted; use {', '.join('.' + e for e in extensions())}")
+    sweep(data_dir)
     return folder(data_dir) / f"{secrets.token_hex(16)}.{ext}"
 
 
