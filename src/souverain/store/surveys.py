@@ -89,47 +89,47 @@ _RESULT_COLUMNS = [c.name for c in survey_results.columns if c.name != "survey_i
 def summarise_domain(domain: str, deps: Sequence[Dependency], verdict: str | None, status: str = "ok",
                      reason: str | None = None) -> SurveyRow:
     """The flat row stored per domain: one status/service/controller/country/foreign group per key function."""
-    columns: dict[str, Any] = {}
+    by_function: dict[str, list[Dependency]] = {}  # one pass: a survey summarises millions of rows
+    for d in deps:
+        by_function.setdefault(d.function, []).append(d)
+    columns: dict[str, Any] = {}  # a function without dependencies keeps the row's None defaults
     laws: set[str] = set()
     for function, prefix in SUMMARY_FUNCTIONS.items():
-        items = [d for d in deps if d.function == function]
+        items = by_function.get(function)
+        if not items:
+            continue
         known = [(d, d.controller) for d in items if d.controller]
-        columns[f"{prefix}_status"] = (known[0][0].status if known else (items[0].status if items else None))
+        columns[f"{prefix}_status"] = known[0][0].status if known else items[0].status
         columns[f"{prefix}_service"] = "; ".join(sorted({d.service.name for d, _ in known if d.service})) or None
         columns[f"{prefix}_controller"] = "; ".join(sorted({c.name for _, c in known})) or None
         columns[f"{prefix}_country"] = ";".join(sorted({c.country for _, c in known})) or None
         columns[f"{prefix}_foreign"] = any(d.foreign_laws for d, _ in known) if known else None
-        columns[f"{prefix}_tier"] = _weakest(d.tier for d, _ in known) if known else (
-            items[0].tier if items else None)
+        columns[f"{prefix}_tier"] = _weakest(d.tier for d, _ in known) if known else items[0].tier
         for d in items:
             laws.update(d.foreign_laws)
-    columns.update(_registration_columns(deps))
+    for function, prefix in REGISTRATION_FUNCTIONS.items():
+        if function in by_function:
+            columns.update(_registration_columns(prefix, by_function[function]))
     finished = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return SurveyRow(domain, status, reason, verdict, " ".join(sorted(laws)) or None,  # type: ignore[arg-type]
                      finished=finished, dependencies=tuple(_compact(d) for d in deps), **columns)
 
 
-def _registration_columns(deps: Sequence[Dependency]) -> dict[str, Any]:
-    """The registry/registrar columns: one pass over the dependencies, nothing more when the run
-    did not ask for these functions. These dependencies have no KB service: the ``service``
-    column names the operator, or the registrar as RDAP names it (tier ``registered``)."""
-    found: dict[str, list[Dependency]] = {}
-    for d in deps:
-        if d.function in REGISTRATION_FUNCTIONS:
-            found.setdefault(d.function, []).append(d)
-    columns: dict[str, Any] = {}
-    for function, items in found.items():
-        prefix = REGISTRATION_FUNCTIONS[function]
-        known = [d for d in items if d.status != "unknown"]
-        controlled = [(d, d.controller) for d in known if d.controller]
-        columns[f"{prefix}_status"] = (known or items)[0].status
-        columns[f"{prefix}_service"] = "; ".join(sorted({name for d in known
-                                                         if (name := d.operator.name if d.operator else d.subject)})) or None
-        columns[f"{prefix}_controller"] = "; ".join(sorted({c.name for _, c in controlled})) or None
-        columns[f"{prefix}_country"] = ";".join(sorted({c.country for _, c in controlled})) or None
-        columns[f"{prefix}_foreign"] = any(d.foreign_laws for d, _ in controlled) if controlled else None
-        columns[f"{prefix}_tier"] = _weakest(d.tier for d in known) if known else items[0].tier
-    return columns
+def _registration_columns(prefix: str, items: list[Dependency]) -> dict[str, Any]:
+    """The registry/registrar columns (only when the run asked for these functions). These
+    dependencies have no KB service: the ``service`` column names the operator, or the registrar
+    as RDAP names it (tier ``registered``)."""
+    known = [d for d in items if d.status != "unknown"]
+    controlled = [(d, d.controller) for d in known if d.controller]
+    return {
+        f"{prefix}_status": (known or items)[0].status,
+        f"{prefix}_service": "; ".join(sorted({name for d in known
+                                               if (name := d.operator.name if d.operator else d.subject)})) or None,
+        f"{prefix}_controller": "; ".join(sorted({c.name for _, c in controlled})) or None,
+        f"{prefix}_country": ";".join(sorted({c.country for _, c in controlled})) or None,
+        f"{prefix}_foreign": any(d.foreign_laws for d, _ in controlled) if controlled else None,
+        f"{prefix}_tier": _weakest(d.tier for d in known) if known else items[0].tier,
+    }
 
 
 def _weakest(tiers: Iterable[str]) -> str:
