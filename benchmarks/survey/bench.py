@@ -141,6 +141,28 @@ def tree_memory_kb(pids: list[int]) -> tuple[int, int]:
     return rss, pss
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` so far (None once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def nsd_cpu_seconds() -> float:
+    """CPU time of every NSD process so far (the server shares the two cores with the survey)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "cmdline").read_bytes().startswith(b"nsd\0"):
+                    total += cpu_seconds(int(entry.name)) or 0.0
+            except OSError:
+                continue
+    return total
+
+
 def survey(work: Path, size: int, workers: int | None, concurrency: int | None, extra: list[str],
            souverain: str = "souverain") -> dict:
     names = (work / "domains.txt").read_text().split("\n")[:size]
@@ -161,13 +183,18 @@ def survey(work: Path, size: int, workers: int | None, concurrency: int | None, 
         boost(process.pid)
         peak_rss = peak_pss = 0
         pids, listed = [process.pid], 0.0
+        nsd_before, cpu = nsd_cpu_seconds(), {}  # where the cores went: survey parent, workers, NSD
         # sampling costs CPU the survey shares: the process list every 2 s, memory every 0.25 s
         while process.poll() is None:
             if time.monotonic() - listed > 2:
                 pids, listed = descendants(process.pid), time.monotonic()
             rss, pss = tree_memory_kb(pids)
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            for pid in pids:  # the last reading before a process ends (its children are not waited for here)
+                if (seconds := cpu_seconds(pid)) is not None:
+                    cpu[pid] = seconds
             time.sleep(0.25)
+        nsd_seconds = nsd_cpu_seconds() - nsd_before
     stderr = log.read_text()
     if process.returncode != 0:
         raise SystemExit(f"survey failed: {stderr[-2000:]}")
@@ -176,6 +203,11 @@ def survey(work: Path, size: int, workers: int | None, concurrency: int | None, 
     return {"size": size, "wall_s": round(time.monotonic() - started, 1), "domains_per_s": int(numbers.group(1)),
             "queries": int(numbers.group(2)), "queries_per_domain": round(int(numbers.group(2)) / size, 2),
             "queries_per_s": int(numbers.group(3)), "peak_rss_mb": round(peak_rss / 1024), "peak_pss_mb": round(peak_pss / 1024),
+            # CPU per domain (µs) of the survey's parent process, its workers (summed) and NSD; the
+            # last sample of each process is up to 0.25 s (2 s for a new worker) short of its total
+            "cpu_us_per_domain": {"parent": round(cpu.get(process.pid, 0.0) / size * 1e6),
+                                  "workers": round(sum(v for k, v in cpu.items() if k != process.pid) / size * 1e6),
+                                  "nsd": round(nsd_seconds / size * 1e6)},
             "summary": line}
 
 

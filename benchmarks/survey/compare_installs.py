@@ -55,8 +55,9 @@ def main() -> None:
         os.killpg(nsd.pid, signal.SIGTERM)
         nsd.wait(30)
     print(f"\n| install | settings | domains/s (median of {args.rounds}; runs) | queries/s (median) | "
-          f"ratio to dnsperf ({round(reference):,} q/s) | queries/domain | peak RSS sum (MB) | peak PSS sum (MB) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          f"ratio to dnsperf ({round(reference):,} q/s) | queries/domain | peak RSS sum (MB) | peak PSS sum (MB) | "
+          "CPU µs/domain: workers, parent, NSD |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, executable, extra in installs:
         runs = results[label]
         rates = [r["domains_per_s"] for r in runs]
@@ -64,7 +65,9 @@ def main() -> None:
         print(f"| {label} | {' '.join(extra) or 'defaults'} | {statistics.median(rates):,.0f} "
               f"({', '.join(f'{r:,}' for r in rates)}) | {qps:,.0f} | {qps / reference:.1%} | "
               f"{statistics.median(r['queries_per_s'] / r['domains_per_s'] for r in runs):.2f} | "
-              f"{max(r['peak_rss_mb'] for r in runs)} | {max(r['peak_pss_mb'] for r in runs)} |")
+              f"{max(r['peak_rss_mb'] for r in runs)} | {max(r['peak_pss_mb'] for r in runs)} | "
+              + ", ".join(f"{statistics.median(r['cpu_us_per_domain'][part] for r in runs):,.0f}"
+                          for part in ("workers", "parent", "nsd")) + " |")
 
 
 if __name__ == "__main__":
