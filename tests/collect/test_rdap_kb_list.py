@@ -72,7 +72,8 @@ def world(tmp_path_factory):
 def scan(world, kb: KnowledgeBase, *domains: str, rdap_url: str | None = None):
     dns_server, _, ca = world
     options = ScanOptions(functions=("registrar",), nameservers=[("127.0.0.1", dns_server.port)], timeout=1.0,
-                          at=dt.date(2026, 12, 7), rdap_url=rdap_url, rdap_timeout=5.0, ca_file=str(ca.ca_file))
+                          at=dt.date(2026, 12, 7), rdap_url=rdap_url, rdap_timeout=5.0, ca_file=str(ca.ca_file),
+                          rdap_qps=100.0)
     result = asyncio.run(scan_domains(kb, list(domains), options, IPASNTable.load()))
     deps = {dep.domain: dep for dep in result.dependencies}
     evidence = {domain: items[0] for domain, items in result.evidence.items()}
@@ -172,7 +173,7 @@ def test_surveys_use_the_kb_list_too(world):
     dns_server, web, ca = world
     kb = listed(load_kb(), {"tld": "test", "url": f"https://rdap.registry.test:{web.https_port}/"})
     options = SurveyOptions(functions=("registrar",), nameservers=[("127.0.0.1", dns_server.port)], timeout=1.0,
-                            at=dt.date(2026, 12, 7), rdap_timeout=5.0, ca_file=str(ca.ca_file))
+                            at=dt.date(2026, 12, 7), rdap_timeout=5.0, ca_file=str(ca.ca_file), rdap_qps=100.0)
     rows: list = []
     before = len(web.requests)
     asyncio.run(scan_targets(kb, IPASNTable.load(), ["elsewhere.test"], options, rows.append))
