@@ -239,3 +239,26 @@ def test_the_server_line_of_each_origin(detail, expected):
 
     dep, evidence = _registrar_row(detail)
     assert rdap_server_text(dep, evidence, Translator("en")) == expected
+
+
+def test_update_rdap_names_each_listed_tld_the_new_bootstrap_covers(tmp_path):
+    source, out = tmp_path / "dns.json", tmp_path / "out.json"
+    source.write_text(json.dumps({"publication": "2027-01-15T18:00:01Z", "services": [
+        [["fr"], ["https://rdap.nic.fr/"]], [["ch", "li"], ["https://rdap.bootstrap.example/"]],
+        [["it"], ["https://rdap.nic.it/"]]]}), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["kb", "update-rdap", "--from", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["listed_now_in_bootstrap"] == ["ch", "it", "li"]
+    lines = result.stderr.splitlines()
+    fix = "now in IANA's RDAP bootstrap ({}); remove it from lists/rdap-servers.yaml, which gives {}"
+    assert lines == [f"ch: {fix.format('https://rdap.bootstrap.example/', 'https://rdap.nic.ch/')}",
+                     f"it: {fix.format('https://rdap.nic.it/', 'no server (the registry documents none)')}",
+                     f"li: {fix.format('https://rdap.bootstrap.example/', 'https://rdap.nic.li/')}"]
+    french = CliRunner().invoke(cli, ["kb", "update-rdap", "--from", str(source), "--out", str(out), "--lang", "fr"])
+    assert french.stderr.splitlines()[0].startswith("ch : désormais dans le fichier d'amorçage RDAP de l'IANA")
+    none = tmp_path / "none.json"  # a bootstrap that covers no listed TLD: no line
+    none.write_text(json.dumps({"publication": "2027-01-15T18:00:01Z", "services": [[["fr"], ["https://rdap.nic.fr/"]]]}),
+                    encoding="utf-8")
+    quiet = CliRunner().invoke(cli, ["kb", "update-rdap", "--from", str(none), "--out", str(out)])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert json.loads(quiet.stdout)["listed_now_in_bootstrap"] == []
