@@ -256,7 +256,7 @@ def update_rdap(source: Path, out: Path | None, lang: str) -> None:
     summary = rdapboot.write_bootstrap(document, out or rdapboot.BUNDLED)
     served, listed = parse_bootstrap(document), kb_servers(load_kb())
     covered = sorted(tld for tld in listed if tld in served)
-    click.echo(to_json(summary | {"listed_now_in_bootstrap": covered}))
+    click.echo(to_json(summary))
     t = Translator(lang)
     for tld in covered:
         click.echo(t("kb.rdap.now_in_bootstrap", tld=tld, server=served[tld],
