@@ -186,7 +186,8 @@ def test_a_pause_longer_than_a_look_up_waits_is_honoured_without_requests():
     statuses = sorted(item.status for item in evidence.values())
     assert statuses == ["rate-limited", "rate-limited"]
     errors = {item.detail["error"] for item in evidence.values()}
-    assert any(error.startswith("rate-limited: the server asked for a pause of 3") for error in errors), errors
+    assert all(error.startswith("rate-limited: the server asked for a pause of 3") for error in errors), errors
+    assert sorted(item.detail.get("http_status", 0) for item in evidence.values()) == [0, 429]  # only one was asked
     assert all(dep.status == "unknown" for dep in deps.values())
 
 

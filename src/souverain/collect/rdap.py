@@ -277,13 +277,13 @@ async def check_registrar(domain: str, *, override: str | None = None, timeout: 
                  else "no RDAP server known for this TLD")
         return RegistrarLookup(None, error=error, server=server, tries=0)
     url = domain_url(server.base, domain)
-    tries = 0
+    tries, refused = 0, None
     while True:
         if pacer is not None:
             paused = await pacer.wait(server.base)
             if paused is not None:  # the server asked for a longer pause than a look-up waits: no request
-                return RegistrarLookup(url, error=f"rate-limited: the server asked for a pause of {paused:.0f} s",
-                                       server=server, rate_limited=True, tries=tries)
+                return RegistrarLookup(url, http_status=refused, server=server, rate_limited=True, tries=tries,
+                                       error=f"rate-limited: the server asked for a pause of {paused:.0f} s")
         tries += 1
         try:
             async with gate or contextlib.nullcontext():
@@ -292,6 +292,7 @@ async def check_registrar(domain: str, *, override: str | None = None, timeout: 
             if exc.status not in BUSY or pacer is None:
                 return RegistrarLookup(url, http_status=exc.status, error=exc.reason, server=server, tries=tries)
             pacer.back_off(server.base, exc.retry_after)
+            refused = exc.status
             if tries > pacer.retries:
                 return RegistrarLookup(url, http_status=exc.status, error=f"rate-limited: {exc.reason} after {tries} tries",
                                        server=server, rate_limited=True, tries=tries)
