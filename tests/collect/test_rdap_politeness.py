@@ -246,3 +246,40 @@ def test_an_old_run_without_rdap_qps_resumes_at_the_default():
     stored = SurveyOptions(functions=("registrar",)).as_dict()
     del stored["rdap_qps"]
     assert SurveyOptions.from_dict(stored).rdap_qps == rdap_pace.DEFAULT_QPS
+
+
+def test_worker_processes_each_get_their_share_of_the_rate(tmp_path, monkeypatch):
+    """``--workers N``: N processes each pace their own requests, so each gets rdap_qps / N."""
+    from concurrent.futures import Future
+
+    from souverain.survey import runner
+
+    given: list[float] = []
+
+    class Pool:  # stands for the process pool: notes the options each partition is sent with
+        def __init__(self, workers, initializer=None, initargs=()) -> None:
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            return None
+
+        def submit(self, function, part, options, *rest) -> Future:
+            given.append(options["rdap_qps"])
+            future: Future = Future()
+            future.set_result({"rows": [], "dns_queries": 0, "dns_answered": 0, "kb_version": "-"})
+            return future
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", Pool)
+    population = tmp_path / "domains.txt"
+    population.write_text("a.test\nb.test\nc.test\nd.test\n", encoding="utf-8")
+    options = SurveyOptions(functions=("registrar",), rdap_qps=3.0)
+    with Store.open(f"sqlite:///{tmp_path / 's.db'}") as store:
+        surveys = SurveyStore(store)
+        run, lease, _ = session.create_run(surveys, population, None, None, "shared", options, "-",
+                                           session.BadRows(population, lambda _line: None))
+        with lease:
+            runner.run_processes(surveys, run["id"], options, workers=3, partition_size=2)
+    assert given == [1.0, 1.0]
