@@ -30,7 +30,9 @@ from souverain.testing import httpserver
 from souverain.testing.httpserver import WebServer
 
 SITES = Path(__file__).parent.parent / "data" / "rdap"
-TOLERANCE = 0.03  # seconds: timer slack between the pacer's sleep and the server's clock
+# seconds: an arrival the server notes late (a loaded machine) shortens the next gap it sees; each
+# bound asserted, less this, is still well above what the same requests unpaced would show
+TOLERANCE = 0.1
 
 
 class ScriptedRDAP(WebServer):
@@ -120,10 +122,10 @@ def test_one_pacer_per_rate_for_the_whole_process():
 def test_requests_to_one_server_are_spaced_by_the_rate():
     domains = ["ok.test", "elsewhere.test", "badjson.test", "noregistrar.test", "missing.test"]
     with ScriptedRDAP() as server:
-        deps, _, _ = scan(server, *domains, qps=4.0)
+        deps, _, _ = scan(server, *domains, qps=2.0)
     times = sorted(server.times())
     assert len(times) == len(domains)
-    assert min(gaps(times)) >= 0.25 - TOLERANCE, gaps(times)
+    assert min(gaps(times)) >= 0.5 - TOLERANCE, gaps(times)
     assert deps["ok.test"].status == "identified"
 
 
@@ -194,11 +196,11 @@ def test_a_pause_longer_than_a_look_up_waits_is_honoured_without_requests():
 def test_rdap_qps_on_the_command_line():
     with ScriptedRDAP() as server:
         args = ["scan", "ok.test", "elsewhere.test", "--functions", "registrar", "--rdap-url", server.base,
-                "--rdap-qps", "5", "--nameserver", "127.0.0.1:9", "--timeout", "0.2", "--no-store", "--quiet",
+                "--rdap-qps", "0.5", "--nameserver", "127.0.0.1:9", "--timeout", "0.2", "--no-store", "--quiet",
                 "--format", "json"]
         result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert min(gaps(sorted(server.times()))) >= 0.2 - TOLERANCE
+    assert min(gaps(sorted(server.times()))) >= 2.0 - TOLERANCE  # slower than the default, as asked
     for bad in ("0", "-1", "fast"):
         refused = CliRunner().invoke(cli, ["scan", "ok.test", "--functions", "registrar", "--rdap-qps", bad])
         assert refused.exit_code == 2 and "--rdap-qps" in refused.output, bad
@@ -210,7 +212,7 @@ def test_survey_stores_rdap_qps_and_resume_keeps_it(tmp_path):
     db = f"sqlite:///{tmp_path / 's.db'}"
     with ScriptedRDAP() as server:
         options = SurveyOptions(functions=("registrar",), nameservers=[("127.0.0.1", 9)], timeout=0.2,
-                                rdap_url=server.base, rdap_qps=4.0)
+                                rdap_url=server.base, rdap_qps=2.0)
         with Store.open(db) as store:  # a run registered, then stopped before any domain was scanned
             surveys = SurveyStore(store)
             run, lease, _ = session.create_run(surveys, population, None, None, "paced", options, load_kb().version,
@@ -222,11 +224,11 @@ def test_survey_stores_rdap_qps_and_resume_keeps_it(tmp_path):
         assert result.exit_code == 0, result.output
     with Store.open(db) as store:
         stored = json.loads(SurveyStore(store).find("paced")["options"])
-    assert stored["rdap_qps"] == 4.0
-    assert SurveyOptions.from_dict(stored).rdap_qps == 4.0
+    assert stored["rdap_qps"] == 2.0
+    assert SurveyOptions.from_dict(stored).rdap_qps == 2.0
     times = sorted(server.times())
     assert len(times) == 3
-    assert min(gaps(times)) >= 0.25 - TOLERANCE, gaps(times)  # the stored rate, not the 50 given again
+    assert min(gaps(times)) >= 0.5 - TOLERANCE, gaps(times)  # the stored rate, not the 50 given again
 
 
 def test_survey_run_stores_the_rdap_qps_it_was_given(tmp_path):
