@@ -25,11 +25,13 @@ import threading
 import time
 from collections.abc import Callable
 
-# Registries rarely publish their RDAP limits. AFNIC documents 7,200 requests per 24 h per address
-# for its public Whois (port 43, token bucket; afnic.fr "Other technical documents", retrieved
-# 2026-12-07), its RDAP limits are not published: one request a second per server is a slow,
-# steady rate that a survey of 35,000 .fr domains keeps for ten hours; the 429s it may still meet
-# are honoured below. Raise it only for a server whose operator allows more (or a local mirror).
+# Registries rarely publish their RDAP limits. AFNIC's "Other technical documents" page (a copy at
+# https://www.afnic.re/en/resources/reference/technical-guidebooks/other-technical-documents-31.html,
+# of about 2017, read 2026-12-07) gives 7,200 requests per 24 h per address for its public Whois
+# (port 43, a token bucket); we found nothing published for its RDAP service (unverified). One
+# request a second per server is a slow, steady rate (a survey of 35,000 .fr domains takes ten
+# hours); the 429s it may still meet are honoured below. Raise it only for a server whose
+# operator allows more, or a local mirror.
 DEFAULT_QPS = 1.0
 MAX_PAUSE = 60.0  # seconds a look-up waits for a pause a server asked for; beyond, it gives up
 RETRIES = 2  # further requests of one look-up after a 429/503
