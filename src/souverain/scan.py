@@ -32,6 +32,7 @@ from souverain.collect.domain import (
     resolve_first_party_hosts,
     send_host,
 )
+from souverain.collect.rdap_pace import DEFAULT_QPS
 from souverain.errors import UsageError
 from souverain.model.scan import BrowserSettings, Failure, Notice, ScanMeta, ScanResult, Tool
 from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
@@ -67,6 +68,7 @@ class ScanOptions:
     browser: BrowserOptions | None = None  # also run the home page in headless Chromium (opt-in)
     rdap_url: str | None = None  # registrar group: this RDAP server instead of the bootstrap's (--rdap-url)
     rdap_timeout: float = 10.0
+    rdap_qps: float = DEFAULT_QPS  # registrar group: requests per second per RDAP server (--rdap-qps)
     address_allowed: Callable[[str], bool] | None = None  # the web fetch connects only where this says yes
 
     def __post_init__(self) -> None:
@@ -125,7 +127,8 @@ def make_rdap(resolver: Resolver, options: ScanOptions, kb: KnowledgeBase | None
         return aaaa.values("AAAA") + a.values("A")
 
     return make_rdap_step(override=options.rdap_url, timeout=options.rdap_timeout, resolve=resolve,
-                          ca_file=options.ca_file, listed=kb_servers(kb) if kb is not None else None)
+                          ca_file=options.ca_file, listed=kb_servers(kb) if kb is not None else None,
+                          qps=options.rdap_qps)
 
 
 def make_fetcher(resolver: Resolver, options: ScanOptions, tag_loaders: Sequence[TagLoader]) -> Callable | None:

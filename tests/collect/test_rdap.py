@@ -28,7 +28,8 @@ def rdap_server():
 
 def _scan(server: WebServer, *domains: str, extra: tuple[str, ...] = ()) -> dict:
     args = ["scan", *domains, "--functions", "registrar", "--rdap-url", f"http://127.0.0.1:{server.http_port}/rdap",
-            "--nameserver", "127.0.0.1:9", "--timeout", "0.2", "--no-store", "--quiet", "--format", "json", *extra]
+            "--rdap-qps", "100", "--nameserver", "127.0.0.1:9", "--timeout", "0.2", "--no-store", "--quiet", "--format", "json",
+            *extra]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     return {dep["domain"]: dep for dep in json.loads(result.output)["dependencies"]}
@@ -83,7 +84,8 @@ def test_one_request_per_domain_and_html_escaped_in_reports(rdap_server, tmp_pat
     assert len(rdap_server.requests) - before == 3
     out = tmp_path / "r.html"
     args = ["scan", "elsewhere.test", "--functions", "registrar", "--rdap-url",
-            f"http://127.0.0.1:{rdap_server.http_port}/rdap", "--nameserver", "127.0.0.1:9", "--no-store", "--quiet",
+            f"http://127.0.0.1:{rdap_server.http_port}/rdap", "--rdap-qps", "100", "--nameserver", "127.0.0.1:9",
+            "--no-store", "--quiet",
             "--format", "html", "-o", str(out)]
     assert CliRunner().invoke(cli, args).exit_code == 0
     assert "<b>Registrar</b>" not in out.read_text()

@@ -72,7 +72,8 @@ def world(tmp_path_factory):
 def scan(world, kb: KnowledgeBase, *domains: str, rdap_url: str | None = None):
     dns_server, _, ca = world
     options = ScanOptions(functions=("registrar",), nameservers=[("127.0.0.1", dns_server.port)], timeout=1.0,
-                          at=dt.date(2026, 12, 7), rdap_url=rdap_url, rdap_timeout=5.0, ca_file=str(ca.ca_file))
+                          at=dt.date(2026, 12, 7), rdap_url=rdap_url, rdap_timeout=5.0, ca_file=str(ca.ca_file),
+                          rdap_qps=100.0)
     result = asyncio.run(scan_domains(kb, list(domains), options, IPASNTable.load()))
     deps = {dep.domain: dep for dep in result.dependencies}
     evidence = {domain: items[0] for domain, items in result.evidence.items()}
@@ -172,9 +173,91 @@ def test_surveys_use_the_kb_list_too(world):
     dns_server, web, ca = world
     kb = listed(load_kb(), {"tld": "test", "url": f"https://rdap.registry.test:{web.https_port}/"})
     options = SurveyOptions(functions=("registrar",), nameservers=[("127.0.0.1", dns_server.port)], timeout=1.0,
-                            at=dt.date(2026, 12, 7), rdap_timeout=5.0, ca_file=str(ca.ca_file))
+                            at=dt.date(2026, 12, 7), rdap_timeout=5.0, ca_file=str(ca.ca_file), rdap_qps=100.0)
     rows: list = []
     before = len(web.requests)
     asyncio.run(scan_targets(kb, IPASNTable.load(), ["elsewhere.test"], options, rows.append))
     assert len(rows) == 1
     assert web.requests[before:] == [("https", "rdap.registry.test", "/domain/elsewhere.test")]
+
+
+# -- where a person reads the answer: which server, and where it came from ----------------------
+
+def test_reports_say_which_server_answered_and_where_the_kb_list_took_it_from(world):
+    from souverain.report.render import render_scan
+
+    _, web, _ = world
+    base = f"https://rdap.registry.test:{web.https_port}/"
+    kb = listed(load_kb(), {"tld": "test", "url": base})
+    dns_server, _, ca = world
+    options = ScanOptions(functions=("registrar",), nameservers=[("127.0.0.1", dns_server.port)], timeout=1.0,
+                          at=dt.date(2026, 12, 7), rdap_timeout=5.0, ca_file=str(ca.ca_file), rdap_qps=100.0)
+    result = asyncio.run(scan_domains(kb, ["ok.test", "elsewhere.test"], options, IPASNTable.load()))
+    assert result.evidence["ok.test"][0].detail["server"] == base
+    table = render_scan(result, "table", "en", width=400)
+    expected = (f"RDAP server {base}, from the knowledge base's list of servers IANA's file leaves out (source: "
+                f"{SOURCE['title']}, {SOURCE['url']}, checked 2026-12-07)")
+    assert f"ok.test: {expected}" in table and f"elsewhere.test: {expected}" in table
+    assert table.count(expected) == 2  # one line per domain
+    html = render_scan(result, "html", "en")
+    assert html.count('class="muted rdap-server"') == 2 and SOURCE["url"] in html and base in html
+    french = render_scan(result, "table", "fr", width=400)
+    assert f"ok.test: Serveur RDAP {base}, d'après la liste de la base de connaissances" in french
+    # the web scan page shows the HTML report of the stored result (JSON read back): the same line
+    from souverain.model.load import load
+    from souverain.model.scan import ScanResult
+
+    stored = load(ScanResult, json.loads(json.dumps(result.as_dict(), default=str)))
+    assert render_scan(stored, "html", "en").count('class="muted rdap-server"') == 2
+
+
+def _registrar_row(detail: dict):
+    from souverain.model.dependency import Dependency
+    from souverain.model.evidence import Evidence
+
+    item = Evidence("e1", "rdap", "registrar", "example.fr", "ok", detail=detail)
+    dep = Dependency("example.fr", "domain.registrar", "identified", "low", "registrar-name",  # type: ignore[arg-type]
+                     {"registrar": "X", "iana_id": "-"}, evidence=("e1",), tier="registered")
+    return dep, {"e1": item}
+
+
+@pytest.mark.parametrize(("detail", "expected"), [
+    ({"url": "https://rdap.nic.fr/domain/example.fr", "server": "https://rdap.nic.fr/", "server_from": "iana-bootstrap",
+      "server_source": "https://data.iana.org/rdap/dns.json", "server_source_date": "2026-06-26T17:00:01Z"},
+     "RDAP server https://rdap.nic.fr/, from IANA's RDAP bootstrap file (published 2026-06-26)"),
+    ({"url": "http://127.0.0.1:8080/rdap/domain/example.fr", "server_from": "rdap-url"},  # before "server" was kept
+     "RDAP server http://127.0.0.1:8080/rdap/, given with --rdap-url"),
+    ({"server_from": "kb-list", "server_source": "https://registry.example/none", "server_source_title": "No RDAP",
+      "server_source_date": "2026-12-07"},
+     ("No RDAP server: the registry documents none, says the knowledge base's list (source: No RDAP, "
+      "https://registry.example/none, checked 2026-12-07)")),
+    ({"error": "no RDAP server known for this TLD"}, None),
+])
+def test_the_server_line_of_each_origin(detail, expected):
+    from souverain.report.i18n import Translator
+    from souverain.report.render import rdap_server_text
+
+    dep, evidence = _registrar_row(detail)
+    assert rdap_server_text(dep, evidence, Translator("en")) == expected
+
+
+def test_update_rdap_names_each_listed_tld_the_new_bootstrap_covers(tmp_path):
+    source, out = tmp_path / "dns.json", tmp_path / "out.json"
+    source.write_text(json.dumps({"publication": "2027-01-15T18:00:01Z", "services": [
+        [["fr"], ["https://rdap.nic.fr/"]], [["ch", "li"], ["https://rdap.bootstrap.example/"]],
+        [["it"], ["https://rdap.nic.it/"]]]}), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["kb", "update-rdap", "--from", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tlds"] == 4  # the data on standard output, the advice on standard error
+    lines = result.stderr.splitlines()
+    fix = "now in IANA's RDAP bootstrap ({}); remove it from lists/rdap-servers.yaml, which gives {}"
+    assert lines == [f"ch: {fix.format('https://rdap.bootstrap.example/', 'https://rdap.nic.ch/')}",
+                     f"it: {fix.format('https://rdap.nic.it/', 'no server (the registry documents none)')}",
+                     f"li: {fix.format('https://rdap.bootstrap.example/', 'https://rdap.nic.li/')}"]
+    french = CliRunner().invoke(cli, ["kb", "update-rdap", "--from", str(source), "--out", str(out), "--lang", "fr"])
+    assert french.stderr.splitlines()[0].startswith("ch : désormais dans le fichier d'amorçage RDAP de l'IANA")
+    none = tmp_path / "none.json"  # a bootstrap that covers no listed TLD: no line
+    none.write_text(json.dumps({"publication": "2027-01-15T18:00:01Z", "services": [[["fr"], ["https://rdap.nic.fr/"]]]}),
+                    encoding="utf-8")
+    quiet = CliRunner().invoke(cli, ["kb", "update-rdap", "--from", str(none), "--out", str(out)])
+    assert quiet.exit_code == 0 and quiet.stderr == ""

@@ -242,13 +242,25 @@ def _package(folder: Path, default: str) -> dict[str, str]:
 @click.option("--out", type=click.Path(path_type=Path), default=None, metavar="FILE",
               callback=lambda _c, _p, v: v if v is None else check_output_path(v),
               help="Where to write it (default: the bundled file).")
+@lang_option
 @handle_errors
-def update_rdap(source: Path, out: Path | None) -> None:
+def update_rdap(source: Path, out: Path | None, lang: str) -> None:
     """Replace the bundled RDAP bootstrap (the RDAP server of every TLD, for the registrar look-up)
-    with a checked copy of IANA's dns.json; prints its publication date and counts."""
+    with a checked copy of IANA's dns.json; prints its publication date and counts, and on standard
+    error one line per TLD of the KB's lists/rdap-servers.yaml that the new file now covers (the
+    bootstrap wins over the list: remove those entries)."""
+    from souverain.collect.rdap import kb_servers, parse_bootstrap
     from souverain.kb import rdapboot
 
-    click.echo(to_json(rdapboot.write_bootstrap(rdapboot.read_bootstrap(source), out or rdapboot.BUNDLED)))
+    document = rdapboot.read_bootstrap(source)
+    summary = rdapboot.write_bootstrap(document, out or rdapboot.BUNDLED)
+    served, listed = parse_bootstrap(document), kb_servers(load_kb())
+    covered = sorted(tld for tld in listed if tld in served)
+    click.echo(to_json(summary))
+    t = Translator(lang)
+    for tld in covered:
+        click.echo(t("kb.rdap.now_in_bootstrap", tld=tld, server=served[tld],
+                     listed=listed[tld].url or t("kb.rdap.listed_none")), err=True)
 
 
 @kb.command("update-ipasn")

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from souverain.collect.domain import DEFAULT_GROUPS, FUNCTION_GROUPS
+from souverain.collect.rdap_pace import DEFAULT_QPS
 from souverain.errors import SouverainError, UsageError, redact
 from souverain.report.i18n import DisplayNames
 from souverain.report.sources import SourceIndex
@@ -64,6 +65,12 @@ rdap_url_option = click.option(
     "--rdap-url", metavar="URL", callback=_check_rdap_url,
     help="registrar group: ask this RDAP server (base URL, before /domain/) instead of the one the bundled "
          "IANA bootstrap gives for the TLD (e.g. a loopback test server).")
+
+
+rdap_qps_option = click.option(
+    "--rdap-qps", type=click.FloatRange(0.01, 100), default=DEFAULT_QPS, show_default=True, metavar="N",
+    help="registrar group: at most N requests per second to each RDAP server (registries rate-limit and block; "
+         "a server's HTTP 429/503 pauses it as its Retry-After asks, up to 60 s, and halves its rate).")
 
 
 def parse_functions(text: str) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from souverain.cli.options import (
     output_option,
     parse_functions,
     quiet_option,
+    rdap_qps_option,
     rdap_url_option,
     to_json,
     wide_option,
@@ -43,6 +44,7 @@ FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
 @dns_timeout_option(3.0)
 @functions_option()
 @rdap_url_option
+@rdap_qps_option
 @click.option("--no-web-fetch", is_flag=True, help="Do not fetch the home page (DNS only).")
 @click.option("--connect-to", multiple=True, metavar="H1:P1:H2:P2",
               help="Like curl: connect to H2:P2 when fetching H1:P1 (e.g. a loopback test server).")
@@ -73,7 +75,7 @@ FAIL_ON = ("exposed", "partly-exposed", "undetermined", "unknown")
 @wide_option
 @lang_option
 @handle_errors
-def scan_command(domains, nameservers, timeout, functions_text, rdap_url, no_web_fetch, connect_to, ca_file, use_browser,
+def scan_command(domains, nameservers, timeout, functions_text, rdap_url, rdap_qps, no_web_fetch, connect_to, ca_file, use_browser,
                  chromium, browser_timeout, browser_settle, inventories, at, fmt, output: Path | None, min_tier,
                  fail_on, db_url, no_store, quiet, verbose, wide, lang) -> None:
     """Scan the domains of ONE organisation: mail, DNS, web hosting, CDN, CA, third parties, SaaS.
@@ -93,7 +95,7 @@ def scan_command(domains, nameservers, timeout, functions_text, rdap_url, no_web
         nameservers=[parse_nameserver(ns) for ns in nameservers] or None,
         timeout=timeout, at=at, min_tier=min_tier, fetch_web=not no_web_fetch, connect_to=list(connect_to), ca_file=ca_file,
         browser=_browser_options(use_browser, chromium, browser_timeout, browser_settle, no_web_fetch, functions),
-        rdap_url=rdap_url,
+        rdap_url=rdap_url, rdap_qps=rdap_qps,
     )
     kb = load_kb()
     found = None

@@ -28,6 +28,7 @@ from souverain.cli.options import (
     output_option_for,
     parse_functions,
     quiet_option,
+    rdap_qps_option,
     rdap_url_option,
     to_json,
     wide_option,
@@ -141,6 +142,7 @@ def _workers(value: str) -> int:
 @click.option("--sheet", metavar="NAME", help="XLSX/ODS input: the sheet to read (default: the first).")
 @functions_option(("mail", "dns"))
 @rdap_url_option
+@rdap_qps_option
 @click.option("--concurrency", type=click.IntRange(1, 5000), default=200, show_default=True,
               help="DNS queries in flight.")
 @click.option("--qps", type=click.FloatRange(1, None), help="Politeness limit: DNS queries per second.")
@@ -170,7 +172,7 @@ def _workers(value: str) -> int:
 @quiet_option
 @lang_option
 @handle_errors
-def run(input_path, input_format, domain_column, sheet, functions_text, rdap_url, concurrency, qps, nameservers, timeout, dkim,
+def run(input_path, input_format, domain_column, sheet, functions_text, rdap_url, rdap_qps, concurrency, qps, nameservers, timeout, dkim,
         web_fetch, at, name, resume, retry, db_url, executor, workers, scheduler, partition_size, batch_size, output,
         quiet, lang) -> None:
     """Scan every domain of INPUT (CSV, TSV, XLSX, ODS, JSONL or a list); results stream into the database.
@@ -192,7 +194,8 @@ def run(input_path, input_format, domain_column, sheet, functions_text, rdap_url
     options = SurveyOptions(functions=parse_functions(functions_text),
                             nameservers=[parse_nameserver(ns) for ns in nameservers] or None,
                             timeout=timeout, concurrency=concurrency, qps=qps, at=at,
-                            fetch_web=web_fetch, dkim=dkim, batch=batch_size, rdap_url=rdap_url)
+                            fetch_web=web_fetch, dkim=dkim, batch=batch_size, rdap_url=rdap_url,
+                            rdap_qps=rdap_qps)
     plan = session.Executor(executor, workers, scheduler, partition_size)
     kb = load_kb()
     stop = StopRequest()

@@ -9,12 +9,19 @@ the entity with the role ``registrar``: its vCard ``fn`` and its IANA registrar 
 
 The bundled bootstrap (``kb/bundled/rdap-dns.json``) is IANA's ``dns.json`` (its date: kb/data/README.md); ``--rdap-url``
 points the look-up at any server (a loopback test server, or a full mirror).
+
+Politeness (``collect.rdap_pace``): with a ``ServerPacer``, ``check_registrar`` waits for the
+server's next slot before each request, and on HTTP 429 or 503 waits as ``Retry-After`` asks
+(bounded), retries a bounded number of times, then gives up with ``rate_limited`` set.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import datetime as dt
+import email.utils
 import functools
 import json
 import socket
@@ -37,11 +44,16 @@ from souverain.errors import SouverainError
 from souverain.kb.hostnames import is_address
 
 if TYPE_CHECKING:
+    from souverain.collect.rdap_pace import ServerPacer
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.schema import RDAPServer
 
 MAX_BODY = 256 * 1024  # an RDAP domain answer is a few kB; anything larger is cut and refused
 MAX_LOOKUPS = 4  # RDAP servers rate-limit: at most this many requests in flight per run
+# RFC 6585 §4: 429 (Too Many Requests) MAY carry Retry-After; RFC 9110 §15.6.4: so MAY 503 (Service
+# Unavailable). RFC 7480 §5.5: an RDAP client that receives 429 SHOULD decrease its query rate and
+# honour Retry-After. Both are retried after the pause (``check_registrar``).
+BUSY = (429, 503)
 Resolve = Callable[[str], Awaitable[list[str]]]
 RDAP_LIST = "rdap-servers"  # the KB list (kb/data/lists/) of servers IANA's bootstrap leaves out
 BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
@@ -50,10 +62,11 @@ BOOTSTRAP_URL = "https://data.iana.org/rdap/dns.json"
 class RDAPFailed(SouverainError):
     """One RDAP request failed; ``reason`` is the evidence string."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked to wait (429/503 with Retry-After)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -81,6 +94,8 @@ class RegistrarLookup:
     http_status: int | None = None
     error: str | None = None
     server: ServerChoice | None = None
+    rate_limited: bool = False  # the server kept answering 429/503, or asked for a pause longer than we wait
+    tries: int = 1  # requests sent (0: none, the server's pause was too long)
 
 
 @functools.cache
@@ -186,7 +201,8 @@ async def _get(target: RequestTarget, resolve: Resolve | None, ca_file: str | No
         await writer.drain()
         status, headers = await read_head(reader)
         if status != 200:
-            raise RDAPFailed(f"HTTP {status}", status)
+            after = next((value for name, value in headers if name == "retry-after"), None) if status in BUSY else None
+            raise RDAPFailed(f"HTTP {status}", status, parse_retry_after(after))
         body = Body(MAX_BODY)
         error = await body.read(reader, status, headers)
     finally:
@@ -202,6 +218,22 @@ async def _get(target: RequestTarget, resolve: Resolve | None, ca_file: str | No
     if not isinstance(data, dict):
         raise RDAPFailed("bad JSON: not an object", status)
     return data
+
+
+def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: RFC 9110 §10.2.3, ``HTTP-date / delay-seconds``
+    (a non-negative decimal integer of seconds after the response); a date in the past is 0; None
+    when absent or unreadable."""
+    text = (value or "").strip()
+    if text.isdigit() and text.isascii():
+        return float(text)
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:  # RFC 9110 §5.6.7: HTTP dates are UTC ("GMT")
+        moment = moment.replace(tzinfo=dt.UTC)
+    return max(0.0, (moment - (now or dt.datetime.now(dt.UTC))).total_seconds())
 
 
 def parse_registrar(data: dict[str, Any]) -> tuple[str | None, int | None]:
@@ -234,18 +266,39 @@ def _iana_id(ids: Any) -> int | None:
 async def check_registrar(domain: str, *, override: str | None = None, timeout: float = 10.0,
                           resolve: Resolve | None = None, ca_file: str | None = None,
                           bootstrap: dict[str, str] | None = None,
-                          listed: Mapping[str, RDAPServer] | None = None) -> RegistrarLookup:
+                          listed: Mapping[str, RDAPServer] | None = None,
+                          pacer: ServerPacer | None = None,
+                          gate: asyncio.Semaphore | None = None) -> RegistrarLookup:
+    """``pacer``: the per-server politeness limit shared by the run's look-ups (none: no spacing
+    and no retry); ``gate``: the run's cap of requests in flight, held only while a request is."""
     server = choose_server(domain, override, bootstrap, listed)
     if server.base is None:
         error = ("the registry documents no RDAP server for this TLD (knowledge base)" if server.origin == "kb-list"
                  else "no RDAP server known for this TLD")
-        return RegistrarLookup(None, error=error, server=server)
+        return RegistrarLookup(None, error=error, server=server, tries=0)
     url = domain_url(server.base, domain)
-    try:
-        data = await query_rdap(url, timeout=timeout, resolve=resolve, ca_file=ca_file)
-    except RDAPFailed as exc:
-        return RegistrarLookup(url, http_status=exc.status, error=exc.reason, server=server)
+    tries, refused = 0, None
+    while True:
+        if pacer is not None:
+            paused = await pacer.wait(server.base)
+            if paused is not None:  # the server asked for a longer pause than a look-up waits: no request
+                return RegistrarLookup(url, http_status=refused, server=server, rate_limited=True, tries=tries,
+                                       error=f"rate-limited: the server asked for a pause of {paused:.0f} s")
+        tries += 1
+        try:
+            async with gate or contextlib.nullcontext():
+                data = await query_rdap(url, timeout=timeout, resolve=resolve, ca_file=ca_file)
+        except RDAPFailed as exc:
+            if exc.status not in BUSY or pacer is None:
+                return RegistrarLookup(url, http_status=exc.status, error=exc.reason, server=server, tries=tries)
+            pacer.back_off(server.base, exc.retry_after)
+            refused = exc.status
+            if tries > pacer.retries:
+                return RegistrarLookup(url, http_status=exc.status, error=f"rate-limited: {exc.reason} after {tries} tries",
+                                       server=server, rate_limited=True, tries=tries)
+            continue
+        break
     name, iana_id = parse_registrar(data)
     if name is None and iana_id is None:
-        return RegistrarLookup(url, http_status=200, error="no registrar in the answer", server=server)
-    return RegistrarLookup(url, name, iana_id, 200, server=server)
+        return RegistrarLookup(url, http_status=200, error="no registrar in the answer", server=server, tries=tries)
+    return RegistrarLookup(url, name, iana_id, 200, server=server, tries=tries)

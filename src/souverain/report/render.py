@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from souverain.report import terminal
@@ -50,6 +51,35 @@ def function_name(summary: FunctionSummary, lang: str) -> str:
 
 def reason_text(dep: Dependency, t: Translator) -> str:
     return t(f"reason.{dep.reason}", **dep.reason_params)
+
+
+def rdap_server_text(dep: Dependency, evidence: Mapping[str, Evidence], t: Translator) -> str | None:
+    """For a ``domain.registrar`` dependency, one line: the RDAP server asked and where it came from
+    (IANA's bootstrap, the KB's list with its source, or ``--rdap-url``), read from the evidence it
+    cites (``evidence``: the domain's items by id); None otherwise, or when no server was known."""
+    if dep.function != "domain.registrar":
+        return None
+    item = next((evidence[e] for e in dep.evidence if e in evidence and evidence[e].source == "rdap"), None)
+    origin = item.detail.get("server_from") if item is not None else None
+    if item is None or origin not in ("iana-bootstrap", "kb-list", "rdap-url"):
+        return None
+    detail = item.detail
+    url = str(detail.get("url") or "")
+    server = detail.get("server") or (url.rsplit("/domain/", 1)[0] + "/" if "/domain/" in url else url)
+    key = f"rdap.server.{origin}" if server or origin != "kb-list" else "rdap.server.kb-list-none"
+    return t(key, server=server, title=detail.get("server_source_title") or "-",
+             source=detail.get("server_source") or "-", date=str(detail.get("server_source_date") or "-")[:10])
+
+
+def rdap_server_lines(result: ScanResult, t: Translator) -> list[tuple[str, str]]:
+    """(domain, ``rdap_server_text``) for each registrar look-up of the result, one per domain."""
+    lines: dict[str, str] = {}
+    for dep in result.dependencies:
+        if dep.function == "domain.registrar" and dep.domain not in lines:
+            text = rdap_server_text(dep, result.evidence_of(dep.domain), t)
+            if text:
+                lines[dep.domain] = text
+    return list(lines.items())
 
 
 def notice_text(notice: Notice, t: Translator) -> str:
@@ -156,6 +186,10 @@ def scan_table(result: ScanResult, lang: str, names: DisplayNames | None = None,
         text += f"{t('heading.notices')}\n" + terminal.wrap(
             [f"{terminal.printable(n.domain or '*')}: {terminal.printable(notice_text(n, t))}" for n in result.notices],
             width, indent="  ")
+    servers = rdap_server_lines(result, t)
+    if servers:  # which RDAP server gave each registrar answer, one line per domain
+        text += f"{t('heading.rdap_servers')}\n" + terminal.wrap(
+            [f"{terminal.printable(domain)}: {terminal.printable(line)}" for domain, line in servers], width, indent="  ")
     hints = [t("hint.wide", width=width)] if dropped else []
     commands = recheck_lines(result)
     if commands and verbose:

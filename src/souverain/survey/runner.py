@@ -293,7 +293,8 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows.
 
     ``kb`` (loaded from ``kb_root``): forked workers share it instead of loading their own."""
-    per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers)).as_dict()
+    per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers),
+                                     rdap_qps=options.rdap_qps / workers).as_dict()  # each its share of the RDAP rate
     totals: Counter = Counter()
     stop_event = multiprocessing.get_context().Event()
     token = new_run_token(survey_id)
