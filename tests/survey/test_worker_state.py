@@ -45,3 +45,12 @@ def test_forked_workers_share_the_parents_kb_and_ip_table():
     assert (kb_id, table_id) == (id(kb), id(table))  # the parent's objects, not reloads
     assert frozen > 0  # out of the collector's reach: its pages are not copied by the child's GC
     assert root not in runner._inherited and gc.get_freeze_count() == 0  # only while the pool runs
+
+
+def test_each_partition_scanned_at_once_gets_its_share_of_the_politeness_limits():
+    options = runner.SurveyOptions(concurrency=200, qps=50.0, rdap_qps=1.0)
+    local = runner.shares(options, 4)
+    assert (local["concurrency"], local["qps"], local["rdap_qps"]) == (50, 12.5, 0.25)
+    cluster = runner.shares(options, 4, concurrency=False)  # each Dask machine has its own resolver budget
+    assert (cluster["concurrency"], cluster["qps"], cluster["rdap_qps"]) == (200, 12.5, 0.25)
+    assert runner.shares(runner.SurveyOptions(), 2)["qps"] is None  # no limit stays no limit

@@ -20,6 +20,7 @@ from souverain.survey.runner import (
     partitions,
     run_window,
     scan_partition,
+    shares,
     store_partitions,
 )
 
@@ -43,7 +44,8 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
         raise UsageError("--executor dask needs the dask extra: pip install 'souverain[dask]'") from exc
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     totals: Counter = Counter()
-    per_task = options.as_dict()
+    slots = max(1, sum(client.nthreads().values()))  # partitions scanned at once across the cluster
+    per_task = shares(options, slots, concurrency=False)
     token = new_run_token(survey_id)
 
     def wait_first(futures: set) -> set:
@@ -62,7 +64,7 @@ def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, schedul
         store_partitions(store, survey_id, [part], totals, progress)
 
     try:
-        window = 3 * max(1, sum(client.nthreads().values()))
+        window = 3 * slots
         run_window(partitions(store, survey_id, partition_size),
                    lambda part: client.submit(scan_partition, part, per_task, kb_root, token, pure=False),
                    wait_first, window, finished, stop, lambda futures: client.cancel(list(futures)))

@@ -286,6 +286,17 @@ def run_window(parts: Iterator[list[str]], submit: Callable[[list[str]], Any],
                 finished(future.result())
 
 
+def shares(options: SurveyOptions, slots: int, *, concurrency: bool = True) -> dict:
+    """The options of one of ``slots`` partitions scanned at once: each its share of the run's
+    politeness limits (DNS ``--qps``, ``--rdap-qps``: they protect the servers asked, so they hold
+    for the whole run, not per process) and, with ``concurrency``, of the queries in flight (one
+    machine's budget; a Dask cluster's machines each have their own)."""
+    return dataclasses.replace(options,
+                               concurrency=max(8, options.concurrency // slots) if concurrency else options.concurrency,
+                               qps=options.qps / slots if options.qps else options.qps,
+                               rdap_qps=options.rdap_qps / slots).as_dict()
+
+
 def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, workers: int,
                   partition_size: int = 500, kb_root: str | None = None,
                   progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None,
@@ -293,8 +304,7 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows.
 
     ``kb`` (loaded from ``kb_root``): forked workers share it instead of loading their own."""
-    per_worker = dataclasses.replace(options, concurrency=max(8, options.concurrency // workers),
-                                     rdap_qps=options.rdap_qps / workers).as_dict()  # each its share of the RDAP rate
+    per_worker = shares(options, workers)
     totals: Counter = Counter()
     stop_event = multiprocessing.get_context().Event()
     token = new_run_token(survey_id)
