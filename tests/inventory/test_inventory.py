@@ -237,3 +237,16 @@ def test_applications_named_by_product(tmp_path: Path) -> None:
     assert found == {("saas", "atlassian-cloud"), ("saas", "slack"), ("saas", "microsoft-teams"),
                      ("saas", "okta-workforce-identity")}
     assert all(d["rule"] and "fingerprints.supplier" in d["rule"] for d in doc["dependencies"])
+
+
+def test_saas_list_columns_named_on_the_command_line(tmp_path: Path) -> None:
+    """A register whose headers no default spelling matches: every column can be named."""
+    path = tmp_path / "register.csv"
+    path.write_text("Outil;Éditeur;Adresse;Nature du traitement;Note\n"
+                    "Messagerie;Microsoft;outlook.office365.com;Collaboration;x\n", encoding="utf-8")
+    document = run(str(path), "--name-column", "Outil", "--vendor-column", "Éditeur",
+                   "--domain-column", "Adresse", "--category-column", "Nature du traitement")
+    [dep] = document["dependencies"]
+    assert dep["status"] == "identified" and dep["reason_params"]["first"] == "Messagerie [Collaboration]"
+    result = CliRunner().invoke(cli, ["inventory", str(path), "--name-column", "Outil", "--category-column", "Kind"])
+    assert result.exit_code == 2 and "--category-column 'Kind' is not a column" in result.output

@@ -32,6 +32,8 @@ FORMATS = ("table", "json", "html", "csv", "sarif")
 @click.option("--name-column", metavar="NAME", help="SaaS list: the column holding the application's name.")
 @click.option("--vendor-column", metavar="NAME", help="SaaS list: the column holding the vendor's name.")
 @click.option("--domain-column", metavar="NAME", help="SaaS list: the column holding the domain or URL.")
+@click.option("--category-column", metavar="NAME",
+              help="SaaS list: the column holding the category (CRM, HR...; default: a column named so).")
 @click.option("--sheet", metavar="NAME", help="SaaS list in XLSX/ODS: the sheet to read (default: the first).")
 @at_option
 @format_option(*FORMATS)
@@ -39,7 +41,7 @@ FORMATS = ("table", "json", "html", "csv", "sarif")
 @wide_option
 @lang_option
 @handle_errors
-def inventory_command(files, org, kind, name_column, vendor_column, domain_column, sheet, at, fmt,
+def inventory_command(files, org, kind, name_column, vendor_column, domain_column, category_column, sheet, at, fmt,
                       output: Path | None, wide, lang) -> None:
     """Attribute what an organisation's own inventories name: SaaS/vendor lists (CSV, XLSX, ODS), Terraform
     `terraform show -json`, Kubernetes manifests and rendered Helm output, CycloneDX and SPDX JSON
@@ -56,7 +58,7 @@ def inventory_command(files, org, kind, name_column, vendor_column, domain_colum
     from souverain.report.terminal import terminal_width
 
     options = InventoryOptions(org=org, at=at, kind=kind,
-                               columns=Columns(name_column, vendor_column, domain_column, sheet))
+                               columns=Columns(name_column, vendor_column, domain_column, sheet, category_column))
     result = run_inventory(load_kb(), list(files), options)
     emit(render_scan(result, fmt, lang, display_names(), terminal_width(wide),
                      sources=kb_sources() if fmt == "html" else None), output)

@@ -2,7 +2,8 @@
 one application per row, with its name, its vendor, its domain or URL and its category.
 
 Columns are found by name among common spellings (English and French), or named with
-``--name-column``, ``--vendor-column``, ``--domain-column``; every other column is ignored. The
+``--name-column``, ``--vendor-column``, ``--domain-column`` and ``--category-column``; every other
+column is ignored. The
 file is read row by row (bounded memory); a row with nothing to match on is still listed. Of a
 spreadsheet, the first sheet is read (or ``--sheet``), its first non-empty row being the header.
 """
@@ -38,6 +39,7 @@ class Columns:
     vendor: str | None = None
     domain: str | None = None
     sheet: str | None = None
+    category: str | None = None
 
 
 def read(path: Path, columns: Columns = Columns()) -> Iterator[Item]:
@@ -94,7 +96,7 @@ def _columns(header: list[str], columns: Columns, where: str, path: Path
     name = _column(header, columns.name, NAME_COLUMNS, path, "--name-column")
     vendor = _column(header, columns.vendor, VENDOR_COLUMNS, path, "--vendor-column")
     domain = _column(header, columns.domain, DOMAIN_COLUMNS, path, "--domain-column")
-    category = _column(header, None, CATEGORY_COLUMNS, path, "")
+    category = _column(header, columns.category, CATEGORY_COLUMNS, path, "--category-column")
     if name is None and vendor is None and domain is None:
         raise DataError(f"{where}: no name, vendor or domain column among {', '.join(header)[:300]}; "
                         "use --name-column, --vendor-column or --domain-column")
