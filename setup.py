@@ -17,7 +17,7 @@ import runpy
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
 
@@ -47,7 +47,7 @@ class OptionalBuildExt(build_ext):
             warn(f"the C build failed ({exc})")
 
 
-def mypyc_extensions() -> list:
+def mypyc_extensions() -> list[Extension]:
     if MODE == "0" or METADATA_ONLY or (EDITABLE and MODE != "1"):
         return []
     names = runpy.run_path(str(HERE / "src/souverain/version.py"))["MYPYC_MODULES"]

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The compiled build under test: builds the default wheel (the hot modules compiled with mypyc) as
 # `pip wheel .` does, installs it in a throw-away venv that borrows the dependencies of this
-# Python, and runs the tests of the compiled modules and their callers against it. `make test`
-# runs it after the pure suite; PYTHON picks the interpreter.
+# Python, and runs tests against it. `make test` runs it after the pure suite; PYTHON picks the
+# interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -24,9 +24,12 @@ SOUVERAIN_MYPYC=1 "$PYTHON" -m pip wheel --quiet --disable-pip-version-check --n
 "$work/venv/bin/python" -c 'import souverain.collect.dns as m; print("imported:", m.__file__)'
 "$work/venv/bin/souverain" --version | sed -n 2p
 
-# SOUVERAIN_EXPECT_COMPILED: tests/test_build_kind.py checks that every listed module is compiled;
-# browser, Dask and kill/interrupt tests are left to the pure run (slow, and no compiled code of
-# their own)
-SOUVERAIN_EXPECT_COMPILED=1 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -x \
-    tests/test_build_kind.py tests/collect tests/attribute tests/survey tests/kb tests/scan \
-    -k 'not browser and not sigkill and not sigint and not dask'
+# SOUVERAIN_EXPECT_COMPILED: tests/test_build.py checks that every listed module is compiled.
+# Arguments, if any, are the tests to run (e.g. `tests benchmarks/eval`: the whole suite); by
+# default those of the compiled modules and their callers, less the browser, Dask and
+# kill/interrupt tests (slow, and no compiled code of their own)
+if [ $# -eq 0 ]; then
+    set -- tests/collect tests/attribute tests/survey tests/kb tests/scan \
+        -k 'not browser and not sigkill and not sigint and not dask'
+fi
+SOUVERAIN_EXPECT_COMPILED=1 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -x tests/test_build.py "$@"
