@@ -32,4 +32,4 @@ if [ $# -eq 0 ]; then
     set -- tests/collect tests/attribute tests/survey tests/kb tests/scan \
         -k 'not browser and not sigkill and not sigint and not dask'
 fi
-SOUVERAIN_EXPECT_COMPILED=1 "$work/venv/bin/python" -m pytest -q -p no:cacheprovider -x tests/test_build.py "$@"
+SOUVERAIN_EXPECT_COMPILED=1 "$work/venv/bin/python" -m pytest -p no:cacheprovider -x tests/test_build.py "$@"
