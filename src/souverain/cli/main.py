@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION
+from souverain.version import CODE_VERSION, OUTPUT_SCHEMA_VERSION, build_kind
 
 
 def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -20,6 +20,7 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
     kb = load_kb()  # a broken KB: one line per problem and exit 2 (SouverainGroup)
     table = IPASNTable.load()
     click.echo(f"souverain {CODE_VERSION}")
+    click.echo(build_kind())  # compiled or pure: the survey's speed depends on it
     click.echo(f"knowledge base {kb.version} ({len(kb.records)} records, record schema {SCHEMA_VERSION})")
     click.echo(f"output schema {OUTPUT_SCHEMA_VERSION}")
     sources = table.sources

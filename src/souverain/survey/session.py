@@ -30,6 +30,7 @@ from souverain.store.surveys import EmptyRun, SurveyStore
 from souverain.survey.inputs import BadRow, Target, iter_population
 from souverain.survey.runner import SurveyOptions
 from souverain.survey.stop import StopRequest
+from souverain.version import build_kind
 
 Echo = Callable[[str], Any]  # one line for the person running the survey (stderr in the CLI)
 LEASE_LOST = "error: another process took over this run's lease: stopping"
@@ -259,7 +260,7 @@ def scan_run(kb: KnowledgeBase, surveys: SurveyStore, run: dict, lease: Lease,
     scanned = sum(outcomes.values())
     echo(f"done: {counts['done']}/{total} domains ({', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))} this session); "
          f"{scanned} domains in {elapsed:.1f} s = {scanned / max(elapsed, 1e-9):.0f} domains/s, "
-         f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s")
+         f"{queries} DNS queries = {queries / max(elapsed, 1e-9):.0f} queries/s; {build_kind()}")
     return True
 
 
