@@ -84,3 +84,24 @@ def test_derived_host_owner_is_indexed():
         for template in service.fingerprints.derived_hosts:
             expected.setdefault(template, service.id)
     assert expected and kb.indexes.derived == expected
+
+
+def test_txt_tokens_found_by_their_first_characters_as_by_a_full_scan():
+    """match_txt looks in one bucket; the answer is the full scan's (longest prefix first)."""
+    from souverain.kb.base import load_kb
+    from souverain.kb.indexes import Indexes, Match
+
+    idx = load_kb().indexes
+
+    def scan(value: str) -> Match | None:
+        lowered = value.strip().strip('"').lower()
+        return next((Match(s, "txt", p, value) for p, s in idx.txt if lowered.startswith(p)), None)
+
+    values = [prefix + "abc" for prefix, _ in idx.txt] + [f'"{prefix.upper()}x"' for prefix, _ in idx.txt]
+    values += ["v=spf1 -all", "", "a", "google-site-verification", "MS=ms12345"]
+    assert any(scan(v) for v in values)
+    assert [idx.match_txt(v) for v in values] == [scan(v) for v in values]
+    # a short prefix shares its bucket with the longer ones that start like it; longest wins
+    small = Indexes({}, [("abc=x", "long"), ("abc", "short")], {}, {}, [])
+    assert small.match_txt("abc=xyz").service == "long" and small.match_txt("abcd").service == "short"
+    assert Indexes({}, [], {}, {}, []).match_txt("anything") is None

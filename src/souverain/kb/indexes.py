@@ -55,6 +55,16 @@ class Indexes:
     # (host, kinds) -> match_host's answer: a survey matches the same provider hosts for every domain
     _host_memo: dict[tuple[str, tuple[str, ...] | None], Match | None] = dataclasses.field(
         default_factory=dict, init=False, repr=False, compare=False)
+    # ``txt`` by the first characters every prefix has (``_txt_head`` of them): a domain's TXT
+    # values are each compared with one bucket, not with every token the KB knows
+    _txt_head: int = dataclasses.field(default=0, init=False, repr=False, compare=False)
+    _txt_heads: dict[str, list[tuple[str, str]]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._txt_head = min((len(prefix) for prefix, _ in self.txt), default=0)
+        for prefix, service in self.txt:  # in ``txt`` order (longest first) within each bucket
+            self._txt_heads.setdefault(prefix[:self._txt_head], []).append((prefix, service))
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Indexes:
@@ -168,7 +178,7 @@ class Indexes:
 
     def match_txt(self, value: str) -> Match | None:
         lowered = value.strip().strip('"').lower()
-        for prefix, service in self.txt:
+        for prefix, service in self._txt_heads.get(lowered[:self._txt_head], ()):
             if lowered.startswith(prefix):
                 return Match(service, "txt", prefix, value)
         return None
