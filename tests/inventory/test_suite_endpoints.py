@@ -29,6 +29,8 @@ ROWS = [
     ("Webinaires", "https://acme.zoom.us/j/123", "zoom-workplace", "saas"),
     ("Partage", "https://acme.app.box.com/folder/0", "box-content-cloud", "saas"),
     ("Ventes", "https://login.salesforce.com/", "salesforce-crm", "saas"),
+    ("Tickets", "https://admin.atlassian.com/o/1/overview", "atlassian-cloud", "saas"),
+    ("Coffre", "https://www.dropboxbusiness.com/", "dropbox-storage", "saas"),
 ]
 
 
