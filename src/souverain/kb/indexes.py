@@ -123,7 +123,7 @@ class Indexes:
 
     def match_host(self, host: str, kinds: tuple[str, ...] | None = None) -> Match | None:
         """Longest fingerprint suffix of ``host`` (restricted to ``kinds`` if given)."""
-        key = (host, kinds if kinds is None or type(kinds) is tuple else tuple(kinds))
+        key = (host, kinds)
         memo = self._host_memo
         if key in memo:
             return memo[key]

@@ -36,7 +36,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from souverain.errors import DataError
 
@@ -60,6 +60,16 @@ class ASNMatch:
     range_start: str
     range_end: str
     country: str = ""  # where the AS's address space is registered ("" when the table does not say)
+
+
+def _dotted_quad(text: str) -> int | None:
+    """The IPv4 address written in canonical dotted-quad text, as an integer; None for any other
+    text (leading zeros included: ``ipaddress`` decides those)."""
+    try:
+        packed = socket.inet_pton(socket.AF_INET, text)
+    except OSError:
+        return None
+    return _V4.unpack(packed)[0] if socket.inet_ntop(socket.AF_INET, packed) == text else None
 
 
 class IPASNTable:
@@ -144,44 +154,27 @@ class IPASNTable:
         return self._lookup(address)
 
     def _lookup(self, address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> ASNMatch | None:
-        if type(address) is str and (found := self._lookup_v4_text(address)) is not False:
-            return found
+        if type(address) is str and (key := _dotted_quad(address)) is not None:
+            return self._match(key, 4, address)  # the usual case, without ``ipaddress``
         ip = ipaddress.ip_address(address)
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
             ip = ip.ipv4_mapped
-        if ip.version == 4:
-            key, prefix = int(ip), "v4"
-        else:
-            key, prefix = int(ip) >> 64, "v6"
+        return self._match(int(ip) if ip.version == 4 else int(ip) >> 64, ip.version, str(ip))
+
+    def _match(self, key: int, version: int, text: str) -> ASNMatch | None:
+        """The range holding ``key`` (an IPv4 address, or the top 64 bits of an IPv6 one)."""
+        prefix = "v4" if version == 4 else "v6"
         starts, ends, asns = (self._a[f"{prefix}_{part}"] for part in ("starts", "ends", "asns"))
         index = bisect.bisect_right(starts, key) - 1
         if index < 0 or key > ends[index]:
             return None
         asn = asns[index]
-        if ip.version == 4:
-            lo, hi = str(ipaddress.IPv4Address(starts[index])), str(ipaddress.IPv4Address(ends[index]))
+        if version == 4:
+            lo, hi = socket.inet_ntoa(_V4.pack(starts[index])), socket.inet_ntoa(_V4.pack(ends[index]))
         else:
             lo = str(ipaddress.IPv6Address(starts[index] << 64))
             hi = str(ipaddress.IPv6Address((ends[index] << 64) | (2**64 - 1)))
-        return ASNMatch(str(ip), asn, self.names.get(asn, ""), lo, hi, self.country_of(asn))
-
-    def _lookup_v4_text(self, address: str) -> ASNMatch | None | Literal[False]:
-        """``_lookup`` of an IPv4 address in canonical dotted-quad text, without ``ipaddress``
-        (a survey looks up every MX and NS address); False for any other text."""
-        try:
-            packed = socket.inet_pton(socket.AF_INET, address)
-        except OSError:
-            return False
-        if socket.inet_ntop(socket.AF_INET, packed) != address:  # e.g. leading zeros: as ipaddress decides
-            return False
-        key = _V4.unpack(packed)[0]
-        starts = self._a["v4_starts"]
-        index = bisect.bisect_right(starts, key) - 1
-        if index < 0 or key > self._a["v4_ends"][index]:
-            return None
-        asn = self._a["v4_asns"][index]
-        return ASNMatch(address, asn, self.names.get(asn, ""), socket.inet_ntoa(_V4.pack(starts[index])),
-                        socket.inet_ntoa(_V4.pack(self._a["v4_ends"][index])), self.country_of(asn))
+        return ASNMatch(text, asn, self.names.get(asn, ""), lo, hi, self.country_of(asn))
 
     def country_of(self, asn: int) -> str:
         """The AS's registration country (ISO 3166 code), "" when the table does not give one."""
