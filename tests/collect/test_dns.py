@@ -302,3 +302,62 @@ def test_question_name_shortcut_decodes_the_same_records():
     wire = _response("x.test. 60 IN CNAME y.test.", "y.test. 60 IN A 192.0.2.9", "y.test. 60 IN AAAA 2001:db8::9")
     assert dnswire.parse_answers(wire, "x.test") == dnswire.parse_answers(wire)
     assert dnswire.parse_answers(wire)[1][0].name == "x.test"
+
+
+def test_questions_of_one_loop_iteration_leave_together_after_it():
+    """Datagrams are queued while the loop iteration runs and sent back to back after it: the
+    server reads them in one burst (a trickle costs a loopback server much more CPU per query)."""
+    import socket as socketlib
+
+    listener = socketlib.socket(socketlib.AF_INET, socketlib.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.setblocking(False)
+
+    def waiting() -> int:
+        count = 0
+        while True:
+            try:
+                listener.recv(512)
+            except BlockingIOError:
+                return count
+            count += 1
+
+    async def go():
+        async with Resolver([listener.getsockname()], timeout=0.3, retries=0) as resolver:
+            futures = [resolver.query(f"n{i}.unit.test", "A") for i in range(20)]
+            before = waiting()  # nothing has left while the iteration that asked still runs
+            await asyncio.sleep(0)
+            await asyncio.sleep(0.05)
+            after = waiting()
+            answers = await asyncio.gather(*futures)
+            return before, after, answers
+
+    try:
+        before, after, answers = asyncio.run(go())
+    finally:
+        listener.close()
+    assert (before, after) == (0, 20)
+    assert {a.status for a in answers} == {"TIMEOUT"}  # nobody answers: each times out, none hangs
+
+
+def test_questions_queued_when_the_resolver_closes_are_never_sent():
+    import socket as socketlib
+
+    listener = socketlib.socket(socketlib.AF_INET, socketlib.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.setblocking(False)
+
+    async def go():
+        resolver = Resolver([listener.getsockname()], timeout=1)
+        future = resolver.query("unit.test", "MX")
+        await resolver.close()
+        await asyncio.sleep(0.05)
+        return future.result()
+
+    try:
+        answer = asyncio.run(go())
+        with pytest.raises(BlockingIOError):
+            listener.recv(512)
+    finally:
+        listener.close()
+    assert answer.status == "ERROR" and answer.error == "resolver closed"

@@ -47,8 +47,8 @@ class CollectOptions:
 async def collect_domain(resolver: Resolver, domain: str, functions: tuple[str, ...], options: CollectOptions) -> ObservationBuilder:
     """Every group's first questions leave at once; the groups then read their answers in turn.
 
-    ``Resolver.query`` sends when called, so awaiting answers one after the other costs no
-    waiting, and a domain needs no task per group or per host (a survey runs millions of them).
+    ``Resolver.query`` sends as soon as the caller yields to the loop, so awaiting answers one
+    after the other costs no waiting, and a domain needs no task per group or per host (a survey runs millions of them).
     """
     obs = ObservationBuilder(domain, functions)
     web = asyncio.ensure_future(_web(resolver, obs, options)) if "web" in functions else None  # overlaps HTTP
