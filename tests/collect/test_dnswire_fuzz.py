@@ -214,3 +214,26 @@ def test_a_long_chain_of_valid_pointers_is_bounded():
         dnswire.read_name(bytes(chain), len(chain) - 4)
     # the same chain cut to 60 hops is a valid name of 60 labels
     assert dnswire.read_name(bytes(chain), 13 + 4 * 59)[0] == ".".join(["a"] * 60)
+
+
+def test_address_records_read_as_ipaddress_writes_them():
+    """A and AAAA are formatted by the C library; the text must be what ``ipaddress`` gives
+    (evidence and attribution compare these strings), including the forms where they differ."""
+    import random
+
+    from souverain.collect.dnswire import ipv6_text
+
+    rng = random.Random(7)
+    samples = [bytes(16), bytes(15) + b"\x01", bytes(10) + b"\xff\xff\xc0\x00\x02\x01",
+               bytes(12) + b"\xc0\x00\x02\x01", b"\x20\x01\x0d\xb8" + bytes(12)]
+    for mask in range(256):  # every pattern of zero and non-zero groups (where :: goes)
+        words = [rng.choice([1, 0xFFFF, rng.randrange(1, 65536)]) if mask >> i & 1 else 0 for i in range(8)]
+        samples.append(b"".join(word.to_bytes(2, "big") for word in words))
+    samples += [rng.randbytes(16) for _ in range(2000)]
+    for packed in samples:
+        assert ipv6_text(packed) == str(ipaddress.IPv6Address(packed))
+    for packed in [bytes(4), b"\xff" * 4, rng.randbytes(4)]:
+        text = str(ipaddress.IPv4Address(packed))
+        response = dns.message.make_response(dns.message.make_query("a.example", "A"))
+        response.answer.append(dns.rrset.from_text("a.example.", 60, "IN", "A", text))
+        assert dnswire.parse_answers(response.to_wire())[1][0].value == text
