@@ -63,6 +63,16 @@ class Model:
     def adjust_schema(cls, schema: JSONSchema) -> None:
         """Change this class's generated schema in place, where its JSON form is not its fields."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # ``dataclass(slots=True)`` makes a second class from the first, with the generated methods
+        # in its namespace: that one gets the faster ``__init__``
+        params = cls.__dict__.get("__dataclass_params__")
+        if "__slots__" in cls.__dict__ and params is not None and params.frozen:
+            fast = _slot_init(cls)
+            if fast is not None:
+                cls.__init__ = fast  # type: ignore[method-assign]
+
     def __reduce__(self) -> tuple[Any, ...]:
         # pickled by field values in declaration order: a survey's rows cross from its worker
         # processes to the parent by the hundred thousand, and the dataclass default (a
@@ -79,6 +89,44 @@ def _field_names(cls: type) -> tuple[str, ...]:
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
     return names
+
+
+def _slot_init(cls: type) -> Any:
+    """An ``__init__`` for a frozen slotted dataclass that sets each field through its slot.
+
+    The one ``dataclass`` writes calls ``object.__setattr__(self, name, value)`` per field, which
+    CPython runs through a generic wrapper (an argument tuple sliced and unpacked per call); the
+    slot's own setter, looked up once here, skips that: a model with twenty fields is built about
+    a quarter faster, and a survey builds millions. Same signature, defaults and factories; None
+    (keep the generated one) for what this does not reproduce (``init=False`` fields, ``__post_init__``).
+    """
+    fields = dataclasses.fields(cls)
+    if any(not f.init for f in fields) or hasattr(cls, "__post_init__") or any(f.name == "self" for f in fields):
+        return None
+    namespace: dict[str, Any] = {"_MISSING": dataclasses.MISSING}
+    positional: list[str] = []
+    keyword: list[str] = []
+    body: list[str] = []
+    for f in fields:
+        setter = getattr(cls, f.name).__set__  # the slot's member descriptor
+        namespace[f"_set_{f.name}"] = setter
+        if f.default is not dataclasses.MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            parameter = f"{f.name}=_default_{f.name}"
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            parameter = f"{f.name}=_MISSING"
+            body.append(f"    if {f.name} is _MISSING:\n        {f.name} = _factory_{f.name}()")
+        else:
+            parameter = f.name
+        (keyword if f.kw_only else positional).append(parameter)
+        body.append(f"    _set_{f.name}(self, {f.name})")
+    parameters = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
+    exec(f"def __init__({parameters}) -> None:\n" + "\n".join(body or ["    pass"]), namespace)  # noqa: S102
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__module__ = cls.__module__
+    return init
 
 
 def _rebuild(cls: type, values: tuple[Any, ...]) -> Any:
