@@ -54,3 +54,13 @@ def test_models_compare_hash_and_pickle_by_their_fields():
     again = Evidence("e1", "dns", "mx", "a.fr", "NOERROR", (), "127.0.0.1:53", "2026-01-01T00:00:00Z", {})
     assert item == again and pickle.loads(pickle.dumps(item)) == item
     assert repr(item).startswith("Evidence(id='e1'")
+
+
+def test_replace_is_dataclasses_replace_without_its_cost():
+    item = Dependency("a.fr", "email.inbound", "unknown", "low", "no-mx", subject="mx.a.fr", tier="inferred")
+    changed = item.replace(status="identified", tier="verified")
+    assert changed == dataclasses.replace(item, status="identified", tier="verified")
+    assert item.status == "unknown" and changed.subject == "mx.a.fr" and type(changed) is Dependency
+    assert item.replace() == item and item.replace() is not item
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        item.replace(colour="blue")
