@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
 from souverain.collect.dns import Answer, Resolver, answered
+from souverain.model.survey import RowOutcome
 from souverain.scan import ScanOptions, collect_options, make_fetcher, make_rdap, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
-    from souverain.model.survey import SurveyRow
+    from souverain.model.survey import Outcome, SurveyRow
 
 @dataclasses.dataclass
 class SurveyOptions(ScanOptions):
@@ -242,7 +243,18 @@ def scan_partition(domains: list[str], options: dict, kb_root: str | None = None
         with _carried_lock:
             _carried.clear()  # one run at a time
             _carried[run_token] = shared
-    return {"rows": rows, "dns_queries": counts["dns_queries"], "dns_answered": counts["dns_answered"], "kb_version": kb.version}
+    return partition_result(rows, counts, kb.version)
+
+
+def partition_result(rows: list[SurveyRow], counts: Counter, kb_version: str) -> dict:
+    """What a worker sends back for a partition: its rows as the store takes them
+    (``SurveyRow.values``: plain tuples, cheap to pickle, unpickle and insert, where the rows
+    themselves cost the parent a Python call per row and per dependency to rebuild), how many
+    ended with each (status, verdict), and its counters."""
+    registration = any(row.registration for row in rows)
+    return {"values": [row.values(registration) for row in rows], "registration": registration,
+            "outcomes": Counter((row.status, row.verdict) for row in rows),
+            "dns_queries": counts["dns_queries"], "dns_answered": counts["dns_answered"], "kb_version": kb_version}
 
 
 def partitions(store: SurveyStore, survey_id: int, size: int) -> Iterator[list[str]]:
@@ -299,7 +311,7 @@ def shares(options: SurveyOptions, slots: int, *, concurrency: bool = True) -> d
 
 def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, workers: int,
                   partition_size: int = 500, kb_root: str | None = None,
-                  progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None,
+                  progress: Callable[[Outcome], Any] | None = None, stop: Callable[[], bool] | None = None,
                   kb: KnowledgeBase | None = None) -> Counter:
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows.
 
@@ -324,17 +336,27 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
     return totals
 
 
+def partition_rows(part: dict) -> list[SurveyRow]:
+    """The rows of a ``partition_result`` back (as the store would return them, without attributes)."""
+    from souverain.model.survey import SurveyRow, stored_columns
+
+    columns = stored_columns(part["registration"])
+    return [SurveyRow.from_record(dict(zip(columns, values, strict=True))) for values in part["values"]]
+
+
 def store_partitions(store: SurveyStore, survey_id: int, parts, totals: Counter,
-                     progress: Callable[[SurveyRow], Any] | None) -> None:
-    """Write finished partitions (from a process pool or Dask) as they arrive, and count them."""
+                     progress: Callable[[Outcome], Any] | None) -> None:
+    """Write finished partitions (``partition_result``, from a process pool or Dask) as they arrive, and count them."""
     for part in parts:
-        store.write(survey_id, part["rows"])
+        store.write_values(survey_id, part["values"], part["registration"])
         totals["dns_queries"] += part["dns_queries"]
         totals["dns_answered"] += part.get("dns_answered", 0)
-        for row in part["rows"]:
-            totals[row.status] += 1
+        for (status, verdict), count in part["outcomes"].items():
+            totals[status] += count
             if progress:
-                progress(row)
+                outcome = RowOutcome(status, verdict)
+                for _ in range(count):
+                    progress(outcome)
 
 
 async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> SurveyRow:
@@ -352,7 +374,7 @@ async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> Sur
 
 
 async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore, survey_id: int,
-                    options: SurveyOptions, progress: Callable[[SurveyRow], Any] | None = None,
+                    options: SurveyOptions, progress: Callable[[Outcome], Any] | None = None,
                     stop: Callable[[], bool] | None = None) -> Counter:
     """Scan every pending target of the run, committing a batch at a time (and whatever is finished on a stop)."""
     buffer: list[SurveyRow] = []
