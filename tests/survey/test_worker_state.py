@@ -54,3 +54,16 @@ def test_each_partition_scanned_at_once_gets_its_share_of_the_politeness_limits(
     cluster = runner.shares(options, 4, concurrency=False)  # each Dask machine has its own resolver budget
     assert (cluster["concurrency"], cluster["qps"], cluster["rdap_qps"]) == (200, 12.5, 0.25)
     assert runner.shares(runner.SurveyOptions(), 2)["qps"] is None  # no limit stays no limit
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="workers share the KB only when forked")
+def test_forked_workers_take_the_inherited_state_even_after_the_parent_scanned_itself():
+    """A process that scanned in-process before (Dask with threads, tests) has a state of its own
+    loaded: the workers it forks for --workers still take the KB and table it hands them."""
+    kb = load_kb()
+    root = str(kb.root)
+    own = runner._worker_state(root)  # loaded here, as a scan_partition in this process would
+    with runner.inherited_state(kb, root), ProcessPoolExecutor(1) as pool:
+        table = runner._inherited[root][1]
+        kb_id, table_id, _ = pool.submit(_worker_view, root).result()
+    assert (kb_id, table_id) == (id(kb), id(table)) and table is not own[1]

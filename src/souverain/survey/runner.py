@@ -145,12 +145,16 @@ def run_async(coroutine):
 _inherited: dict[str | None, tuple[KnowledgeBase, IPASNTable]] = {}
 
 
-@functools.cache
 def _worker_state(kb_root: str | None):
     """The KB and the IP table, once per worker process: the parent's when it was forked from one
-    that had them (no second copy, no load), else loaded here (spawned processes, Dask workers)."""
-    if kb_root in _inherited:
-        return _inherited[kb_root]
+    that had them (no second copy, no load; even when the parent had scanned in-process before,
+    e.g. under Dask with threads), else loaded here (spawned processes, Dask workers)."""
+    inherited = _inherited.get(kb_root)
+    return inherited if inherited is not None else _loaded_state(kb_root)
+
+
+@functools.cache
+def _loaded_state(kb_root: str | None):
     from souverain.kb.base import load_kb
     from souverain.kb.ipasn import IPASNTable
 
