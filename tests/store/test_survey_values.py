@@ -149,3 +149,27 @@ def test_a_partition_with_registration_rows_binds_their_columns():
     without = partition_result(rows[:3], Counter(), "kb-1")
     assert without["registration"] is False and len(without["values"][0]) < len(part["values"][0])
     assert partition_rows(without) == rows[:3]
+
+
+def test_pending_targets_are_read_in_input_order_through_an_index(store):
+    """``pending`` reads from where it stopped, in input order: through an index, not by sorting
+    every target of the run again for each batch; a database created before it gains it."""
+    surveys = SurveyStore(store)
+    domains = [f"d{n}.test" for n in range(30)]
+    run = _run(surveys, "order", domains[::-1])  # line 1 is d29.test
+    surveys.write(run, [summarise_domain(d, [], None) for d in domains[::3]])
+    batches = list(surveys.pending(run, batch=7))
+    assert [len(batch) for batch in batches] == [7, 7, 6]
+    assert [domain for batch in batches for domain, _ in batch] == [d for d in domains[::-1] if d not in domains[::3]]
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_survey_targets_line"))
+    reopened = SurveyStore(store)
+    assert "ix_survey_targets_line" in {i["name"] for i in sa.inspect(store.engine).get_indexes("survey_targets")}
+    assert [d for batch in reopened.pending(run, batch=7) for d, _ in batch] == [
+        d for batch in batches for d, _ in batch]
+    if store.engine.dialect.name == "sqlite":
+        with store.engine.connect() as conn:
+            plan = " ".join(str(step[-1]) for step in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT domain FROM survey_targets WHERE survey_id = 1 AND line > 3 "
+                "ORDER BY line LIMIT 7"))
+        assert "ix_survey_targets_line" in plan and "TEMP B-TREE" not in plan
