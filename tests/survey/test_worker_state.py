@@ -67,3 +67,28 @@ def test_forked_workers_take_the_inherited_state_even_after_the_parent_scanned_i
         table = runner._inherited[root][1]
         kb_id, table_id, _ = pool.submit(_worker_view, root).result()
     assert (kb_id, table_id) == (id(kb), id(table)) and table is not own[1]
+
+
+def _loaded_view() -> tuple[int, bool]:
+    runner._worker_state(None)
+    frozen = gc.get_freeze_count()
+
+    class Node:
+        pass
+
+    first = Node()
+    first.self = first  # a cycle: only the collector frees it
+    import weakref
+
+    alive = weakref.ref(first)
+    del first
+    gc.collect()
+    return frozen, alive() is None
+
+
+def test_a_process_loading_its_own_state_freezes_it_and_still_collects_cycles():
+    """A spawned process (a Dask worker's) loads the KB itself, then moves it out of the
+    collector's reach as a forked worker has it; garbage made afterwards is still collected."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        frozen, collected = pool.submit(_loaded_view).result()
+    assert frozen > 10_000 and collected

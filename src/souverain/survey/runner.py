@@ -155,10 +155,18 @@ def _worker_state(kb_root: str | None):
 
 @functools.cache
 def _loaded_state(kb_root: str | None):
+    """The state loaded by this process, then moved out of its garbage collector's reach
+    (``gc.freeze``) as ``inherited_state`` does for forked workers: else each full collection
+    walked the whole KB again, about 5 % of the instructions per domain of a Dask worker
+    (benchmarks/survey/instructions.py). Raising the collector's thresholds on top of it did not
+    pay (none of its collections are frequent once the KB is out of reach)."""
     from souverain.kb.base import load_kb
     from souverain.kb.ipasn import IPASNTable
 
-    return load_kb(kb_root), IPASNTable.load()
+    state = load_kb(kb_root), IPASNTable.load()
+    gc.collect()
+    gc.freeze()
+    return state
 
 
 @contextlib.contextmanager
