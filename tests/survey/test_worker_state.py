@@ -69,8 +69,13 @@ def test_forked_workers_take_the_inherited_state_even_after_the_parent_scanned_i
     assert (kb_id, table_id) == (id(kb), id(table)) and table is not own[1]
 
 
-def _loaded_view() -> tuple[int, bool]:
-    runner._worker_state(None)
+def _frozen_after_a_partition() -> tuple[int, int, bool]:
+    import datetime as dt
+
+    options = runner.SurveyOptions(nameservers=[("127.0.0.1", 9)], functions=("mail",), timeout=0.2, retries=0,
+                                   at=dt.date(2026, 12, 1)).as_dict()
+    before = gc.get_freeze_count()
+    runner.scan_partition(["a.invalid"], options, None, None)  # no answer: the partition still ends
     frozen = gc.get_freeze_count()
 
     class Node:
@@ -83,12 +88,13 @@ def _loaded_view() -> tuple[int, bool]:
     alive = weakref.ref(first)
     del first
     gc.collect()
-    return frozen, alive() is None
+    return before, frozen, alive() is None
 
 
-def test_a_process_loading_its_own_state_freezes_it_and_still_collects_cycles():
-    """A spawned process (a Dask worker's) loads the KB itself, then moves it out of the
-    collector's reach as a forked worker has it; garbage made afterwards is still collected."""
+def test_a_scanning_process_freezes_its_state_after_its_first_partition_and_still_collects_cycles():
+    """A spawned process (a Dask worker's) loads the KB itself and builds its indexes while it
+    scans; after the first partition all that is out of the collector's reach, as a forked
+    worker has the parent's KB; garbage made afterwards is still collected."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        frozen, collected = pool.submit(_loaded_view).result()
-    assert frozen > 10_000 and collected
+        before, frozen, collected = pool.submit(_frozen_after_a_partition).result()
+    assert before == 0 and frozen > 10_000 and collected

@@ -155,18 +155,27 @@ def _worker_state(kb_root: str | None):
 
 @functools.cache
 def _loaded_state(kb_root: str | None):
-    """The state loaded by this process, then moved out of its garbage collector's reach
-    (``gc.freeze``) as ``inherited_state`` does for forked workers: else each full collection
-    walked the whole KB again, about 5 % of the instructions per domain of a Dask worker
-    (benchmarks/survey/instructions.py). Raising the collector's thresholds on top of it did not
-    pay (none of its collections are frequent once the KB is out of reach)."""
     from souverain.kb.base import load_kb
     from souverain.kb.ipasn import IPASNTable
 
-    state = load_kb(kb_root), IPASNTable.load()
-    gc.collect()
-    gc.freeze()
-    return state
+    return load_kb(kb_root), IPASNTable.load()
+
+
+_warmed_up: int | None = None  # the process (pid) whose state was frozen after its first partition
+
+
+def _freeze_after_warm_up() -> None:
+    """After this process's first partition, move what it built to last (the KB and IP table when
+    loaded here, the KB's indexes and the public suffix list, built on first use) out of the
+    garbage collector's reach, as ``inherited_state`` does for the parent's: else each full
+    collection walked them all again, 5 % of the instructions per domain of a process that
+    loaded its own (benchmarks/survey/instructions.py: 3.95 M -> 3.75 M). Raising the
+    collector's thresholds instead (or as well) did not pay."""
+    global _warmed_up
+    if _warmed_up != os.getpid():
+        _warmed_up = os.getpid()
+        gc.collect()
+        gc.freeze()
 
 
 @contextlib.contextmanager
@@ -251,6 +260,7 @@ def scan_partition(domains: list[str], options: dict, kb_root: str | None = None
             return counts, resolver.shared_answers() if run_token else []
 
     counts, shared = run_async(scan())
+    _freeze_after_warm_up()
     if run_token:
         with _carried_lock:
             _carried.clear()  # one run at a time
