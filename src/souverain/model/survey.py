@@ -114,6 +114,10 @@ class SurveyRow(Model):
         deps = json.dumps([dep.as_dict() for dep in self.dependencies], ensure_ascii=False, separators=(",", ":"))
         return (_ALL_VALUES if registration else _UNREGISTERED_VALUES)(self) + (deps,)
 
+    def record(self, registration: bool = True) -> dict[str, Any]:
+        """The stored columns by name (``values`` as a mapping): what ``from_record`` reads back."""
+        return dict(zip(stored_columns(registration), self.values(registration), strict=True))
+
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> SurveyRow:
         """A row read back from the store (``attrs`` joined from its target)."""
