@@ -252,6 +252,7 @@ def test_an_old_run_without_rdap_qps_resumes_at_the_default():
 
 def test_worker_processes_each_get_their_share_of_the_rate(tmp_path, monkeypatch):
     """``--workers N``: N processes each pace their own requests, so each gets rdap_qps / N."""
+    from collections import Counter
     from concurrent.futures import Future
 
     from souverain.survey import runner
@@ -271,7 +272,7 @@ def test_worker_processes_each_get_their_share_of_the_rate(tmp_path, monkeypatch
         def submit(self, function, part, options, *rest) -> Future:
             given.append(options["rdap_qps"])
             future: Future = Future()
-            future.set_result({"rows": [], "dns_queries": 0, "dns_answered": 0, "kb_version": "-"})
+            future.set_result(runner.partition_result([], Counter(), "-"))
             return future
 
     monkeypatch.setattr(runner, "ProcessPoolExecutor", Pool)

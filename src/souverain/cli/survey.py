@@ -38,7 +38,7 @@ from souverain.errors import UsageError
 from souverain.report.i18n import Translator
 
 if TYPE_CHECKING:
-    from souverain.model.survey import SurveyRow
+    from souverain.model.survey import Outcome
 
 
 class SurveyGroup(click.Group):
@@ -93,7 +93,7 @@ class _Progress:
         return self.t("survey.outcomes", ok=self.counts["ok"], unknown=self.counts["unknown"],
                       exposed=self.counts["verdict:exposed"])
 
-    def __call__(self, row: SurveyRow) -> None:
+    def __call__(self, row: Outcome) -> None:
         self.done += 1
         self.counts[row.status] += 1
         self.counts[f"verdict:{row.verdict or 'unknown'}"] += 1

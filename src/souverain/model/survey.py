@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import operator
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, Protocol
 
 from souverain.model.base import JSONSchema, Model
 from souverain.model.dependency import Confidence, Status, Tier
@@ -99,15 +100,23 @@ class SurveyRow(Model):
         out["dependencies"] = [dep.as_dict() for dep in self.dependencies]
         return out
 
+    @property
+    def registration(self) -> bool:
+        """Whether the row has registry or registrar columns (only when the run asked for them)."""
+        return self.registry_status is not None or self.registrar_status is not None
+
+    def values(self, registration: bool = True) -> tuple[Any, ...]:
+        """The stored columns, in ``stored_columns(registration)`` order (dependencies as compact
+        JSON; attributes stay with the targets): what a worker sends its parent, a plain tuple
+        being far cheaper to pickle and to insert than the row. Without ``registration``, not the
+        registry/registrar ones (left NULL: a run that did not ask for these functions binds no
+        more columns than before they existed)."""
+        deps = json.dumps([dep.as_dict() for dep in self.dependencies], ensure_ascii=False, separators=(",", ":"))
+        return (_ALL_VALUES if registration else _UNREGISTERED_VALUES)(self) + (deps,)
+
     def record(self, registration: bool = True) -> dict[str, Any]:
-        """The stored columns (dependencies as compact JSON; attributes stay with the targets);
-        without ``registration``, not the registry/registrar ones (left NULL: a run that did not
-        ask for these functions binds no more columns than before they existed)."""
-        out = {name: getattr(self, name) for name in (COLUMNS if registration else _UNREGISTERED)}
-        deps = [dep.as_dict() for dep in self.dependencies]
-        out["dependencies"] = json.dumps(deps, ensure_ascii=False,
-                                         separators=(",", ":"))
-        return out
+        """The stored columns by name (``values`` as a mapping): what ``from_record`` reads back."""
+        return dict(zip(stored_columns(registration), self.values(registration), strict=True))
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> SurveyRow:
@@ -128,6 +137,23 @@ class SurveyRow(Model):
         schema["patternProperties"] = {f"^{ATTRIBUTE_PREFIX}": {"type": "string"}}
 
 
+class Outcome(Protocol):
+    """How a domain of a run ended, as a progress indicator sees it: a ``SurveyRow`` or a ``RowOutcome``."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def verdict(self) -> str | None: ...
+
+
+class RowOutcome(NamedTuple):
+    """The outcome of a row stored from a worker's values (the parent does not rebuild the row)."""
+
+    status: str
+    verdict: str | None
+
+
 def _old_tier(dep: Mapping[str, Any]) -> Tier:
     """The tier of a dependency stored before tiers existed (registration-only answers did not exist)."""
     return "unknown" if dep["status"] == "unknown" else "verified"
@@ -137,3 +163,10 @@ COLUMNS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(Surv
                                  if field.name not in ("attrs", "dependencies"))
 REGISTRATION_COLUMNS = tuple(name for name in COLUMNS if name.startswith(("registry_", "registrar_")))
 _UNREGISTERED = tuple(name for name in COLUMNS if name not in REGISTRATION_COLUMNS)
+_ALL_VALUES = operator.attrgetter(*COLUMNS)
+_UNREGISTERED_VALUES = operator.attrgetter(*_UNREGISTERED)
+
+
+def stored_columns(registration: bool = True) -> tuple[str, ...]:
+    """The columns of ``SurveyRow.values``, in its order."""
+    return (*(COLUMNS if registration else _UNREGISTERED), "dependencies")

@@ -25,12 +25,12 @@ from souverain.survey.runner import (
 )
 
 if TYPE_CHECKING:
-    from souverain.model.survey import SurveyRow
+    from souverain.model.survey import Outcome
 
 
 def run_dask(store: SurveyStore, survey_id: int, options: SurveyOptions, scheduler: str | Any,
              partition_size: int = 500, kb_root: str | None = None,
-             progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None,
+             progress: Callable[[Outcome], Any] | None = None, stop: Callable[[], bool] | None = None,
              kb_version: str | None = None) -> Counter:
     """Run the pending partitions on the cluster; workers load the KB at ``kb_root`` (a path they can read).
 

@@ -32,13 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
 from souverain.collect.dns import Answer, Resolver, answered
+from souverain.model.survey import RowOutcome
 from souverain.scan import ScanOptions, collect_options, make_fetcher, make_rdap, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
-    from souverain.model.survey import SurveyRow
+    from souverain.model.survey import Outcome, SurveyRow
 
 @dataclasses.dataclass
 class SurveyOptions(ScanOptions):
@@ -144,16 +145,37 @@ def run_async(coroutine):
 _inherited: dict[str | None, tuple[KnowledgeBase, IPASNTable]] = {}
 
 
-@functools.cache
 def _worker_state(kb_root: str | None):
     """The KB and the IP table, once per worker process: the parent's when it was forked from one
-    that had them (no second copy, no load), else loaded here (spawned processes, Dask workers)."""
-    if kb_root in _inherited:
-        return _inherited[kb_root]
+    that had them (no second copy, no load; even when the parent had scanned in-process before,
+    e.g. under Dask with threads), else loaded here (spawned processes, Dask workers)."""
+    inherited = _inherited.get(kb_root)
+    return inherited if inherited is not None else _loaded_state(kb_root)
+
+
+@functools.cache
+def _loaded_state(kb_root: str | None):
     from souverain.kb.base import load_kb
     from souverain.kb.ipasn import IPASNTable
 
     return load_kb(kb_root), IPASNTable.load()
+
+
+_warmed_up: int | None = None  # the process (pid) whose state was frozen after its first partition
+
+
+def _freeze_after_warm_up() -> None:
+    """After this process's first partition, move what it built to last (the KB and IP table when
+    loaded here, the KB's indexes and the public suffix list, built on first use) out of the
+    garbage collector's reach, as ``inherited_state`` does for the parent's: else each full
+    collection walked them all again, 5 % of the instructions per domain of a process that
+    loaded its own (benchmarks/survey/instructions.py: 3.95 M -> 3.75 M). Raising the
+    collector's thresholds instead (or as well) did not pay."""
+    global _warmed_up
+    if _warmed_up != os.getpid():
+        _warmed_up = os.getpid()
+        gc.collect()
+        gc.freeze()
 
 
 @contextlib.contextmanager
@@ -238,11 +260,23 @@ def scan_partition(domains: list[str], options: dict, kb_root: str | None = None
             return counts, resolver.shared_answers() if run_token else []
 
     counts, shared = run_async(scan())
+    _freeze_after_warm_up()
     if run_token:
         with _carried_lock:
             _carried.clear()  # one run at a time
             _carried[run_token] = shared
-    return {"rows": rows, "dns_queries": counts["dns_queries"], "dns_answered": counts["dns_answered"], "kb_version": kb.version}
+    return partition_result(rows, counts, kb.version)
+
+
+def partition_result(rows: list[SurveyRow], counts: Counter, kb_version: str) -> dict:
+    """What a worker sends back for a partition: its rows as the store takes them
+    (``SurveyRow.values``: plain tuples, cheap to pickle, unpickle and insert, where the rows
+    themselves cost the parent a Python call per row and per dependency to rebuild), how many
+    ended with each (status, verdict), and its counters."""
+    registration = any(row.registration for row in rows)
+    return {"values": [row.values(registration) for row in rows], "registration": registration,
+            "outcomes": Counter((row.status, row.verdict) for row in rows),
+            "dns_queries": counts["dns_queries"], "dns_answered": counts["dns_answered"], "kb_version": kb_version}
 
 
 def partitions(store: SurveyStore, survey_id: int, size: int) -> Iterator[list[str]]:
@@ -299,7 +333,7 @@ def shares(options: SurveyOptions, slots: int, *, concurrency: bool = True) -> d
 
 def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, workers: int,
                   partition_size: int = 500, kb_root: str | None = None,
-                  progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None,
+                  progress: Callable[[Outcome], Any] | None = None, stop: Callable[[], bool] | None = None,
                   kb: KnowledgeBase | None = None) -> Counter:
     """Spread partitions over ``workers`` processes (one event loop each); the parent writes rows.
 
@@ -324,17 +358,27 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
     return totals
 
 
+def partition_rows(part: dict) -> list[SurveyRow]:
+    """The rows of a ``partition_result`` back (as the store would return them, without attributes)."""
+    from souverain.model.survey import SurveyRow, stored_columns
+
+    columns = stored_columns(part["registration"])
+    return [SurveyRow.from_record(dict(zip(columns, values, strict=True))) for values in part["values"]]
+
+
 def store_partitions(store: SurveyStore, survey_id: int, parts, totals: Counter,
-                     progress: Callable[[SurveyRow], Any] | None) -> None:
-    """Write finished partitions (from a process pool or Dask) as they arrive, and count them."""
+                     progress: Callable[[Outcome], Any] | None) -> None:
+    """Write finished partitions (``partition_result``, from a process pool or Dask) as they arrive, and count them."""
     for part in parts:
-        store.write(survey_id, part["rows"])
+        store.write_values(survey_id, part["values"], part["registration"])
         totals["dns_queries"] += part["dns_queries"]
         totals["dns_answered"] += part.get("dns_answered", 0)
-        for row in part["rows"]:
-            totals[row.status] += 1
+        for (status, verdict), count in part["outcomes"].items():
+            totals[status] += count
             if progress:
-                progress(row)
+                outcome = RowOutcome(status, verdict)
+                for _ in range(count):
+                    progress(outcome)
 
 
 async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> SurveyRow:
@@ -352,7 +396,7 @@ async def scan_row(kb, resolver, domain, scan_options, collect, ip_table) -> Sur
 
 
 async def run_local(kb: KnowledgeBase, ip_table: IPASNTable, store: SurveyStore, survey_id: int,
-                    options: SurveyOptions, progress: Callable[[SurveyRow], Any] | None = None,
+                    options: SurveyOptions, progress: Callable[[Outcome], Any] | None = None,
                     stop: Callable[[], bool] | None = None) -> Counter:
     """Scan every pending target of the run, committing a batch at a time (and whatever is finished on a stop)."""
     buffer: list[SurveyRow] = []

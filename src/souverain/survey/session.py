@@ -36,7 +36,7 @@ Echo = Callable[[str], Any]  # one line for the person running the survey (stder
 LEASE_LOST = "error: another process took over this run's lease: stopping"
 
 if TYPE_CHECKING:
-    from souverain.model.survey import SurveyRow
+    from souverain.model.survey import Outcome
 
 LEASE_SECONDS = 60.0  # a lease not renewed for this long belongs to a dead process
 RENEW_SECONDS = 10.0
@@ -213,7 +213,7 @@ class Progress(Protocol):
 
     started: float  # time.monotonic() when the progress began
 
-    def __call__(self, row: SurveyRow) -> None: ...
+    def __call__(self, row: Outcome) -> None: ...
 
     def close(self) -> None: ...
 
@@ -275,7 +275,7 @@ class Executor:
 
 
 def execute(kb: KnowledgeBase, surveys: SurveyStore, survey_id: int, options: SurveyOptions, executor: Executor,
-            progress: Callable[[SurveyRow], Any] | None = None, stop: Callable[[], bool] | None = None) -> Counter:
+            progress: Callable[[Outcome], Any] | None = None, stop: Callable[[], bool] | None = None) -> Counter:
     """Scan the run's pending targets with the chosen executor; workers load the same KB as ``kb``."""
     if executor.kind == "dask":
         from souverain.survey.dask_backend import run_dask

@@ -15,7 +15,7 @@ from souverain.errors import UsageError
 from souverain.store.surveys import SurveyStore, summarise_domain
 
 if TYPE_CHECKING:
-    from souverain.model.survey import SurveyRow
+    from souverain.model.survey import Outcome, SurveyRow
     from souverain.web.jobs import Jobs
 
 MAX_ATTEMPTS = 3
@@ -116,7 +116,7 @@ def _scan(jobs: Jobs, job_id: str, params: dict[str, Any]) -> bool:
 
     live = jobs.live[job_id] = Live()
 
-    def progress(_row: SurveyRow) -> None:
+    def progress(_row: Outcome) -> None:
         live.done += 1
         now = time.monotonic()
         if now - live.persisted > 1.0:
