@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
-from souverain.attribute.hosts import host_memo
+from souverain.attribute.hosts import attribute_host
 
 if TYPE_CHECKING:
     from souverain.kb.ipasn import IPASNTable
@@ -15,16 +15,16 @@ if TYPE_CHECKING:
 
 
 def attribute_dns(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
+    kb = view.kb
     ns_evidence = [e for e in (obs.ids.get(f"{obs.domain} NS"), obs.ids.get(f"{obs.domain} SOA")) if e]
     if obs.ns_status not in ("NOERROR", "NODATA", "NXDOMAIN") or not obs.ns:
         reason = "ns-lookup-failed" if obs.ns_status not in ("NOERROR", "NODATA", "NXDOMAIN") else "no-ns"
         return [dependency.build(view, obs.domain, "dns.authoritative", status="unknown", confidence="low",
                                  reason=reason, evidence=ns_evidence, status_code=obs.ns_status)]
     grouped: dict[str, dict] = {}
-    memo = host_memo(view, ip_table)
     for host in obs.ns:
         resolved = obs.ns_hosts.get(host)
-        found = memo.attribute_host(host, resolved, ("ns",))
+        found = attribute_host(kb, ip_table, host, resolved, ("ns",))
         evidence = ns_evidence + list(resolved.evidence if resolved else ())
         if found.service_id is not None:
             key = found.service_id

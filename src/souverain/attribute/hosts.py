@@ -5,10 +5,6 @@ name says which *service* it is; failing that, the addresses say whose *network*
 an MX ``mail.example.fr`` on AWS addresses is "self-managed on AWS", never "independent". A
 network the KB does not know still has a registered holder and country (the IP-to-ASN table):
 that is the ``registered`` answer, weaker than a KB operator with its ownership chain.
-
-A survey names the same provider hosts (``aspmx.l.google.com``, the name servers of a DNS host)
-for thousands of domains: ``HostMemo`` works out each host's facts once per KB view and IP table
-and hands the same frozen answer to every domain.
 """
 
 from __future__ import annotations
@@ -17,23 +13,16 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from souverain.attribute.networks import network_uses
 from souverain.model.observation import HostAddresses
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.indexes import Match
     from souverain.kb.ipasn import IPASNTable
-    from souverain.kb.view import KBView
-    from souverain.model.dependency import NetworkUse
-
-MEMO_SIZE = 8192  # entries per table of a HostMemo: a survey may meet millions of distinct hosts
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class HostAttribution:
-    """Frozen and shared (``HostMemo``): never mutate it, nor its dicts and lists."""
-
     host: str
     via: str  # name, cname, network, none
     match: Match | None = None
@@ -85,94 +74,25 @@ def attribute_host(
 def attribute_addresses(kb: KnowledgeBase, ip_table: IPASNTable, host: str,
                         addresses: Sequence[str]) -> HostAttribution:
     """The network operator of the addresses (the most frequent known ASN wins)."""
-    networks: dict[int, list[str]] = {}
-    as_names: dict[int, str] = {}
-    countries: dict[int, str] = {}
-    unknown_asns: list[int] = []
-    best: Match | None = None
+    result = HostAttribution(host, "none")
     votes: dict[str, int] = {}  # a plain dict: a Counter costs more to make than this loop (a survey makes millions)
     for address in addresses:
         hit = ip_table.lookup(address)
         if hit is None:
             continue
-        networks.setdefault(hit.asn, []).append(address)
-        as_names[hit.asn] = hit.as_name
+        result.networks.setdefault(hit.asn, []).append(address)
+        result.as_names[hit.asn] = hit.as_name
         if hit.country:
-            countries[hit.asn] = hit.country
+            result.countries[hit.asn] = hit.country
         match = kb.indexes.match_asn(hit.asn)
         if match is None:
-            if hit.asn not in unknown_asns:
-                unknown_asns.append(hit.asn)
+            if hit.asn not in result.unknown_asns:
+                result.unknown_asns.append(hit.asn)
             continue
         votes[match.service] = votes.get(match.service, 0) + 1
-        if best is None or votes[match.service] > votes[best.service]:
-            best = dataclasses.replace(match, value=address)
-    if best:
-        return HostAttribution(host, "network", best, best.service, networks, as_names, unknown_asns, countries)
-    return HostAttribution(host, "none", None, None, networks, as_names, unknown_asns, countries)
-
-
-class HostMemo:
-    """Host-level answers of one KB view and one IP table, each worked out once (``host_memo``).
-
-    A key holds every input of the answer (the host, the fingerprint kinds, its CNAME chain and
-    addresses): two domains naming the same host with the same addresses get the same answer,
-    one whose provider answered other addresses gets its own. Each table is bounded: the oldest
-    entry goes first (a provider host dropped is worked out again at its next use).
-    """
-
-    __slots__ = ("_addresses", "_hosts", "_uses", "ip_table", "size", "view")
-
-    def __init__(self, view: KBView, ip_table: IPASNTable, size: int = MEMO_SIZE) -> None:
-        self.view = view
-        self.ip_table = ip_table
-        self.size = size
-        self._hosts: dict[tuple[str, tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]], HostAttribution] = {}
-        self._addresses: dict[tuple[str, tuple[str, ...]], HostAttribution] = {}
-        self._uses: dict[tuple[str, ...], tuple[NetworkUse, ...]] = {}
-
-    def attribute_host(self, host: str, resolved: HostAddresses | None,
-                       kinds: tuple[str, ...] | None) -> HostAttribution:
-        """``attribute_host`` of this view and table, memoised."""
-        key = (host, kinds, resolved.cnames, resolved.addresses) if resolved is not None else (host, kinds, (), ())
-        found = self._hosts.get(key)
-        if found is None:
-            found = attribute_host(self.view.kb, self.ip_table, host, resolved, kinds)
-            self._store(self._hosts, key, found)
-        return found
-
-    def attribute_addresses(self, host: str, addresses: tuple[str, ...]) -> HostAttribution:
-        """``attribute_addresses`` of this view and table, memoised."""
-        key = (host, addresses)
-        found = self._addresses.get(key)
-        if found is None:
-            found = attribute_addresses(self.view.kb, self.ip_table, host, addresses)
-            self._store(self._addresses, key, found)
-        return found
-
-    def network_uses(self, addresses: tuple[str, ...]) -> tuple[NetworkUse, ...]:
-        """``networks.network_uses`` of this view and table, memoised (a tuple of frozen uses)."""
-        found = self._uses.get(addresses)
-        if found is None:
-            found = network_uses(self.view, self.ip_table, addresses)
-            self._store(self._uses, addresses, found)
-        return found
-
-    def __len__(self) -> int:
-        return len(self._hosts) + len(self._addresses) + len(self._uses)
-
-    def _store(self, table: dict, key: object, value: object) -> None:
-        if len(table) >= self.size:
-            del table[next(iter(table))]
-        table[key] = value
-
-
-def host_memo(view: KBView, ip_table: IPASNTable) -> HostMemo:
-    """The memo of ``view`` for ``ip_table``: it lives as long as the view (``kb.at(date)``), so a
-    survey worker keeps it from one partition to the next; another KB, date or IP table never
-    reads it (a new table replaces it)."""
-    memo = view.memos.get("hosts")
-    if not isinstance(memo, HostMemo) or memo.ip_table is not ip_table:
-        memo = HostMemo(view, ip_table)
-        view.memos["hosts"] = memo
-    return memo
+        if result.match is None or votes[match.service] > votes[result.match.service]:
+            result.match = dataclasses.replace(match, value=address)
+    if result.match:
+        result.via = "network"
+        result.service_id = result.match.service
+    return result

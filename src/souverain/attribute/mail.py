@@ -27,7 +27,8 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency, networks
-from souverain.attribute.hosts import HostAttribution, HostMemo, host_memo
+from souverain.attribute.hosts import HostAttribution, attribute_addresses, attribute_host
+from souverain.attribute.networks import network_uses
 from souverain.collect.reporting import external
 from souverain.model.dependency import Confidence
 from souverain.model.evidence import id_number
@@ -45,13 +46,12 @@ STRONG, WEAK = "strong", "weak"
 
 
 def attribute_mail(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
-    memo = host_memo(view, ip_table)
-    deps = _inbound(view, obs, memo)
-    deps += _sending(view, obs, memo)
+    deps = _inbound(view, obs, ip_table)
+    deps += _sending(view, obs, ip_table)
     return deps
 
 
-def _inbound(view: KBView, obs: DomainObservation, memo: HostMemo) -> list[Dependency]:
+def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
     kb = view.kb
     domain = obs.domain
     mx_evidence = [obs.ids[f"{domain} MX"]] if f"{domain} MX" in obs.ids else []
@@ -71,22 +71,22 @@ def _inbound(view: KBView, obs: DomainObservation, memo: HostMemo) -> list[Depen
     primaries = [host for preference, host in obs.mx if preference == primary_preference]
     deps: list[Dependency] = []
     gateways: dict[str, list[str]] = {}
-    gateway_addresses: dict[str, tuple[str, ...]] = {}
+    gateway_addresses: dict[str, list[str]] = {}
     inbound: list[Dependency] = []
     for host in primaries:
         resolved = obs.mx_hosts.get(host)
         evidence = mx_evidence + list(resolved.evidence if resolved else ())
-        addresses = resolved.addresses if resolved else ()
-        found = memo.attribute_host(host, resolved, ("mx",))
+        addresses = list(resolved.addresses) if resolved else []
+        found = attribute_host(kb, ip_table, host, resolved, ("mx",))
         if found.service_id is not None and found.via != "network":
             service = kb.services[found.service_id]
             if service.category == "mail-gateway":
                 gateways.setdefault(service.id, []).extend(evidence)
-                gateway_addresses[service.id] = gateway_addresses.get(service.id, ()) + addresses
+                gateway_addresses.setdefault(service.id, []).extend(addresses)
                 continue
             item = dep(status="identified", confidence="high", reason="mx-service", service_id=service.id,
                        subject=host, evidence=evidence, match=found.match, host=host)
-            inbound.append(_on_networks(view, memo, item, addresses))
+            inbound.append(_on_networks(view, ip_table, item, addresses))
         elif resolved is not None and not addresses:
             inbound.append(dep(status="unknown", confidence="low", reason="mx-no-address", subject=host,
                                evidence=evidence, host=host, status_code=resolved.status))
@@ -94,11 +94,11 @@ def _inbound(view: KBView, obs: DomainObservation, memo: HostMemo) -> list[Depen
             inbound.append(dependency.build_registered(view, domain, "email.inbound", holder, reason="mx-registered",
                                                        subject=host, evidence=evidence, host=host))
         else:
-            inbound.append(_by_network(view, memo, dep, host, addresses, evidence))
+            inbound.append(_by_network(view, ip_table, dep, host, addresses, evidence, found.as_names))
     for service_id, evidence in gateways.items():
         item = dep("email.gateway", status="identified", confidence="high", reason="mx-gateway",
                    service_id=service_id, subject=", ".join(primaries), evidence=evidence, hosts=", ".join(primaries))
-        deps.append(_on_networks(view, memo, item, gateway_addresses.get(service_id, ())))
+        deps.append(_on_networks(view, ip_table, item, gateway_addresses.get(service_id, [])))
     if gateways and not inbound:
         inbound.append(_look_through(view, obs, mx_evidence, list(gateways)))
     elif inbound and all(d.status in ("unknown", "self-managed") for d in inbound):
@@ -133,10 +133,10 @@ _FRONT_REASONS = {"mx-unrecognised": "mx-unrecognised-gateway", "mx-self-managed
                   "mx-transit": "mx-transit-front"}
 
 
-def _by_network(view: KBView, memo: HostMemo, dep, host: str, addresses: tuple[str, ...],
-                evidence: list[str]) -> Dependency:
+def _by_network(view: KBView, ip_table: IPASNTable, dep, host: str, addresses: list[str],
+                evidence: list[str], as_names: dict[int, str]) -> Dependency:
     """An MX no fingerprint names, by the networks of its addresses (all of them count)."""
-    uses = memo.network_uses(addresses)
+    uses = network_uses(view, ip_table, addresses)
     hosts_it, carry = networks.holding(uses), networks.carrying(uses)
     listing = networks.describe(uses)
     if hosts_it:
@@ -161,9 +161,9 @@ def _by_network(view: KBView, memo: HostMemo, dep, host: str, addresses: tuple[s
     return dataclasses.replace(item, networks=uses)
 
 
-def _on_networks(view: KBView, memo: HostMemo, item: Dependency, addresses: tuple[str, ...]) -> Dependency:
+def _on_networks(view: KBView, ip_table: IPASNTable, item: Dependency, addresses: list[str]) -> Dependency:
     """A named service with every network under it: the hosting ones' laws reach the data too."""
-    uses = memo.network_uses(addresses)
+    uses = network_uses(view, ip_table, addresses)
     hosts_it = networks.holding(uses)
     if hosts_it:
         main = max(hosts_it, key=lambda use: len(use.addresses))
@@ -282,7 +282,7 @@ def _service_match(service_id: str):
     return Match(service_id, "derived_hosts", "{domain_dashed}", service_id)
 
 
-def _sending(view: KBView, obs: DomainObservation, memo: HostMemo) -> list[Dependency]:
+def _sending(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list[Dependency]:
     kb = view.kb
     idx = kb.indexes
     found: dict[str, dict] = {}
@@ -308,7 +308,7 @@ def _sending(view: KBView, obs: DomainObservation, memo: HostMemo) -> list[Depen
         own_ranges = [(value, owner) for value, owner in obs.spf.ip_ranges if owner in own]
         for value, owner in own_ranges[:MAX_SPF_RANGES]:
             address = value.split("/", 1)[0]
-            hit = memo.attribute_addresses(value, (address,)) if _is_address(address) else None
+            hit = attribute_addresses(kb, ip_table, value, [address]) if _is_address(address) else None
             if hit and hit.service_id is not None:
                 entry = found.setdefault(hit.service_id, {"evidence": [], "match": hit.match, "via": set()})
                 entry["evidence"] += [e for e in (obs.ids.get(f"{owner} TXT"),) if e]

@@ -42,7 +42,7 @@ class EntityView:
 class KBView:
     """Queries of ``kb`` at ``at``, memoised per entity (see the module docstring)."""
 
-    __slots__ = ("_chains", "_entities", "_foreign", "_laws", "_registered", "at", "kb", "memos")
+    __slots__ = ("_chains", "_entities", "_foreign", "_laws", "_registered", "at", "kb")
 
     def __init__(self, kb: KnowledgeBase, at: dt.date) -> None:
         self.kb = kb
@@ -52,8 +52,6 @@ class KBView:
         self._foreign: dict[str, tuple[LawExposure, ...]] = {}
         self._entities: dict[str, EntityView] = {}
         self._registered: dict[tuple[int, str, str], EntityView] = {}
-        # later stages' memos of this view, by owner (attribute.hosts.host_memo): they live and die with it
-        self.memos: dict[str, object] = {}
 
     def control_chain(self, entity_id: str) -> tuple[ChainLink, ...]:
         """From the entity up to its ultimate controller (empty for an id the KB does not hold)."""
