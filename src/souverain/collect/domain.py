@@ -76,8 +76,7 @@ def _nxdomain(obs: ObservationBuilder) -> bool:
     An NXDOMAIN that comes with records is about the end of a CNAME chain (RFC 6604): the
     domain itself exists, as an alias to a name that does not.
     """
-    statuses = {"NOERROR" if item.records else item.status
-                for item in obs.evidence if item.source == "dns" and item.subject == obs.domain}
+    statuses = obs.dns_statuses(obs.domain)  # read from the answers: no evidence built (a survey row)
     return "NXDOMAIN" in statuses and not statuses & {"NOERROR", "NODATA"}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, Protocol, TypeAlias
 
 from souverain.model import recheck
 from souverain.model.base import JSONSchema, Model
@@ -120,3 +120,50 @@ class Evidence(Model):
     def recheck(self) -> str | None:
         """The command line to paste into a shell (every argument quoted)."""
         return recheck.command_line(self.recheck_argv())
+
+
+class Answered(Protocol):
+    """What ``dns_evidence`` reads of a DNS answer (``collect.dns.Answer``; the model does not import it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def rdtype(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def records(self) -> tuple[Record, ...]: ...
+    @property
+    def resolver(self) -> str: ...
+    @property
+    def at(self) -> str: ...
+    @property
+    def tcp(self) -> bool: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+# A DNS answer kept as it came, with its evidence kind and what later steps added to its detail:
+# the ``Evidence`` is built only when someone reads it (a survey row reads none, a scan all).
+PendingAnswer: TypeAlias = tuple[Answered, str, Mapping[str, Any] | None]
+
+
+def dns_evidence(evidence_id: str, answer: Answered, kind: str, notes: Mapping[str, Any] | None = None) -> Evidence:
+    """The evidence item of a DNS answer; ``notes``: what later steps added to its detail."""
+    detail: dict[str, Any] = {"rdtype": answer.rdtype}
+    if answer.error:
+        detail["error"] = answer.error
+    if answer.tcp:
+        detail["tcp"] = True
+    if notes:
+        detail.update(notes)
+    return Evidence(evidence_id, "dns", kind, answer.name, answer.status, tuple(answer.records),
+                    answer.resolver, answer.at, detail)
+
+
+def expanded(number: int, entry: Evidence | PendingAnswer) -> Evidence:
+    """The evidence item an entry stands for; ``number``: its position, from 1 (its id)."""
+    if isinstance(entry, Evidence):
+        return entry
+    answer, kind, notes = entry
+    return dns_evidence(next_id(number - 1), answer, kind, notes)

@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from souverain.model.evidence import Evidence, id_number
+from souverain.model.evidence import Evidence, PendingAnswer, expanded, id_number
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,11 +54,15 @@ class DomainObservation:
     """Everything collected about one domain. ``site`` is the web collector's result
     (``collect.web.WebResult``), ``spf`` the SPF evaluation (``collect.spf.SPFExpansion``) and
     ``browser`` the headless-browser run (``collect.page_run.BrowserResult``): collector types,
-    read by attribution, never written to an output (their evidence is)."""
+    read by attribution, never written to an output (their evidence is).
+
+    ``entries`` holds the evidence in id order, DNS answers as they came (``PendingAnswer``):
+    ``evidence`` builds the items on first read, so attribution that reads only ids (a survey
+    row) never pays for them."""
 
     domain: str
     functions: tuple[str, ...]
-    evidence: tuple[Evidence, ...] = ()
+    entries: tuple[Evidence | PendingAnswer, ...] = ()
     mx: tuple[tuple[int, str], ...] = ()
     mx_status: str | None = None
     null_mx: bool = False
@@ -88,6 +92,15 @@ class DomainObservation:
     ids: Mapping[str, str] = dataclasses.field(default_factory=dict)  # "<name> <type>" -> its id
     # the domain's own name is NXDOMAIN (and no question about it says otherwise): it does not exist
     nxdomain: bool = False
+    _evidence: tuple[Evidence, ...] | None = dataclasses.field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        built = self._evidence
+        if built is None:
+            built = tuple(expanded(number, entry) for number, entry in enumerate(self.entries, 1))
+            object.__setattr__(self, "_evidence", built)  # a cache: the observation itself does not change
+        return built
 
     def item(self, evidence_id: str) -> Evidence:
         return self.evidence[id_number(evidence_id) - 1]
