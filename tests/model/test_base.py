@@ -29,8 +29,8 @@ def test_every_frozen_model_gets_the_slot_init_with_the_dataclass_signature(cls)
     assert cls.__init__.__qualname__ == f"{cls.__qualname__}.__init__"
     assert "__dataclass_builtins_object__" not in cls.__init__.__code__.co_freevars  # not the generated one
     names = [p.name for p in inspect.signature(cls.__init__).parameters.values()][1:]
-    assert names == [f.name for f in dataclasses.fields(cls) if not f.kw_only] + \
-        [f.name for f in dataclasses.fields(cls) if f.kw_only]
+    fields = [f for f in dataclasses.fields(cls) if f.init]
+    assert names == [f.name for f in fields if not f.kw_only] + [f.name for f in fields if f.kw_only]
 
 
 def test_defaults_factories_keyword_only_and_frozen_behave_as_the_dataclass_ones():
@@ -62,5 +62,25 @@ def test_replace_is_dataclasses_replace_without_its_cost():
     assert changed == dataclasses.replace(item, status="identified", tier="verified")
     assert item.status == "unknown" and changed.subject == "mx.a.fr" and type(changed) is Dependency
     assert item.replace() == item and item.replace() is not item
-    with pytest.raises(TypeError, match="no field 'colour'"):
+    with pytest.raises(TypeError, match="no field .colour. that replace may set"):
         item.replace(colour="blue")
+
+
+def test_fields_init_does_not_take_start_from_their_default_and_are_not_copied():
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Cached(Model):
+        value: int
+        seen: list[int] = dataclasses.field(default_factory=list)
+        cache: str | None = dataclasses.field(default=None, init=False, compare=False)
+
+    assert "__dataclass_builtins_object__" not in Cached.__init__.__code__.co_freevars
+    item = Cached(1)
+    assert item.cache is None and item.seen == [] and item.seen is not Cached(1).seen
+    object.__setattr__(item, "cache", "derived from value")
+    copy = item.replace(value=2)
+    assert copy.value == 2 and copy.cache is None  # a derived cache is not carried to other values
+    assert dataclasses.replace(item, value=2).cache is None  # what dataclasses.replace does too
+    with pytest.raises(TypeError):
+        Cached(1, [], "x")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        item.replace(cache="x")

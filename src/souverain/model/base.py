@@ -82,8 +82,8 @@ class Model:
         copy, setters = copier(self), _SETTERS[type(self)]
         for name, value in changes.items():
             setter = setters.get(name)
-            if setter is None:
-                raise TypeError(f"{type(self).__name__} has no field {name!r}")
+            if setter is None:  # as dataclasses.replace: a field set by __init__ alone is not replaced
+                raise TypeError(f"{type(self).__name__} has no field {name!r} that replace may set")
             setter(copy, value)
         return copy  # type: ignore[no-any-return]
 
@@ -111,44 +111,56 @@ def _slot_init(cls: type) -> Any:
     The one ``dataclass`` writes calls ``object.__setattr__(self, name, value)`` per field, which
     CPython runs through a generic wrapper (an argument tuple sliced and unpacked per call); the
     slot's own setter, looked up once here, skips that: a model with twenty fields is built about
-    a quarter faster, and a survey builds millions. Same signature, defaults and factories; None
-    (keep the generated one) for what this does not reproduce (``init=False`` fields, ``__post_init__``).
+    a quarter faster, and a survey builds millions. Same signature, defaults and factories, and
+    ``init=False`` fields set to their default as the dataclass does; None (keep the generated
+    one) for a class with ``__post_init__``. Also makes the copier ``Model.replace`` uses.
     """
     fields = dataclasses.fields(cls)
-    if any(not f.init for f in fields) or hasattr(cls, "__post_init__") or any(f.name == "self" for f in fields):
+    if hasattr(cls, "__post_init__") or any(f.name in ("self", "copy") for f in fields):
         return None
-    namespace: dict[str, Any] = {"_MISSING": dataclasses.MISSING}
+    namespace: dict[str, Any] = {"_MISSING": dataclasses.MISSING, "_new": object.__new__, "_cls": cls}
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
+    copy_body: list[str] = []
     for f in fields:
-        setter = getattr(cls, f.name).__set__  # the slot's member descriptor
-        namespace[f"_set_{f.name}"] = setter
+        namespace[f"_set_{f.name}"] = getattr(cls, f.name).__set__  # the slot's member descriptor
         if f.default is not dataclasses.MISSING:
             namespace[f"_default_{f.name}"] = f.default
-            parameter = f"{f.name}=_default_{f.name}"
+            initial = f"_default_{f.name}"
         elif f.default_factory is not dataclasses.MISSING:
             namespace[f"_factory_{f.name}"] = f.default_factory
+            initial = f"_factory_{f.name}()"
+        else:
+            initial = ""
+        if not f.init:  # not a parameter: its default, in __init__ and in a copy (dataclasses.replace)
+            if initial:
+                body.append(f"    _set_{f.name}(self, {initial})")
+                copy_body.append(f"    _set_{f.name}(copy, {initial})")
+            continue
+        if f.default is not dataclasses.MISSING:
+            parameter = f"{f.name}=_default_{f.name}"
+        elif f.default_factory is not dataclasses.MISSING:
             parameter = f"{f.name}=_MISSING"
             body.append(f"    if {f.name} is _MISSING:\n        {f.name} = _factory_{f.name}()")
         else:
             parameter = f.name
         (keyword if f.kw_only else positional).append(parameter)
         body.append(f"    _set_{f.name}(self, {f.name})")
+        copy_body.append(f"    _set_{f.name}(copy, self.{f.name})")
     parameters = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     exec(f"def __init__({parameters}) -> None:\n" + "\n".join(body or ["    pass"]), namespace)  # noqa: S102
-    namespace["_new"], namespace["_cls"] = object.__new__, cls
-    copy_body = [f"    _set_{f.name}(copy, self.{f.name})" for f in fields]
     exec("def _copy(self):\n    copy = _new(_cls)\n" + "\n".join(copy_body) + "\n    return copy", namespace)  # noqa: S102
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
-    _SETTERS[cls] = {f.name: namespace[f"_set_{f.name}"] for f in fields}
+    _SETTERS[cls] = {f.name: namespace[f"_set_{f.name}"] for f in fields if f.init}
     _COPIERS[cls] = namespace["_copy"]
     return init
 
 
-# for the classes built by ``_slot_init``: field name -> its slot's setter, and a field-by-field copy
+# for the classes built by ``_slot_init``: field name -> its slot's setter (fields __init__ takes),
+# and a field-by-field copy
 _SETTERS: dict[type, dict[str, Any]] = {}
 _COPIERS: dict[type, Any] = {}
 
