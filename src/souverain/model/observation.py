@@ -1,5 +1,7 @@
 """What collection found about one domain: the facts attribution reads, each pointing back to
 evidence ids. Built by ``collect`` (a mutable builder there) and frozen before attribution.
+Models (``model.base.Model``) for their cheaper ``__init__``: a survey builds them per domain,
+but they are not written to any output as such.
 """
 
 from __future__ import annotations
@@ -8,11 +10,12 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from souverain.model.base import Model
 from souverain.model.evidence import Evidence, PendingAnswer, expanded, id_number
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class HostAddresses:
+class HostAddresses(Model):
     """A host's A and AAAA addresses, with the CNAME chain followed to reach them."""
 
     host: str
@@ -29,7 +32,7 @@ class HostAddresses:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ReportDestination:
+class ReportDestination(Model):
     """Where a DMARC or TLS-RPT record asks for reports, and whether an outside one accepts them."""
 
     kind: str  # dmarc-aggregate | dmarc-failure | tls-rpt
@@ -41,7 +44,7 @@ class ReportDestination:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DkimSelector:
+class DkimSelector(Model):
     """A DKIM selector that answered: the CNAME chain it delegates through; a key there?"""
 
     cnames: tuple[str, ...]
@@ -50,7 +53,7 @@ class DkimSelector:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DomainObservation:
+class DomainObservation(Model):
     """Everything collected about one domain. ``site`` is the web collector's result
     (``collect.web.WebResult``), ``spf`` the SPF evaluation (``collect.spf.SPFExpansion``) and
     ``browser`` the headless-browser run (``collect.page_run.BrowserResult``): collector types,
