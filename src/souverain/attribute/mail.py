@@ -30,6 +30,7 @@ from souverain.attribute import dependency, networks
 from souverain.attribute.hosts import HostAttribution, attribute_addresses, attribute_host
 from souverain.attribute.networks import network_uses
 from souverain.collect.reporting import external
+from souverain.kb.indexes import Match
 from souverain.model.dependency import Confidence
 from souverain.model.evidence import id_number
 from souverain.model.scan import Notice
@@ -171,16 +172,16 @@ def _on_networks(view: KBView, ip_table: IPASNTable, item: Dependency, addresses
             network = HostAttribution(item.subject or "", "network", _asn_match(view, main.asn, main.addresses[0]),
                                       main.service.id)
             item = dependency.add_infrastructure(view, item, network)
-    if item.controller is not None:
-        others = [use for use in hosts_it if use.controller and use.controller.id != item.controller.id]
-        laws = set(item.foreign_laws).union(*(use.foreign_laws for use in others))
-        item = dataclasses.replace(item, foreign_laws=tuple(sorted(laws)))
-    return dataclasses.replace(item, networks=uses)
+    if item.controller is None:
+        return dataclasses.replace(item, networks=uses)
+    others = [use for use in hosts_it if use.controller and use.controller.id != item.controller.id]
+    laws = set(item.foreign_laws).union(*(use.foreign_laws for use in others))
+    return dataclasses.replace(item, foreign_laws=tuple(sorted(laws)), networks=uses)  # one copy, not two
 
 
 def _asn_match(view: KBView, asn: int, address: str):
     match = view.kb.indexes.match_asn(asn)
-    return dataclasses.replace(match, value=address) if match else None
+    return Match(match.service, match.kind, match.pattern, address) if match else None
 
 
 def _may_have_strong(obs: DomainObservation) -> bool:
@@ -276,9 +277,7 @@ def _look_through(view: KBView, obs: DomainObservation, mx_evidence: list[str],
                             gateway=names, signals=", ".join(sorted({s for s, _, _ in sigs})))
 
 
-def _service_match(service_id: str):
-    from souverain.kb.indexes import Match
-
+def _service_match(service_id: str) -> Match:
     return Match(service_id, "derived_hosts", "{domain_dashed}", service_id)
 
 
