@@ -9,7 +9,6 @@ unknown status, ``registered`` for a network known only by its registration (``r
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from souverain.model.dependency import (
@@ -94,4 +93,4 @@ def add_infrastructure(view: KBView, dep: Dependency,
                                     entity.controller, entity.chain_text, entity.foreign_laws,
                                     network.match.rule() if network.match else None)
     laws = tuple(sorted(set(dep.foreign_laws) | set(entity.foreign_laws)))
-    return dataclasses.replace(dep, infrastructure=infrastructure, foreign_laws=laws)
+    return dep.replace(infrastructure=infrastructure, foreign_laws=laws)

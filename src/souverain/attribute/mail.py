@@ -23,7 +23,6 @@ Rules (what the peers get wrong, see PEERS.md):
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency, networks
@@ -111,7 +110,7 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
         behind = _look_through(view, obs, mx_evidence, [], strong_only=not carriers_only,
                                fronts=[d.subject or "" for d in inbound])
         if behind.status == "identified":
-            deps += [dataclasses.replace(front, function="email.gateway", reason=_FRONT_REASONS.get(front.reason, "mx-unrecognised-gateway"))
+            deps += [front.replace(function="email.gateway", reason=_FRONT_REASONS.get(front.reason, "mx-unrecognised-gateway"))
                      for front in inbound]
             inbound = [behind]
     elif inbound and all(d.reason == "mx-service" for d in inbound) and _may_have_strong(obs):
@@ -124,7 +123,7 @@ def _inbound(view: KBView, obs: DomainObservation, ip_table: IPASNTable) -> list
         operators = {d.operator.id for d in inbound if d.operator}
         if (behind.status == "identified" and behind.operator is not None
                 and behind.operator.id not in operators and not _has_signals(view, obs, inbound)):
-            deps += [dataclasses.replace(front, function="email.gateway", reason="mx-relay") for front in inbound]
+            deps += [front.replace(function="email.gateway", reason="mx-relay") for front in inbound]
             inbound = [behind]
     return deps + _dedupe(inbound)
 
@@ -149,17 +148,17 @@ def _by_network(view: KBView, ip_table: IPASNTable, dep, host: str, addresses: l
                    subject=host, evidence=evidence, match=_asn_match(view, main.asn, main.addresses[0]),
                    host=host, asn=main.asn, as_name=main.as_name, networks=listing)
         laws = set(item.foreign_laws).union(*(use.foreign_laws for use in hosts_it))
-        return dataclasses.replace(item, foreign_laws=tuple(sorted(laws)), networks=uses)
+        return item.replace(foreign_laws=tuple(sorted(laws)), networks=uses)
     if carry:
         operators = ", ".join(dict.fromkeys(use.operator.name for use in carry if use.operator))
         item = dep(status="unknown", confidence="low", reason="mx-transit", subject=host, evidence=evidence,
                    host=host, operators=operators, roles=", ".join(dict.fromkeys(use.role for use in carry)),
                    networks=listing)
-        return dataclasses.replace(item, networks=uses)
+        return item.replace(networks=uses)
     asns = ", ".join(f"AS{u.asn} {u.as_name}".strip() for u in uses) or "-"
     item = dep(status="unknown", confidence="low", reason="mx-unrecognised", subject=host,
                evidence=evidence, host=host, networks=asns)
-    return dataclasses.replace(item, networks=uses)
+    return item.replace(networks=uses)
 
 
 def _on_networks(view: KBView, ip_table: IPASNTable, item: Dependency, addresses: list[str]) -> Dependency:
@@ -173,10 +172,10 @@ def _on_networks(view: KBView, ip_table: IPASNTable, item: Dependency, addresses
                                       main.service.id)
             item = dependency.add_infrastructure(view, item, network)
     if item.controller is None:
-        return dataclasses.replace(item, networks=uses)
+        return item.replace(networks=uses)
     others = [use for use in hosts_it if use.controller and use.controller.id != item.controller.id]
     laws = set(item.foreign_laws).union(*(use.foreign_laws for use in others))
-    return dataclasses.replace(item, foreign_laws=tuple(sorted(laws)), networks=uses)  # one copy, not two
+    return item.replace(foreign_laws=tuple(sorted(laws)), networks=uses)  # one copy, not two
 
 
 def _asn_match(view: KBView, asn: int, address: str):
@@ -373,7 +372,7 @@ def _dedupe(deps: list[Dependency]) -> list[Dependency]:
         key = (item.function, item.service.id if item.service else item.subject, item.status)
         if key in seen:
             merged = tuple(sorted(set(seen[key].evidence + item.evidence), key=id_number))
-            seen[key] = dataclasses.replace(seen[key], evidence=merged)
+            seen[key] = seen[key].replace(evidence=merged)
             continue
         seen[key] = item
     return list(seen.values())

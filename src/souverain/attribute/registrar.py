@@ -8,7 +8,6 @@ with its reason.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
@@ -38,7 +37,7 @@ def attribute_registrar(view: KBView, obs: DomainObservation) -> list[Dependency
         dep = dependency.build(view, obs.domain, FUNCTION, status="identified", confidence="high",
                                reason="registrar-iana", entity_id=entity_id, subject=name, evidence=[item.id],
                                registrar=name, iana_id=iana_id)
-        return [dataclasses.replace(dep, rule=f"entities/{entity_id}.yaml: iana_registrar_id {iana_id}")]
+        return [dep.replace(rule=f"entities/{entity_id}.yaml: iana_registrar_id {iana_id}")]
     return [Dependency(obs.domain, FUNCTION, "identified", "low", "registrar-name",  # type: ignore[arg-type]
                        {"registrar": name, "iana_id": iana_id if iana_id is not None else "-"}, name,
                        evidence=(item.id,), rule=f"rdap: {detail.get('url', '')}", tier="registered")]

@@ -8,7 +8,6 @@ like those of any operator (ownership chain at the scan's date).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from souverain.attribute import dependency
@@ -35,4 +34,4 @@ def attribute_registry(view: KBView, obs: DomainObservation) -> list[Dependency]
     dep = dependency.build(view, obs.domain, FUNCTION, status="identified", confidence="high",
                            reason="registry-tld", entity_id=entity_id, subject=tld, evidence=evidence,
                            tld=tld, registry=view.kb.entities[entity_id].name)
-    return [dataclasses.replace(dep, rule=f"entities/{entity_id}.yaml: registry_tlds {tld}")]
+    return [dep.replace(rule=f"entities/{entity_id}.yaml: registry_tlds {tld}")]
