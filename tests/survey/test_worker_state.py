@@ -67,34 +67,3 @@ def test_forked_workers_take_the_inherited_state_even_after_the_parent_scanned_i
         table = runner._inherited[root][1]
         kb_id, table_id, _ = pool.submit(_worker_view, root).result()
     assert (kb_id, table_id) == (id(kb), id(table)) and table is not own[1]
-
-
-def _frozen_after_a_partition() -> tuple[int, int, bool]:
-    import datetime as dt
-
-    options = runner.SurveyOptions(nameservers=[("127.0.0.1", 9)], functions=("mail",), timeout=0.2, retries=0,
-                                   at=dt.date(2026, 12, 1)).as_dict()
-    before = gc.get_freeze_count()
-    runner.scan_partition(["a.invalid"], options, None, None)  # no answer: the partition still ends
-    frozen = gc.get_freeze_count()
-
-    class Node:
-        pass
-
-    first = Node()
-    first.self = first  # a cycle: only the collector frees it
-    import weakref
-
-    alive = weakref.ref(first)
-    del first
-    gc.collect()
-    return before, frozen, alive() is None
-
-
-def test_a_scanning_process_freezes_its_state_after_its_first_partition_and_still_collects_cycles():
-    """A spawned process (a Dask worker's) loads the KB itself and builds its indexes while it
-    scans; after the first partition all that is out of the collector's reach, as a forked
-    worker has the parent's KB; garbage made afterwards is still collected."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        before, frozen, collected = pool.submit(_frozen_after_a_partition).result()
-    assert before == 0 and frozen > 10_000 and collected

@@ -161,23 +161,6 @@ def _loaded_state(kb_root: str | None):
     return load_kb(kb_root), IPASNTable.load()
 
 
-_warmed_up: int | None = None  # the process (pid) whose state was frozen after its first partition
-
-
-def _freeze_after_warm_up() -> None:
-    """After this process's first partition, move what it built to last (the KB and IP table when
-    loaded here, the KB's indexes and the public suffix list, built on first use) out of the
-    garbage collector's reach, as ``inherited_state`` does for the parent's: else each full
-    collection walked them all again, 5 % of the instructions per domain of a process that
-    loaded its own (benchmarks/survey/instructions.py: 3.95 M -> 3.75 M). Raising the
-    collector's thresholds instead (or as well) did not pay."""
-    global _warmed_up
-    if _warmed_up != os.getpid():
-        _warmed_up = os.getpid()
-        gc.collect()
-        gc.freeze()
-
-
 @contextlib.contextmanager
 def inherited_state(kb: KnowledgeBase | None, kb_root: str | None) -> Iterator[None]:
     """While the pool's processes are forked: they take the parent's KB and IP table as they are.
@@ -260,7 +243,6 @@ def scan_partition(domains: list[str], options: dict, kb_root: str | None = None
             return counts, resolver.shared_answers() if run_token else []
 
     counts, shared = run_async(scan())
-    _freeze_after_warm_up()
     if run_token:
         with _carried_lock:
             _carried.clear()  # one run at a time
