@@ -253,8 +253,8 @@ class SurveyStore:
     def _insert_values(self, survey_id: int, registration: bool) -> str:
         """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike) of ``stored_columns``,
         with the run's id inline (an int) so that each row binds only its own values."""
+        self._dialect()  # refuses other databases
         dialect = self.engine.dialect
-        self._insert_ignore(survey_results)  # refuses other databases
         marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
         names = ", ".join(dialect.identifier_preparer.quote(name) for name in ("survey_id", *stored_columns(registration)))
         markers = ", ".join([marker] * len(stored_columns(registration)))
@@ -262,12 +262,15 @@ class SurveyStore:
                 "ON CONFLICT DO NOTHING")
 
     def _insert_ignore(self, table: sa.Table):
+        insert = postgresql.insert if self._dialect() == "postgresql" else sqlite.insert
+        return insert(table).on_conflict_do_nothing()
+
+    def _dialect(self) -> str:
+        """The database's dialect name; a usage error for any but SQLite and PostgreSQL."""
         dialect = self.engine.dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        if dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing()
-        raise UsageError(f"survey storage supports SQLite and PostgreSQL, not {dialect}")
+        if dialect not in ("postgresql", "sqlite"):
+            raise UsageError(f"survey storage supports SQLite and PostgreSQL, not {dialect}")
+        return dialect
 
     def forget(self, survey_id: int, status: str) -> int:
         """Delete the run's results with ``status``; their targets are pending again."""

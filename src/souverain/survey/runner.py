@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from souverain.assess.organisation import verdict as domain_verdict
 from souverain.collect.dns import Answer, Resolver, answered
-from souverain.model.survey import RowOutcome
+from souverain.model.survey import RowOutcome, SurveyRow, stored_columns
 from souverain.scan import ScanOptions, collect_options, make_fetcher, make_rdap, scan_one
 from souverain.store.surveys import SurveyStore, summarise_domain
 
 if TYPE_CHECKING:
     from souverain.kb.base import KnowledgeBase
     from souverain.kb.ipasn import IPASNTable
-    from souverain.model.survey import Outcome, SurveyRow
+    from souverain.model.survey import Outcome
 
 @dataclasses.dataclass
 class SurveyOptions(ScanOptions):
@@ -342,8 +342,6 @@ def run_processes(store: SurveyStore, survey_id: int, options: SurveyOptions, wo
 
 def partition_rows(part: dict) -> list[SurveyRow]:
     """The rows of a ``partition_result`` back (as the store would return them, without attributes)."""
-    from souverain.model.survey import SurveyRow, stored_columns
-
     columns = stored_columns(part["registration"])
     return [SurveyRow.from_record(dict(zip(columns, values, strict=True))) for values in part["values"]]
 
